@@ -1,0 +1,8 @@
+import { defineConfig } from "drizzle-kit";
+
+// Generates migrations only (`npm run db:generate`); the server applies them itself.
+export default defineConfig({
+  dialect: "sqlite",
+  schema: "./packages/server/src/db/schema.ts",
+  out: "./drizzle",
+});

@@ -1,0 +1,29 @@
+/** What a caller (e.g. the `search_docs` tool) asks for; hostile until checked. */
+export interface RepoRequest {
+  /** `https://…`; `file://…` or an absolute path only when local repositories are allowed. */
+  url: string;
+  /** Branch or tag; the remote's default branch when absent. */
+  ref?: string | null;
+  /** Folder inside the checkout to search; the whole checkout when absent. */
+  searchPath?: string | null;
+}
+
+export interface RepoCheckout {
+  /** Stable key of (url, ref, searchPath); tool sessions key on it. */
+  resourceKey: string;
+  url: string;
+  ref: string | null;
+  searchPath: string | null;
+  /** The checkout's directory. */
+  localPath: string;
+  /** `localPath` joined with `searchPath`, checked to stay inside the checkout. */
+  searchRoot: string;
+  /** The commit checked out. */
+  commit: string;
+  clonedAt: Date;
+  lastUpdated: Date;
+}
+
+export interface RepoCache {
+  ensureRepo(request: RepoRequest): Promise<RepoCheckout>;
+}

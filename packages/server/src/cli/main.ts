@@ -1,0 +1,111 @@
+import { parseArgs } from "node:util";
+import { AppError } from "@session-bridge/shared";
+import { createApp } from "../app.ts";
+import { ConfigError, loadConfig } from "../config/config.ts";
+import { createLogger } from "../logger.ts";
+import { serve } from "../serve.ts";
+import type { CleanupProgress } from "../storage/cleanup.ts";
+import { createOutput, type Output } from "./output.ts";
+
+const usage = `Usage: session-bridge <command> [options]
+
+Commands:
+  serve               run the server (default for npm start)
+  migrate             apply database migrations
+  cleanup [--dry-run] remove idle and excess sessions and idle repositories
+
+Options:
+  --json              one JSON line on stdout instead of text
+  --help              show this help`;
+
+/** A mistake in how the command was called: exit code 2. */
+class UsageError extends Error {}
+
+export async function main(argv: string[]): Promise<number> {
+  let output = createOutput(argv.includes("--json"));
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { json: { type: "boolean" }, "dry-run": { type: "boolean" }, help: { type: "boolean" } },
+    });
+    output = createOutput(values.json === true);
+    const [command, ...rest] = positionals;
+    if (values.help || command === "help") {
+      process.stdout.write(`${usage}\n`);
+      return 0;
+    }
+    if (!command) throw new UsageError("no command given; try session-bridge --help");
+    if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+    if (values["dry-run"] && command !== "cleanup") throw new UsageError("--dry-run only applies to cleanup");
+    switch (command) {
+      case "serve":
+        return await runServe();
+      case "migrate":
+        return await runMigrate(output);
+      case "cleanup":
+        return await runCleanupCommand(output, values["dry-run"] === true);
+      default:
+        throw new UsageError(`unknown command "${command}"; try session-bridge --help`);
+    }
+  } catch (error) {
+    process.stderr.write(`session-bridge: ${describe(error)}\n`);
+    return error instanceof UsageError || (error as { code?: unknown }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+      ? 2
+      : 1;
+  }
+}
+
+async function runServe(): Promise<number> {
+  const app = await createApp(loadConfig(process.env));
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  await serve(app, { signal: controller.signal });
+  return 0;
+}
+
+async function runMigrate(output: Output): Promise<number> {
+  const config = loadConfig(process.env);
+  // Commands other than serve keep stdout for their result.
+  const app = await createApp(config, { logger: createLogger(config.logLevel, process.stderr) });
+  try {
+    const status = await app.migrate();
+    output.result(`Migrations applied: ${status.applied} of ${status.available}.`, status);
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+async function runCleanupCommand(output: Output, dryRun: boolean): Promise<number> {
+  const config = loadConfig(process.env);
+  const app = await createApp(config, { logger: createLogger(config.logLevel, process.stderr) });
+  try {
+    await app.migrate();
+    const labels: Record<CleanupProgress["phase"], string> = {
+      "expired-sessions": "expired sessions",
+      "excess-sessions": "excess sessions",
+      "idle-repos": "idle repositories",
+    };
+    const report = await app.cleanup({
+      dryRun,
+      onProgress: ({ phase, done }) => output.progress(`${dryRun ? "Counting" : "Removing"} ${labels[phase]}: ${done}`),
+    });
+    const verb = dryRun ? "Would remove" : "Removed";
+    output.result(
+      `${verb} ${report.expiredSessions} expired sessions, ${report.excessSessions} excess sessions and ${report.idleRepos} idle repositories.`,
+      report,
+    );
+    return 0;
+  } finally {
+    await app.close();
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof UsageError || AppError.isInstance(error)) return error.message;
+  if (error instanceof Error) return error.message.split("\n")[0] ?? error.name;
+  return String(error);
+}

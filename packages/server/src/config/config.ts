@@ -1,0 +1,159 @@
+import path from "node:path";
+import { z } from "zod";
+import { parseDuration } from "./duration.ts";
+
+export type AuthMode = "none" | "apikey";
+export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+
+/** Everything the server reads from the environment, validated. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string;
+  databaseAuthToken: string | undefined;
+  memoryDatabaseUrl: string;
+  auth: AuthMode;
+  model: string;
+  embedder: string;
+  sessionTtlMs: number;
+  repoTtlMs: number;
+  maxSessionsPerUser: number;
+  repoAllowLocal: boolean;
+  logLevel: LogLevel;
+  /** How often the server runs cleanup (`CLEANUP_INTERVAL`, not in the contract). */
+  cleanupIntervalMs: number;
+  /** Longest a single git command may run (`GIT_TIMEOUT`, not in the contract). */
+  gitTimeoutMs: number;
+}
+
+/** Start-up stops with this; its message is one line naming the variable(s). */
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration: ${issues.join("; ")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const modelProviders = ["local", "openai", "anthropic", "ollama"];
+const embedderProviders = ["local", "fastembed", "openai", "ollama"];
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, context) => {
+      const milliseconds = parseDuration(text);
+      if (milliseconds === undefined || milliseconds <= 0) {
+        context.addIssue({ code: "custom", message: `expected a duration like 30d, 12h, 15m or 30s, got "${text}"` });
+        return z.NEVER;
+      }
+      return milliseconds;
+    });
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, context) => {
+      const value = Number(text);
+      if (!/^\d+$/.test(text.trim()) || value < min || value > max) {
+        context.addIssue({ code: "custom", message: `expected a whole number from ${min} to ${max}, got "${text}"` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const boolean = (fallback: boolean) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((text, context) => {
+      const normalized = text.trim().toLowerCase();
+      if (["true", "1", "yes", "on"].includes(normalized)) return true;
+      if (["false", "0", "no", "off"].includes(normalized)) return false;
+      context.addIssue({ code: "custom", message: `expected true or false, got "${text}"` });
+      return z.NEVER;
+    });
+
+const providerModel = (providers: string[], fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((text) => /^[a-z0-9-]+:\S+$/.test(text) && providers.includes(text.split(":", 1)[0] ?? ""), {
+      message: `expected provider:model with provider one of ${providers.join(", ")}`,
+    });
+
+const databaseUrl = z
+  .string()
+  .refine((url) => /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/.test(url), {
+    message: "expected file:<path>, libsql://…, http(s)://… or ws(s)://…",
+  })
+  .optional();
+
+const environmentSchema = z.object({
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: integer(3000, 0, 65_535),
+  DATA_DIR: z.string().min(1).default("./data"),
+  DATABASE_URL: databaseUrl,
+  DATABASE_AUTH_TOKEN: z.string().optional(),
+  MEMORY_DATABASE_URL: databaseUrl,
+  AUTH: z.enum(["none", "apikey"]).default("none"),
+  MODEL: providerModel(modelProviders, "local:demo"),
+  EMBEDDER: providerModel(embedderProviders, "local:use-lite"),
+  SESSION_TTL: duration("30d"),
+  REPO_TTL: duration("7d"),
+  MAX_SESSIONS_PER_USER: integer(1000, 1, 10_000_000),
+  REPO_ALLOW_LOCAL: boolean(false),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  CLEANUP_INTERVAL: duration("1h"),
+  GIT_TIMEOUT: duration("2m"),
+});
+
+/** True for addresses only this machine can reach. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return bare === "localhost" || bare === "::1" || /^127(\.\d{1,3}){3}$/.test(bare);
+}
+
+/**
+ * Reads and validates the configuration. Empty variables count as unset.
+ *
+ * @throws {ConfigError} naming every bad variable, on one line.
+ * @example
+ * const config = loadConfig(process.env);
+ */
+export function loadConfig(environment: Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(
+    Object.entries(environment).filter(([, value]) => value !== undefined && value !== ""),
+  );
+  const parsed = environmentSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`));
+  }
+  const values = parsed.data;
+  if (values.AUTH === "none" && !isLoopbackHost(values.HOST)) {
+    throw new ConfigError([
+      `AUTH: "none" is only allowed when HOST is a loopback address (HOST is "${values.HOST}"); set AUTH=apikey`,
+    ]);
+  }
+  const dataDir = path.resolve(values.DATA_DIR);
+  return {
+    host: values.HOST,
+    port: values.PORT,
+    dataDir,
+    databaseUrl: values.DATABASE_URL ?? `file:${path.join(dataDir, "session-bridge.db")}`,
+    databaseAuthToken: values.DATABASE_AUTH_TOKEN,
+    memoryDatabaseUrl: values.MEMORY_DATABASE_URL ?? `file:${path.join(dataDir, "memory.db")}`,
+    auth: values.AUTH,
+    model: values.MODEL,
+    embedder: values.EMBEDDER,
+    sessionTtlMs: values.SESSION_TTL,
+    repoTtlMs: values.REPO_TTL,
+    maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,
+    repoAllowLocal: values.REPO_ALLOW_LOCAL,
+    logLevel: values.LOG_LEVEL,
+    cleanupIntervalMs: values.CLEANUP_INTERVAL,
+    gitTimeoutMs: values.GIT_TIMEOUT,
+  };
+}

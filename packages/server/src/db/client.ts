@@ -1,0 +1,59 @@
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Client, createClient } from "@libsql/client";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import * as schema from "./schema.ts";
+
+export type Database = LibSQLDatabase<typeof schema> & { $client: Client };
+
+export interface DatabaseHandle {
+  client: Client;
+  db: Database;
+  /** True for an embedded file; false for a remote libSQL server. */
+  isLocalFile: boolean;
+  close(): void;
+}
+
+export interface OpenDatabaseOptions {
+  url: string;
+  authToken?: string | undefined;
+  /** SQLite busy timeout: how long a writer waits for another writer's lock. */
+  busyTimeoutMs?: number;
+}
+
+/** The path of a `file:` URL, or `undefined` for a remote database. */
+export function localDatabasePath(url: string): string | undefined {
+  if (!url.startsWith("file:")) return undefined;
+  return url.startsWith("file://") ? fileURLToPath(url.split("?")[0] ?? url) : url.slice("file:".length).split("?")[0];
+}
+
+/**
+ * Opens one client per database per process, shared by everything that uses
+ * that database. Embedded files get their folder created and run in WAL mode;
+ * libSQL turns foreign keys on for every connection it opens.
+ *
+ * @example
+ * const { db, close } = await openDatabase({ url: "file:./data/session-bridge.db" });
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<DatabaseHandle> {
+  const filePath = localDatabasePath(options.url);
+  if (filePath !== undefined && filePath !== ":memory:") {
+    await mkdir(path.dirname(path.resolve(filePath)), { recursive: true });
+  }
+  const client = createClient({
+    url: options.url,
+    authToken: options.authToken,
+    // Without a busy timeout, writers sharing a file fail with SQLITE_BUSY under load.
+    timeout: options.busyTimeoutMs ?? 5_000,
+  });
+  if (filePath !== undefined && filePath !== ":memory:") {
+    await client.execute("PRAGMA journal_mode = WAL");
+  }
+  return {
+    client,
+    db: drizzle(client, { schema }),
+    isLocalFile: filePath !== undefined,
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,67 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+
+/** Times are stored as integer milliseconds since the epoch. */
+const timestamp = (name: string) => integer(name, { mode: "timestamp_ms" }).notNull();
+
+export const sessions = sqliteTable(
+  "sessions",
+  {
+    id: text("id").primaryKey(), // UUIDv7, lower case
+    resourceId: text("resource_id").notNull(),
+    title: text("title"),
+    createdAt: timestamp("created_at"),
+    lastAccessed: timestamp("last_accessed"),
+  },
+  (table) => [
+    // Serves "a resource's sessions, most recently used first" and its keyset paging.
+    index("sessions_resource_recent").on(table.resourceId, table.lastAccessed, table.id),
+    // Serves TTL cleanup across all resources.
+    index("sessions_last_accessed").on(table.lastAccessed),
+  ],
+);
+
+export const toolSessions = sqliteTable(
+  "tool_sessions",
+  {
+    toolSessionId: text("tool_session_id").primaryKey(), // UUIDv7
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    toolName: text("tool_name").notNull(),
+    toolKey: text("tool_key"),
+    // SQLite treats NULLs in a unique index as distinct, so a unique index over
+    // (session_id, tool_name, tool_key) would let NULL-keyed rows pile up. The
+    // index uses this column instead: a NULL key becomes the one-byte BLOB
+    // x'00', which equals no TEXT value, so '' and NULL stay different keys.
+    // (Written without a comma: drizzle-kit 0.31 splits expressions at commas.)
+    toolKeyNorm: text("tool_key_norm").generatedAlwaysAs(sql`CASE WHEN tool_key IS NULL THEN X'00' ELSE tool_key END`, {
+      mode: "virtual",
+    }),
+    state: text("state", { mode: "json" }).$type<Record<string, unknown>>().notNull().default(sql`'{}'`),
+    stateVersion: integer("state_version").notNull().default(0),
+    createdAt: timestamp("created_at"),
+    lastAccessed: timestamp("last_accessed"),
+  },
+  (table) => [uniqueIndex("tool_sessions_session_tool_key").on(table.sessionId, table.toolName, table.toolKeyNorm)],
+);
+
+export const repoCache = sqliteTable(
+  "repo_cache",
+  {
+    resourceKey: text("resource_key").primaryKey(),
+    url: text("url").notNull(),
+    ref: text("ref"),
+    searchPath: text("search_path"),
+    localPath: text("local_path").notNull(),
+    commit: text("commit").notNull(),
+    clonedAt: timestamp("cloned_at"),
+    lastUpdated: timestamp("last_updated"),
+    lastAccessed: timestamp("last_accessed"),
+  },
+  (table) => [index("repo_cache_last_accessed").on(table.lastAccessed)],
+);
+
+export type SessionRow = typeof sessions.$inferSelect;
+export type ToolSessionRow = typeof toolSessions.$inferSelect;
+export type RepoCacheRow = typeof repoCache.$inferSelect;

@@ -1,0 +1,28 @@
+export type { App, AppOverrides } from "./app.ts";
+export { createApp } from "./app.ts";
+export type { AuthMode, Config, LogLevel } from "./config/config.ts";
+export { ConfigError, isLoopbackHost, loadConfig } from "./config/config.ts";
+export { parseDuration } from "./config/duration.ts";
+export type { Database, DatabaseHandle, OpenDatabaseOptions } from "./db/client.ts";
+export { openDatabase } from "./db/client.ts";
+export type { MigrationStatus } from "./db/migrate.ts";
+export { migrateDatabase, migrationStatus } from "./db/migrate.ts";
+export { createLogger } from "./logger.ts";
+export { serve } from "./serve.ts";
+export type { CleanupOptions, CleanupProgress, CleanupReport } from "./storage/cleanup.ts";
+export { runCleanup } from "./storage/cleanup.ts";
+export {
+  InvalidRefError,
+  InvalidRepositoryError,
+  InvalidSearchPathError,
+  RepositoryUnavailableError,
+  ToolSessionNotFoundError,
+  ToolStateConflictError,
+} from "./storage/errors.ts";
+export type { RepoCacheOptions, ServerRepoCache } from "./storage/repo-cache.ts";
+export { createRepoCache } from "./storage/repo-cache.ts";
+export { repoResourceKey } from "./storage/repo-input.ts";
+export type { ServerSessionStore, SessionStoreOptions } from "./storage/sessions.ts";
+export { createSessionStore } from "./storage/sessions.ts";
+export type { ToolSessionStoreOptions } from "./storage/tool-sessions.ts";
+export { createToolSessionStore } from "./storage/tool-sessions.ts";

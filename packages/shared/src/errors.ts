@@ -1,0 +1,83 @@
+const appErrorBrand = Symbol.for("session-bridge.app-error");
+
+/**
+ * Error codes of the public contract (`{"error":{"code","message"}}`).
+ * Clients may switch on these; they never change meaning.
+ */
+export type ErrorCode =
+  | "invalid_json"
+  | "invalid_request"
+  | "invalid_session_id"
+  | "invalid_repository"
+  | "invalid_ref"
+  | "invalid_search_path"
+  | "repository_unavailable"
+  | "unsupported_file_url"
+  | "unauthorized"
+  | "invalid_api_key"
+  | "auth_disabled"
+  | "session_not_found"
+  | "tool_session_not_found"
+  | "tool_state_conflict"
+  | "session_busy"
+  | "not_found"
+  | "method_not_allowed"
+  | "payload_too_large"
+  | "rate_limited"
+  | "internal_error";
+
+export interface AppErrorOptions {
+  cause?: unknown;
+}
+
+/**
+ * Base of every error this project raises on purpose. `message` is safe to show
+ * to the client that caused it; internals stay in `cause`.
+ *
+ * Recognised across copies of the package with {@link AppError.isInstance}
+ * (a `Symbol.for` brand) rather than `instanceof`.
+ */
+export abstract class AppError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly [appErrorBrand] = true;
+
+  constructor(message: string, options?: AppErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+
+  static isInstance(error: unknown): error is AppError {
+    return typeof error === "object" && error !== null && appErrorBrand in error;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export class InvalidRequestError extends AppError {
+  readonly code = "invalid_request";
+  readonly field: string | undefined;
+
+  constructor(message: string, options?: AppErrorOptions & { field?: string }) {
+    super(message, options);
+    this.field = options?.field;
+  }
+}
+
+export class InvalidSessionIdError extends AppError {
+  readonly code = "invalid_session_id";
+
+  constructor(readonly sessionId: string) {
+    super("sessionId must be a UUID");
+  }
+}
+
+/** The same answer for unknown, expired, deleted and other users' sessions. */
+export class SessionNotFoundError extends AppError {
+  readonly code = "session_not_found";
+
+  constructor(readonly sessionId: string) {
+    super("Session not found");
+  }
+}

@@ -1,0 +1,115 @@
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { TestContext } from "node:test";
+import type { Clock } from "@session-bridge/core";
+import { type App, type Config, createApp, loadConfig, migrateDatabase, openDatabase } from "@session-bridge/server";
+import pino from "pino";
+
+/** A fresh folder removed after the test. */
+export async function makeTempDir(t: TestContext, prefix = "session-bridge-test-"): Promise<string> {
+  const directory = await mkdtemp(path.join(tmpdir(), prefix));
+  t.after(() => rm(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+/** A migrated libSQL file in a temp folder, closed after the test. */
+export async function openTestDatabase(t: TestContext, file?: string) {
+  const databaseFile = file ?? path.join(await makeTempDir(t), "app.db");
+  const handle = await openDatabase({ url: `file:${databaseFile}` });
+  t.after(() => handle.close());
+  await migrateDatabase(handle.db);
+  return { ...handle, file: databaseFile };
+}
+
+/** A clock that only moves when told to. */
+export interface TestClock extends Clock {
+  advance(milliseconds: number): void;
+  set(date: Date): void;
+}
+
+export function makeClock(start = new Date("2026-01-01T00:00:00.000Z")): TestClock {
+  let current = start.getTime();
+  return {
+    now: () => new Date(current),
+    advance: (milliseconds) => {
+      current += milliseconds;
+    },
+    set: (date) => {
+      current = date.getTime();
+    },
+  };
+}
+
+/** Log lines captured in memory, for asserting on what was (not) logged. */
+export function makeCapturedLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino(
+    { level: "debug" },
+    {
+      write: (line: string) => {
+        lines.push(JSON.parse(line));
+      },
+    },
+  );
+  return { logger, lines };
+}
+
+/** Configuration for a test app living entirely in `dataDir`. */
+export function testConfig(dataDir: string, environment: Record<string, string> = {}): Config {
+  return loadConfig({ DATA_DIR: dataDir, REPO_ALLOW_LOCAL: "true", LOG_LEVEL: "silent", ...environment });
+}
+
+/** The real app on temp files, migrated, closed after the test. */
+export async function makeTestApp(
+  t: TestContext,
+  options: { dataDir?: string; environment?: Record<string, string>; clock?: Clock } = {},
+): Promise<App & { logLines: Record<string, unknown>[] }> {
+  const dataDir = options.dataDir ?? (await makeTempDir(t));
+  const { logger, lines } = makeCapturedLogger();
+  const app = await createApp(testConfig(dataDir, options.environment), {
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
+  t.after(() => app.close());
+  await app.migrate();
+  return Object.assign(app, { logLines: lines });
+}
+
+const gitIdentity = {
+  GIT_AUTHOR_NAME: "Test",
+  GIT_AUTHOR_EMAIL: "test@example.com",
+  GIT_COMMITTER_NAME: "Test",
+  GIT_COMMITTER_EMAIL: "test@example.com",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+  GIT_CONFIG_NOSYSTEM: "1",
+};
+
+/** Runs git in `cwd` for a test, returning trimmed stdout. */
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync("git", args, { cwd, env: { ...process.env, ...gitIdentity }, encoding: "utf8" }).trim();
+}
+
+/** A real git repository with one commit of `files` on branch `main`. */
+export async function makeGitRepo(
+  t: TestContext,
+  files: Record<string, string>,
+): Promise<{ dir: string; url: string }> {
+  const dir = path.join(await makeTempDir(t, "session-bridge-repo-"), "origin");
+  await mkdir(dir);
+  git(dir, "init", "--quiet", "--initial-branch=main");
+  await commitFiles(dir, files, "initial commit");
+  return { dir, url: `file://${dir}` };
+}
+
+/** Writes `files` and commits them; returns the new commit. */
+export async function commitFiles(dir: string, files: Record<string, string>, message: string): Promise<string> {
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await writeFile(path.join(dir, name), content);
+  }
+  git(dir, "add", "--all");
+  git(dir, "commit", "--quiet", "--allow-empty", "-m", message);
+  return git(dir, "rev-parse", "HEAD");
+}

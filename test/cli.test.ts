@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { createClient } from "@libsql/client";
+import { makeTempDir } from "./_setup.ts";
+
+const bin = fileURLToPath(new URL("../packages/server/bin/session-bridge.js", import.meta.url));
+
+async function run(args: string[], environment: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
+      env: { ...process.env, LOG_LEVEL: "warn", ...environment },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
+
+test("migrate --json prints one JSON line and creates the tables", async (t) => {
+  const dataDir = await makeTempDir(t);
+  const result = await run(["migrate", "--json"], { DATA_DIR: dataDir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(JSON.parse(result.stdout), { applied: 1, available: 1 });
+  assert.equal(result.stdout.trim().split("\n").length, 1);
+  const client = createClient({ url: `file:${path.join(dataDir, "session-bridge.db")}` });
+  t.after(() => client.close());
+  const tables = await client.execute("SELECT name FROM sqlite_master WHERE name = 'tool_sessions'");
+  assert.equal(tables.rows.length, 1);
+});
+
+test("cleanup --dry-run reports without removing; text output ends with a summary line", async (t) => {
+  const dataDir = await makeTempDir(t);
+  const json = await run(["cleanup", "--dry-run", "--json"], { DATA_DIR: dataDir });
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual(JSON.parse(json.stdout), { dryRun: true, expiredSessions: 0, excessSessions: 0, idleRepos: 0 });
+  const text = await run(["cleanup"], { DATA_DIR: dataDir });
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /^Removed 0 expired sessions, 0 excess sessions and 0 idle repositories\.\n$/);
+});
+
+test("a bad variable stops with one line on stderr naming it and a non-zero exit", async (t) => {
+  const result = await run(["migrate"], { DATA_DIR: await makeTempDir(t), SESSION_TTL: "soon" });
+  assert.equal(result.code, 1);
+  assert.equal(result.stdout, "");
+  assert.match(result.stderr, /^session-bridge: Invalid configuration: SESSION_TTL: [^\n]+\n$/);
+});
+
+test("unknown commands and options are usage errors", async () => {
+  for (const args of [["frobnicate"], ["migrate", "--frob"], ["migrate", "--dry-run"], []]) {
+    const result = await run(args, {});
+    assert.equal(result.code, 2, args.join(" "));
+    assert.match(result.stderr, /^session-bridge: .+\n$/);
+  }
+});
+
+test("serve migrates, reports ready and shuts down cleanly on SIGTERM", async (t) => {
+  const dataDir = await makeTempDir(t);
+  const child = spawn(process.execPath, [bin, "serve"], {
+    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  t.after(() => child.kill("SIGKILL"));
+  const messages: string[] = [];
+  for await (const line of createInterface({ input: child.stdout })) {
+    const entry = JSON.parse(line) as { msg: string; level: number };
+    messages.push(entry.msg);
+    if (entry.msg === "session bridge ready") break;
+  }
+  assert.deepEqual(messages.slice(0, 3), ["database migrated", "repository cache checked", "session bridge ready"]);
+  child.kill("SIGTERM");
+  const [code] = await once(child, "exit");
+  assert.equal(code, 0);
+});
