@@ -4,7 +4,16 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestContext } from "node:test";
 import type { Clock } from "@session-bridge/core";
-import { type App, type Config, createApp, loadConfig, migrateDatabase, openDatabase } from "@session-bridge/server";
+import {
+  type App,
+  type Config,
+  createApp,
+  type Embedder,
+  loadConfig,
+  loadUseLiteEmbedder,
+  migrateDatabase,
+  openDatabase,
+} from "@session-bridge/server";
 import pino from "pino";
 
 /** A fresh folder removed after the test. */
@@ -61,15 +70,24 @@ export function testConfig(dataDir: string, environment: Record<string, string> 
   return loadConfig({ DATA_DIR: dataDir, REPO_ALLOW_LOCAL: "true", LOG_LEVEL: "silent", ...environment });
 }
 
+let useLite: Promise<Embedder> | undefined;
+
+/** The real offline embedder, loaded once per test process. */
+export function sharedEmbedder(): Promise<Embedder> {
+  useLite ??= loadUseLiteEmbedder();
+  return useLite;
+}
+
 /** The real app on temp files, migrated, closed after the test. */
 export async function makeTestApp(
   t: TestContext,
-  options: { dataDir?: string; environment?: Record<string, string>; clock?: Clock } = {},
+  options: { dataDir?: string; environment?: Record<string, string>; clock?: Clock; embedder?: Embedder } = {},
 ): Promise<App & { logLines: Record<string, unknown>[] }> {
   const dataDir = options.dataDir ?? (await makeTempDir(t));
   const { logger, lines } = makeCapturedLogger();
   const app = await createApp(testConfig(dataDir, options.environment), {
     logger,
+    embedder: options.embedder ?? (await sharedEmbedder()),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   t.after(() => app.close());

@@ -27,7 +27,9 @@ test("migrate --json prints one JSON line and creates the tables", async (t) => 
   const dataDir = await makeTempDir(t);
   const result = await run(["migrate", "--json"], { DATA_DIR: dataDir });
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(JSON.parse(result.stdout), { applied: 1, available: 1 });
+  const status = JSON.parse(result.stdout);
+  assert.ok(status.available >= 2);
+  assert.equal(status.applied, status.available);
   assert.equal(result.stdout.trim().split("\n").length, 1);
   const client = createClient({ url: `file:${path.join(dataDir, "session-bridge.db")}` });
   t.after(() => client.close());

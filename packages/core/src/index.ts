@@ -1,9 +1,21 @@
+export type { TurnContext } from "./memory/turn-context.ts";
+export { buildTurnContext, excerpt, messageText } from "./memory/turn-context.ts";
 export type { Clock, IdGenerator } from "./ports/clock.ts";
 export { systemClock } from "./ports/clock.ts";
+export type {
+  ConversationMemory,
+  RecalledMessage,
+  RecallRequest,
+  RecallResult,
+  RecallScope,
+  SaveMessagesRequest,
+} from "./ports/conversation-memory.ts";
+export type { ListMemoriesOptions, Memory, MemoryScope, MemoryStore, NewMemory } from "./ports/memory-store.ts";
 export type { RepoCache, RepoCheckout, RepoRequest } from "./ports/repo-cache.ts";
 export type {
   ListSessionsOptions,
   Session,
+  SessionCreationHook,
   SessionDeletionHook,
   SessionPage,
   SessionStore,

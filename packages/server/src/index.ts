@@ -1,5 +1,5 @@
 export type { App, AppOverrides } from "./app.ts";
-export { createApp } from "./app.ts";
+export { createApp, migrateApp, reindexApp } from "./app.ts";
 export type { AuthMode, Config, LogLevel } from "./config/config.ts";
 export { ConfigError, isLoopbackHost, loadConfig } from "./config/config.ts";
 export { parseDuration } from "./config/duration.ts";
@@ -8,6 +8,20 @@ export { openDatabase } from "./db/client.ts";
 export type { MigrationStatus } from "./db/migrate.ts";
 export { migrateDatabase, migrationStatus } from "./db/migrate.ts";
 export { createLogger } from "./logger.ts";
+export type { Embedder, EmbeddingModel } from "./memory/embedders/embedder.ts";
+export { defineEmbedder } from "./memory/embedders/embedder.ts";
+export { FastembedUnavailableError, loadFastembedEmbedder } from "./memory/embedders/fastembed.ts";
+export { embedderFromProvider } from "./memory/embedders/provider.ts";
+export type { EmbedderSettings } from "./memory/embedders/registry.ts";
+export { loadEmbedder } from "./memory/embedders/registry.ts";
+export { loadUseLiteEmbedder } from "./memory/embedders/use-lite.ts";
+export type { MemoryBridge, MemoryBridgeOptions } from "./memory/memory-bridge.ts";
+export { createMemoryBridge, recallSettings } from "./memory/memory-bridge.ts";
+export type { ReindexOptions, ReindexReport } from "./memory/reindex.ts";
+export { reindexMemory } from "./memory/reindex.ts";
+export type { VectorIndexInfo } from "./memory/vector-index.ts";
+export { EmbedderMismatchError, indexNameFor } from "./memory/vector-index.ts";
+export { installProcessGuards } from "./process-guards.ts";
 export { serve } from "./serve.ts";
 export type { CleanupOptions, CleanupProgress, CleanupReport } from "./storage/cleanup.ts";
 export { runCleanup } from "./storage/cleanup.ts";
@@ -19,6 +33,8 @@ export {
   ToolSessionNotFoundError,
   ToolStateConflictError,
 } from "./storage/errors.ts";
+export type { MemoryStoreOptions } from "./storage/memories.ts";
+export { createMemoryStore, maxMemoryLength } from "./storage/memories.ts";
 export type { RepoCacheOptions, ServerRepoCache } from "./storage/repo-cache.ts";
 export { createRepoCache } from "./storage/repo-cache.ts";
 export { repoResourceKey } from "./storage/repo-input.ts";

@@ -13,6 +13,9 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   const { logger, config } = app;
   const migrations = await app.migrate();
   logger.info(migrations, "database migrated");
+  // Messages a crash left saved but not yet embedded.
+  const indexed = await app.memory.indexPending();
+  if (indexed > 0) logger.info({ messages: indexed }, "pending messages embedded");
   const repos = await app.repos.validate();
   logger.info({ kept: repos.kept, removed: repos.removed.length }, "repository cache checked");
 

@@ -19,6 +19,9 @@ export interface ListSessionsOptions {
   cursor?: string | null;
 }
 
+/** Something created together with a session (its memory thread). */
+export type SessionCreationHook = (session: Session) => Promise<void>;
+
 /**
  * Something else that hangs off a session (memory thread, trace, …) and must go
  * when the session goes. Runs before the session row is deleted, so a failure

@@ -1,11 +1,13 @@
 import { parseArgs } from "node:util";
 import { AppError } from "@session-bridge/shared";
-import { createApp } from "../app.ts";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { createLogger } from "../logger.ts";
-import { serve } from "../serve.ts";
 import type { CleanupProgress } from "../storage/cleanup.ts";
 import { createOutput, type Output } from "./output.ts";
+
+// The app (Mastra, the AI SDK, the embedder) loads only for commands that need it,
+// so that --help and mistakes answer at once.
+const loadApp = () => import("../app.ts");
 
 const usage = `Usage: session-bridge <command> [options]
 
@@ -13,6 +15,7 @@ Commands:
   serve               run the server (default for npm start)
   migrate             apply database migrations
   cleanup [--dry-run] remove idle and excess sessions and idle repositories
+  reindex             re-embed every stored message with the configured EMBEDDER
 
 Options:
   --json              one JSON line on stdout instead of text
@@ -45,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runMigrate(output);
       case "cleanup":
         return await runCleanupCommand(output, values["dry-run"] === true);
+      case "reindex":
+        return await runReindex(output);
       default:
         throw new UsageError(`unknown command "${command}"; try session-bridge --help`);
     }
@@ -57,7 +62,15 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function runServe(): Promise<number> {
-  const app = await createApp(loadConfig(process.env));
+  const config = loadConfig(process.env);
+  const logger = createLogger(config.logLevel);
+  const [{ createApp }, { installProcessGuards }, { serve }] = await Promise.all([
+    loadApp(),
+    import("../process-guards.ts"),
+    import("../serve.ts"),
+  ]);
+  installProcessGuards(logger);
+  const app = await createApp(config, { logger });
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);
@@ -68,22 +81,18 @@ async function runServe(): Promise<number> {
 
 async function runMigrate(output: Output): Promise<number> {
   const config = loadConfig(process.env);
-  // Commands other than serve keep stdout for their result.
-  const app = await createApp(config, { logger: createLogger(config.logLevel, process.stderr) });
-  try {
-    const status = await app.migrate();
-    output.result(`Migrations applied: ${status.applied} of ${status.available}.`, status);
-    return 0;
-  } finally {
-    await app.close();
-  }
+  const { migrateApp } = await loadApp();
+  const status = await migrateApp(config);
+  output.result(`Migrations applied: ${status.applied} of ${status.available}.`, status);
+  return 0;
 }
 
 async function runCleanupCommand(output: Output, dryRun: boolean): Promise<number> {
   const config = loadConfig(process.env);
+  const { createApp } = await loadApp();
+  // Commands other than serve keep stdout for their result.
   const app = await createApp(config, { logger: createLogger(config.logLevel, process.stderr) });
   try {
-    await app.migrate();
     const labels: Record<CleanupProgress["phase"], string> = {
       "expired-sessions": "expired sessions",
       "excess-sessions": "excess sessions",
@@ -102,6 +111,28 @@ async function runCleanupCommand(output: Output, dryRun: boolean): Promise<numbe
   } finally {
     await app.close();
   }
+}
+
+async function runReindex(output: Output): Promise<number> {
+  const config = loadConfig(process.env);
+  const { reindexApp } = await loadApp();
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const report = await reindexApp(config, {
+    signal: controller.signal,
+    onProgress: ({ done, total }) => output.progress(`Re-embedding messages: ${done}/${total}`),
+  });
+  if (!report.complete) {
+    output.result(`Interrupted after ${report.messages} messages; run session-bridge reindex again to resume.`, report);
+    return 130;
+  }
+  output.result(
+    `Re-embedded ${report.messages} of ${report.total} messages with ${report.embedderId}; recall now uses ${report.indexName}.`,
+    report,
+  );
+  return 0;
 }
 
 function describe(error: unknown): string {

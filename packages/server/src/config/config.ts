@@ -25,6 +25,12 @@ export interface Config {
   cleanupIntervalMs: number;
   /** Longest a single git command may run (`GIT_TIMEOUT`, not in the contract). */
   gitTimeoutMs: number;
+  /** Where `fastembed:bge-small-en-v1.5` finds its model files (`FASTEMBED_CACHE_DIR`). */
+  fastembedCacheDir: string | undefined;
+  openaiApiKey: string | undefined;
+  anthropicApiKey: string | undefined;
+  /** OpenAI-compatible base URL of an Ollama server (`OLLAMA_BASE_URL`). */
+  ollamaBaseUrl: string;
 }
 
 /** Start-up stops with this; its message is one line naming the variable(s). */
@@ -108,6 +114,12 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CLEANUP_INTERVAL: duration("1h"),
   GIT_TIMEOUT: duration("2m"),
+  FASTEMBED_CACHE_DIR: z.string().optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  OLLAMA_BASE_URL: z
+    .url({ protocol: /^https?$/, error: "expected an http(s) URL" })
+    .default("http://127.0.0.1:11434/v1"),
 });
 
 /** True for addresses only this machine can reach. */
@@ -155,5 +167,9 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     logLevel: values.LOG_LEVEL,
     cleanupIntervalMs: values.CLEANUP_INTERVAL,
     gitTimeoutMs: values.GIT_TIMEOUT,
+    fastembedCacheDir: values.FASTEMBED_CACHE_DIR,
+    openaiApiKey: values.OPENAI_API_KEY,
+    anthropicApiKey: values.ANTHROPIC_API_KEY,
+    ollamaBaseUrl: values.OLLAMA_BASE_URL,
   };
 }

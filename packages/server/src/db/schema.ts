@@ -62,6 +62,24 @@ export const repoCache = sqliteTable(
   (table) => [index("repo_cache_last_accessed").on(table.lastAccessed)],
 );
 
+export const memories = sqliteTable(
+  "memories",
+  {
+    id: text("id").primaryKey(), // UUIDv7
+    resourceId: text("resource_id").notNull(),
+    scope: text("scope", { enum: ["user", "session"] }).notNull(),
+    // Set exactly for session memories; they go with their session.
+    sessionId: text("session_id").references(() => sessions.id, { onDelete: "cascade" }),
+    text: text("text").notNull(),
+    createdAt: timestamp("created_at"),
+  },
+  (table) => [
+    index("memories_resource_session").on(table.resourceId, table.sessionId),
+    index("memories_session").on(table.sessionId),
+  ],
+);
+
 export type SessionRow = typeof sessions.$inferSelect;
 export type ToolSessionRow = typeof toolSessions.$inferSelect;
 export type RepoCacheRow = typeof repoCache.$inferSelect;
+export type MemoryRow = typeof memories.$inferSelect;

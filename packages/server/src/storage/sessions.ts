@@ -3,6 +3,7 @@ import type {
   IdGenerator,
   ListSessionsOptions,
   Session,
+  SessionCreationHook,
   SessionDeletionHook,
   SessionPage,
   SessionStore,
@@ -17,6 +18,8 @@ export const maxPageSize = 100;
 
 /** The server's session store: the core port plus what cleanup needs. */
 export interface ServerSessionStore extends SessionStore {
+  /** Registers work to run when a session is created (its memory thread); a failure undoes the creation. */
+  onCreate(hook: SessionCreationHook): void;
   /** Registers work to run before a session is deleted (memory, traces, …). */
   onDelete(hook: SessionDeletionHook): void;
   /** Sessions of any resource not used since `before`, oldest first. */
@@ -41,6 +44,7 @@ export interface SessionStoreOptions {
  * const session = await store.create("user-1");
  */
 export function createSessionStore({ db, clock, generateId }: SessionStoreOptions): ServerSessionStore {
+  const creationHooks: SessionCreationHook[] = [];
   const hooks: SessionDeletionHook[] = [];
   const byIdForResource = and(
     eq(sessions.id, sql.placeholder("id")),
@@ -84,6 +88,12 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
         now: clock.now(),
       });
       if (!row) throw new Error("INSERT … RETURNING returned no row");
+      try {
+        for (const hook of creationHooks) await hook(row);
+      } catch (error) {
+        await deleteSession(row).catch(() => undefined);
+        throw error;
+      }
       return row;
     },
 
@@ -131,6 +141,10 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
     async delete(resourceId, sessionId) {
       const session = await selectSession.get({ id: sessionId, resourceId });
       return session ? deleteSession(session) : false;
+    },
+
+    onCreate(hook) {
+      creationHooks.push(hook);
     },
 
     onDelete(hook) {

@@ -1,0 +1,325 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { buildTurnContext, messageText } from "@session-bridge/core";
+import { defineEmbedder } from "@session-bridge/server";
+import type { UIMessage } from "ai";
+import { v7 as uuidv7 } from "uuid";
+import { makeTempDir, makeTestApp, sharedEmbedder } from "./_setup.ts";
+
+const user = (text: string, id = uuidv7()): UIMessage => ({ id, role: "user", parts: [{ type: "text", text }] });
+const assistant = (text: string, id = uuidv7()): UIMessage => ({
+  id,
+  role: "assistant",
+  parts: [{ type: "text", text }],
+});
+
+async function count(app: Awaited<ReturnType<typeof makeTestApp>>, sql: string, args: string[] = []) {
+  const result = await app.memoryDatabase.client.execute({ sql, args });
+  return Number(result.rows[0]?.count ?? 0);
+}
+
+const fillers = [
+  "Let's talk about the weather this weekend.",
+  "Can you suggest a good pasta recipe?",
+  "What is the capital of Australia?",
+  "How many legs does a spider have?",
+  "Recommend a science fiction novel.",
+  "What time zone is Tokyo in?",
+  "Explain how a rainbow forms.",
+  "Which planet is closest to the sun?",
+  "Give me a synonym for happy.",
+  "How do I boil an egg?",
+];
+
+describe("memory bridge", () => {
+  test("recall finds a paraphrase of a message from 50 turns back", async (t) => {
+    const app = await makeTestApp(t);
+    const session = await app.sessions.create("alice");
+    const important = user("Our production database password rotation happens every 90 days on the first Monday.");
+    const history: UIMessage[] = [important, assistant("Noted: rotation every 90 days.")];
+    for (let turn = 0; turn < 50; turn++) {
+      history.push(user(`${fillers[turn % fillers.length]} (${turn})`), assistant(`Answer number ${turn}.`));
+    }
+    await app.memory.save({ sessionId: session.id, resourceId: "alice", messages: history });
+
+    const recall = await app.memory.recall({
+      sessionId: session.id,
+      resourceId: "alice",
+      query: "How often do we change the credentials for the prod DB?",
+    });
+    assert.equal(recall.recent.length, 10);
+    assert.ok(!recall.recent.some((message) => message.id === important.id), "it is not among the last messages");
+    const hit = recall.recalled.find((item) => item.message.id === important.id);
+    assert.ok(hit, `recalled: ${recall.recalled.map((item) => messageText(item.message)).join(" | ")}`);
+    assert.equal(hit.hit, true);
+    assert.equal(hit.sessionId, session.id);
+    assert.ok(hit.score > 0.3);
+    // ±2 neighbours come along, marked as context rather than hits.
+    assert.ok(recall.recalled.some((item) => !item.hit));
+  });
+
+  test("recent history is the last 10 messages, oldest first, leaving out excluded ids", async (t) => {
+    const app = await makeTestApp(t);
+    const session = await app.sessions.create("alice");
+    const messages = Array.from({ length: 14 }, (_, index) => (index % 2 ? assistant : user)(`message ${index}`));
+    await app.memory.save({ sessionId: session.id, resourceId: "alice", messages, index: "later" });
+    const recall = await app.memory.recall({ sessionId: session.id, resourceId: "alice", query: "" });
+    assert.deepEqual(recall.recent.map(messageText), messages.slice(4).map(messageText));
+    const excluding = await app.memory.recall({
+      sessionId: session.id,
+      resourceId: "alice",
+      query: "",
+      excludeMessageIds: [messages[13]?.id ?? ""],
+    });
+    assert.deepEqual(excluding.recent.map(messageText), messages.slice(3, 13).map(messageText));
+  });
+
+  test("user scope recalls across the user's sessions; session scope stays in one", async (t) => {
+    const app = await makeTestApp(t);
+    const first = await app.sessions.create("alice");
+    const second = await app.sessions.create("alice");
+    const fact = user("My cat is named Pixel and she loves tuna.");
+    await app.memory.save({ sessionId: first.id, resourceId: "alice", messages: [fact] });
+    const query = "What is the name of my pet cat?";
+    const acrossSessions = await app.memory.recall({ sessionId: second.id, resourceId: "alice", query });
+    const found = acrossSessions.recalled.find((item) => item.message.id === fact.id);
+    assert.equal(found?.sessionId, first.id);
+    const sessionOnly = await app.memory.recall({ sessionId: second.id, resourceId: "alice", query, scope: "session" });
+    assert.deepEqual(sessionOnly.recalled, []);
+  });
+
+  test("one user's recall never returns another user's messages or memories, even for their exact text", async (t) => {
+    const app = await makeTestApp(t);
+    const aliceSession = await app.sessions.create("alice");
+    const bobSession = await app.sessions.create("bob");
+    const secret = "Alice's launch code is tangerine-42 and nobody else may know it.";
+    await app.memory.save({ sessionId: aliceSession.id, resourceId: "alice", messages: [user(secret)] });
+    await app.memories.add("alice", { scope: "user", text: "Alice prefers metric units" });
+    for (const scope of ["user", "session"] as const) {
+      const recall = await app.memory.recall({ sessionId: bobSession.id, resourceId: "bob", query: secret, scope });
+      assert.deepEqual(recall.recalled, []);
+      assert.deepEqual(recall.recent, []);
+      assert.deepEqual(recall.memories, []);
+    }
+    // Naming Alice's session does not help Bob either.
+    const probe = await app.memory.recall({ sessionId: aliceSession.id, resourceId: "bob", query: secret });
+    assert.deepEqual([probe.recent, probe.recalled, probe.memories], [[], [], []]);
+    assert.deepEqual(await app.memory.listMessages(aliceSession.id, "bob"), []);
+  });
+
+  test("the same message id in another session or user never touches the first one", async (t) => {
+    const app = await makeTestApp(t);
+    const alice = await app.sessions.create("alice");
+    const bob = await app.sessions.create("bob");
+    await app.memory.save({ sessionId: alice.id, resourceId: "alice", messages: [user("original", "same-id")] });
+    await app.memory.save({ sessionId: bob.id, resourceId: "bob", messages: [user("overwrite attempt", "same-id")] });
+    const [aliceMessage] = await app.memory.listMessages(alice.id, "alice");
+    assert.equal(aliceMessage?.id, "same-id");
+    assert.equal(aliceMessage && messageText(aliceMessage), "original");
+  });
+
+  test("saving the same message id again stores one message and one vector", async (t) => {
+    const app = await makeTestApp(t);
+    const session = await app.sessions.create("alice");
+    const message = user("Remember that the staging cluster lives in eu-west-1.");
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await app.memory.save({ sessionId: session.id, resourceId: "alice", messages: [message] });
+    }
+    const stored = await app.memory.listMessages(session.id, "alice");
+    assert.deepEqual(
+      stored.map((item) => item.id),
+      [message.id],
+    );
+    assert.deepEqual(stored[0]?.parts, message.parts);
+    assert.equal(await count(app, `SELECT count(*) AS count FROM ${app.memory.index.indexName}`), 1);
+  });
+
+  test("embeds the user message once per turn: the recall query's vector is reused when saving", async (t) => {
+    const real = await sharedEmbedder();
+    const embedded: string[] = [];
+    const counting = defineEmbedder({
+      id: real.id,
+      dimension: real.dimension,
+      maxEmbeddingsPerCall: 32,
+      embed: async (texts) => {
+        embedded.push(...texts);
+        return real.embed(texts);
+      },
+    });
+    const app = await makeTestApp(t, { embedder: counting });
+    const session = await app.sessions.create("alice");
+    const message = user("Which regions does our CDN cover?");
+    await app.memory.recall({ sessionId: session.id, resourceId: "alice", query: messageText(message) });
+    await app.memory.save({ sessionId: session.id, resourceId: "alice", messages: [message] });
+    assert.deepEqual(embedded, [messageText(message)]);
+  });
+
+  test("messages saved for later indexing are searchable after indexPending, and survive a restart", async (t) => {
+    const dataDir = await makeTempDir(t);
+    const app = await makeTestApp(t, { dataDir });
+    const session = await app.sessions.create("alice");
+    const message = assistant("The quarterly report is due on March 31st.");
+    await app.memory.save({ sessionId: session.id, resourceId: "alice", messages: [message], index: "later" });
+    assert.equal(await count(app, `SELECT count(*) AS count FROM ${app.memory.index.indexName}`), 0);
+    await app.close();
+
+    const restarted = await makeTestApp(t, { dataDir });
+    assert.equal(await restarted.memory.indexPending(), 1);
+    assert.equal(await count(restarted, `SELECT count(*) AS count FROM ${restarted.memory.index.indexName}`), 1);
+    assert.equal(await count(restarted, "SELECT count(*) AS count FROM session_bridge_pending_vectors"), 0);
+    const other = await restarted.sessions.create("alice");
+    const recall = await restarted.memory.recall({
+      sessionId: other.id,
+      resourceId: "alice",
+      query: "When is the quarterly report due?",
+    });
+    assert.ok(recall.recalled.some((item) => item.message.id === message.id));
+  });
+
+  test("deleting a session deletes its thread, messages, vectors, memories and pending work", async (t) => {
+    const app = await makeTestApp(t);
+    const session = await app.sessions.create("alice");
+    const keep = await app.sessions.create("alice");
+    await app.memory.save({
+      sessionId: session.id,
+      resourceId: "alice",
+      messages: [user("delete me"), assistant("ok")],
+    });
+    await app.memory.save({ sessionId: session.id, resourceId: "alice", messages: [user("pending")], index: "later" });
+    await app.memory.save({ sessionId: keep.id, resourceId: "alice", messages: [user("keep me")] });
+    await app.memories.add("alice", { scope: "session", sessionId: session.id, text: "no commits" });
+    const index = app.memory.index.indexName;
+    assert.equal(
+      await count(app, `SELECT count(*) AS count FROM ${index} WHERE json_extract(metadata, '$."thread_id"') = ?`, [
+        session.id,
+      ]),
+      2,
+    );
+
+    assert.equal(await app.sessions.delete("alice", session.id), true);
+    assert.equal(
+      await count(app, "SELECT count(*) AS count FROM mastra_messages WHERE thread_id = ?", [session.id]),
+      0,
+    );
+    assert.equal(await count(app, "SELECT count(*) AS count FROM mastra_threads WHERE id = ?", [session.id]), 0);
+    assert.equal(
+      await count(app, `SELECT count(*) AS count FROM ${index} WHERE json_extract(metadata, '$."thread_id"') = ?`, [
+        session.id,
+      ]),
+      0,
+    );
+    assert.equal(
+      await count(app, `SELECT count(*) AS count FROM ${index} WHERE metadata LIKE ?`, [`%${session.id}%`]),
+      0,
+    );
+    assert.equal(await count(app, "SELECT count(*) AS count FROM session_bridge_pending_vectors"), 0);
+    assert.deepEqual(await app.memories.list("alice"), []);
+    assert.equal(await count(app, "SELECT count(*) AS count FROM mastra_messages WHERE thread_id = ?", [keep.id]), 1);
+    assert.equal(await count(app, `SELECT count(*) AS count FROM ${index}`), 1);
+  });
+
+  test("creating a session creates its memory thread", async (t) => {
+    const app = await makeTestApp(t);
+    const session = await app.sessions.create("alice");
+    assert.equal(
+      await count(app, "SELECT count(*) AS count FROM mastra_threads WHERE id = ? AND resourceId = ?", [
+        session.id,
+        "alice",
+      ]),
+      1,
+    );
+  });
+
+  test("restores a conversation with tool calls as UI messages", async (t) => {
+    const app = await makeTestApp(t);
+    const session = await app.sessions.create("alice");
+    const answer: UIMessage = {
+      id: uuidv7(),
+      role: "assistant",
+      metadata: { sessionId: session.id, status: "complete" },
+      parts: [
+        { type: "step-start" },
+        {
+          type: "tool-search_docs",
+          toolCallId: "call-1",
+          state: "output-available",
+          input: { query: "retry" },
+          output: { hits: 2 },
+        },
+        { type: "text", text: "Found two places." },
+      ],
+    };
+    await app.memory.save({ sessionId: session.id, resourceId: "alice", messages: [user("search retry"), answer] });
+    const [, restored] = await app.memory.listMessages(session.id, "alice");
+    assert.equal(restored?.id, answer.id);
+    assert.deepEqual(restored?.metadata, answer.metadata);
+    assert.deepEqual(
+      restored?.parts.map((part) => part.type),
+      ["step-start", "tool-search_docs", "text"],
+    );
+    assert.deepEqual(restored?.parts[1], answer.parts[1]);
+  });
+});
+
+describe("memories", () => {
+  test("user memories reach every session, session memories one, and both reach the model's context", async (t) => {
+    const app = await makeTestApp(t);
+    const first = await app.sessions.create("alice");
+    const second = await app.sessions.create("alice");
+    await app.memories.add("alice", { scope: "user", text: "Always call me Chris" });
+    await app.memories.add("alice", { scope: "session", sessionId: first.id, text: "No commits during this task" });
+    const newMessage = user("hello");
+
+    const inFirst = await app.memory.recall({ sessionId: first.id, resourceId: "alice", query: "hello" });
+    const context = buildTurnContext(inFirst, newMessage, first.id);
+    assert.match(context.system ?? "", /Always call me Chris/);
+    assert.match(context.system ?? "", /No commits during this task/);
+    assert.deepEqual(context.messages.at(-1), newMessage);
+
+    const inSecond = await app.memory.recall({ sessionId: second.id, resourceId: "alice", query: "hello" });
+    const secondContext = buildTurnContext(inSecond, newMessage, second.id);
+    assert.match(secondContext.system ?? "", /Always call me Chris/);
+    assert.doesNotMatch(secondContext.system ?? "", /No commits/);
+  });
+
+  test("are listed, filtered and deleted only by their owner", async (t) => {
+    const app = await makeTestApp(t);
+    const session = await app.sessions.create("alice");
+    const userMemory = await app.memories.add("alice", { scope: "user", text: "  Use British spelling  " });
+    const sessionMemory = await app.memories.add("alice", {
+      scope: "session",
+      sessionId: session.id,
+      text: "Be brief",
+    });
+    assert.equal(userMemory.text, "Use British spelling");
+    assert.deepEqual(
+      (await app.memories.list("alice", { scope: "session" })).map((memory) => memory.id),
+      [sessionMemory.id],
+    );
+    assert.deepEqual(
+      (await app.memories.list("alice", { sessionId: session.id })).map((memory) => memory.id),
+      [sessionMemory.id],
+    );
+    assert.deepEqual(await app.memories.list("bob"), []);
+    assert.equal(await app.memories.delete("bob", userMemory.id), false);
+    assert.equal(await app.memories.delete("alice", userMemory.id), true);
+    assert.deepEqual(
+      (await app.memories.list("alice")).map((memory) => memory.id),
+      [sessionMemory.id],
+    );
+  });
+
+  test("refuses a session memory for a session that is not the user's, and empty text", async (t) => {
+    const app = await makeTestApp(t);
+    const bobs = await app.sessions.create("bob");
+    await assert.rejects(app.memories.add("alice", { scope: "session", sessionId: bobs.id, text: "x" }), {
+      code: "session_not_found",
+    });
+    await assert.rejects(app.memories.add("alice", { scope: "session", text: "x" }), { code: "invalid_request" });
+    await assert.rejects(app.memories.add("alice", { scope: "user", text: "   " }), { code: "invalid_request" });
+    await assert.rejects(app.memories.add("alice", { scope: "user", sessionId: bobs.id, text: "x" }), {
+      code: "invalid_request",
+    });
+    assert.deepEqual(await app.memories.list("alice"), []);
+  });
+});
