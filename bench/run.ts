@@ -2,6 +2,7 @@
 // writes JSON under bench/results/ and updates its section of bench/README.md.
 const benchmarks: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   store: () => import("./store.ts"),
+  memory: () => import("./memory.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);

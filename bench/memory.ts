@@ -1,0 +1,366 @@
+// npm run bench -- memory [--sizes 1000,10000,100000] [--runs 100]
+//
+// The memory bridge's per-turn work (recall before the model, save after it)
+// beside Mastra Memory called directly, on the same database, embedder and
+// stored messages, in the same run; embedding throughput; and recall@4 on the
+// paraphrase pairs in bench/data/recall-pairs.json.
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import type { MastraDBMessage } from "@mastra/core/agent/message-list";
+import { type App, createApp, type Embedder, loadConfig, loadUseLiteEmbedder } from "@session-bridge/server";
+import type { UIMessage } from "ai";
+import pino from "pino";
+import { v7 as uuidv7 } from "uuid";
+import { formatMarkdown, formatTable, machine, measure, type Timing, updateReadme, writeResults } from "./measure.ts";
+
+const resourceId = "bench-user";
+const messagesPerSession = 100;
+const poolSize = 2000;
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { sizes: { type: "string" }, runs: { type: "string" } } });
+  const sizes = (values.sizes ?? "1000,10000,100000").split(",").map(Number);
+  const runs = Number(values.runs ?? 100);
+  const embedder = await loadUseLiteEmbedder();
+
+  process.stderr.write(`embedding a pool of ${poolSize} texts…\n`);
+  const pool = makeTexts(poolSize, 1);
+  const throughput = await measureThroughput(embedder, pool);
+  const poolVectors = await embedder.embed(pool);
+
+  const latencyRows: { size: number; operation: string; bridge: Timing; mastra: Timing }[] = [];
+  for (const size of sizes) latencyRows.push(...(await benchmarkSize(embedder, size, runs, pool, poolVectors)));
+  const quality = await recallQuality(embedder);
+
+  const latencyHeaders = ["messages", "operation", "bridge p50 ms", "bridge p95 ms", "Mastra p50 ms", "Mastra p95 ms"];
+  const latencyTable = latencyRows.map((row) => [
+    row.size.toLocaleString("en-US"),
+    row.operation,
+    ms(row.bridge.p50),
+    ms(row.bridge.p95),
+    Number.isNaN(row.mastra.p50) ? "—" : ms(row.mastra.p50),
+    Number.isNaN(row.mastra.p95) ? "—" : ms(row.mastra.p95),
+  ]);
+  const throughputHeaders = ["embedder", "batch", "texts/s", "ms per call p50"];
+  const throughputTable = throughput.map((row) => [embedder.id, row.batch, row.perSecond.toFixed(0), ms(row.call.p50)]);
+  const qualityHeaders = ["embedder", "pairs", "recall@4", "recall@1"];
+  const qualityTable = [[embedder.id, quality.pairs, quality.at4.toFixed(3), quality.at1.toFixed(3)]];
+
+  process.stdout.write(
+    `\n${formatTable(latencyHeaders, latencyTable)}\n\n${formatTable(throughputHeaders, throughputTable)}\n\n`,
+  );
+  process.stdout.write(`${formatTable(qualityHeaders, qualityTable)}\n`);
+  const file = await writeResults("memory", {
+    benchmark: "memory",
+    runs,
+    machine: await machine(),
+    latency: latencyRows,
+    throughput,
+    quality,
+  });
+  await updateReadme(
+    "memory",
+    [
+      formatMarkdown(latencyHeaders, latencyTable),
+      formatMarkdown(throughputHeaders, throughputTable),
+      formatMarkdown(qualityHeaders, qualityTable),
+      `_${runs} turns per cell; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
+    ].join("\n\n"),
+  );
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
+}
+
+const ms = (microseconds: number) => (microseconds / 1000).toFixed(1);
+
+async function makeApp(embedder: Embedder): Promise<{ app: App; directory: string }> {
+  const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-bench-"));
+  const config = loadConfig({ DATA_DIR: directory, LOG_LEVEL: "silent" });
+  const app = await createApp(config, { embedder, logger: pino({ level: "silent" }) });
+  return { app, directory };
+}
+
+async function benchmarkSize(
+  embedder: Embedder,
+  size: number,
+  runs: number,
+  pool: string[],
+  poolVectors: number[][],
+): Promise<{ size: number; operation: string; bridge: Timing; mastra: Timing }[]> {
+  const { app, directory } = await makeApp(embedder);
+  try {
+    const sessionIds = await populate(app, size, pool, poolVectors);
+    const bridge = app.memory;
+    const mastra = bridge.mastra;
+    const queries = makeTexts(runs * 4 + 40, 7);
+    let next = 0;
+    const turn = () => {
+      const text = queries[next++ % queries.length] as string;
+      const sessionId = sessionIds[next % sessionIds.length] as string;
+      return { text, sessionId, answer: `Answer to: ${text}` };
+    };
+
+    // Each measured turn is a recall, then a save of that turn's two messages, as a real turn does.
+    const bridgeRecall: number[] = [];
+    const bridgeSave: number[] = [];
+    const bridgeDeferred: number[] = [];
+    const mastraRecall: number[] = [];
+    const mastraSave: number[] = [];
+    const time = async (samples: number[], work: () => Promise<unknown>) => {
+      const start = process.hrtime.bigint();
+      await work();
+      samples.push(Number(process.hrtime.bigint() - start) / 1000);
+    };
+    for (let index = 0; index < runs + 10; index++) {
+      const warm = index < 10;
+      const sink = (samples: number[]) => (warm ? [] : samples);
+      {
+        const { text, sessionId, answer } = turn();
+        await time(sink(bridgeRecall), () => bridge.recall({ sessionId, resourceId, query: text }));
+        await time(sink(bridgeSave), () =>
+          bridge.save({ sessionId, resourceId, messages: [uiMessage("user", text), uiMessage("assistant", answer)] }),
+        );
+      }
+      {
+        const { text, sessionId, answer } = turn();
+        await bridge.recall({ sessionId, resourceId, query: text });
+        await time(sink(bridgeDeferred), () =>
+          bridge.save({
+            sessionId,
+            resourceId,
+            messages: [uiMessage("user", text), uiMessage("assistant", answer)],
+            index: "later",
+          }),
+        );
+        await bridge.indexPending();
+      }
+      {
+        const { text, sessionId, answer } = turn();
+        await time(sink(mastraRecall), () =>
+          mastra.recall({ threadId: sessionId, resourceId, vectorSearchString: text }),
+        );
+        await time(sink(mastraSave), () =>
+          mastra.saveMessages({
+            messages: [dbMessage("user", text, sessionId), dbMessage("assistant", answer, sessionId)],
+          }),
+        );
+      }
+    }
+    const none = { p50: Number.NaN, p95: Number.NaN, mean: Number.NaN, runs: 0 };
+    return [
+      {
+        size,
+        operation: "recall (embed query + search + history)",
+        bridge: summarize(bridgeRecall),
+        mastra: summarize(mastraRecall),
+      },
+      {
+        size,
+        operation: "save turn (user + answer, vectors written)",
+        bridge: summarize(bridgeSave),
+        mastra: summarize(mastraSave),
+      },
+      { size, operation: "save turn, answer embedded after finish", bridge: summarize(bridgeDeferred), mastra: none },
+    ];
+  } finally {
+    await app.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+/** `size` messages of one user, 100 per session, with vectors in both the bridge's and Mastra's tables. */
+async function populate(app: App, size: number, pool: string[], poolVectors: number[][]): Promise<string[]> {
+  process.stderr.write(`populating ${size.toLocaleString("en-US")} messages…\n`);
+  const sessionIds: string[] = [];
+  const store = await app.memory.storage.getStore("memory");
+  if (!store) throw new Error("no memory store");
+  const started = Date.parse("2025-01-01T00:00:00Z");
+  const batch = 500;
+  for (let offset = 0; offset < size; offset += batch) {
+    const messages: MastraDBMessage[] = [];
+    for (let index = offset; index < Math.min(size, offset + batch); index++) {
+      if (index % messagesPerSession === 0) {
+        const session = await app.sessions.create(resourceId);
+        sessionIds.push(session.id);
+      }
+      const sessionId = sessionIds.at(-1) as string;
+      messages.push({
+        id: `${sessionId}/${uuidv7()}`,
+        role: index % 2 ? "assistant" : "user",
+        threadId: sessionId,
+        resourceId,
+        createdAt: new Date(started + index * 1000),
+        content: { format: 2, parts: [{ type: "text", text: pool[index % pool.length] as string }] },
+      });
+    }
+    await store.saveMessages({ messages });
+    const vectors = messages.map((_, index) => poolVectors[(offset + index) % poolVectors.length] as number[]);
+    const metadata = messages.map((message) => ({
+      message_id: message.id,
+      thread_id: message.threadId,
+      resource_id: resourceId,
+      role: message.role,
+      created_at: message.createdAt.toISOString(),
+    }));
+    await app.memory.vector.upsert({
+      indexName: app.memory.index.indexName,
+      vectors,
+      ids: messages.map((message) => `${message.id}#0`),
+      metadata,
+    });
+    // Mastra's own table for its own recall, the same vectors; its metadata also carries the text.
+    await app.memory.vector.upsert({
+      indexName: "memory_messages_512",
+      vectors,
+      metadata: metadata.map((entry, index) => ({ ...entry, content: pool[(offset + index) % pool.length] })),
+    });
+    if (offset % 10_000 === 0) process.stderr.write(`  ${offset.toLocaleString("en-US")}\n`);
+  }
+  return sessionIds;
+}
+
+async function measureThroughput(embedder: Embedder, texts: string[]) {
+  const rows = [];
+  for (const batch of [1, 32]) {
+    const call = await measure(40, 5, (index) =>
+      embedder.embed(
+        Array.from({ length: batch }, (_, offset) => texts[(index * batch + offset) % texts.length] as string),
+      ),
+    );
+    rows.push({ batch, call, perSecond: (batch * 1_000_000) / call.p50 });
+  }
+  return rows;
+}
+
+interface Pair {
+  id: string;
+  message: string;
+  question: string;
+}
+
+/** recall@k: the share of questions whose paired message is among the top-k semantic hits (user scope). */
+async function recallQuality(embedder: Embedder): Promise<{ pairs: number; at4: number; at1: number }> {
+  const pairs = JSON.parse(await readFile(new URL("./data/recall-pairs.json", import.meta.url), "utf8")) as Pair[];
+  const { app, directory } = await makeApp(embedder);
+  try {
+    const ids = new Map<string, string>();
+    for (let offset = 0; offset < pairs.length; offset += 10) {
+      const session = await app.sessions.create(resourceId);
+      const messages = pairs.slice(offset, offset + 10).map((pair) => {
+        const message = uiMessage("user", pair.message);
+        ids.set(pair.id, message.id);
+        return message;
+      });
+      await app.memory.save({ sessionId: session.id, resourceId, messages });
+    }
+    const asker = await app.sessions.create(resourceId);
+    let at4 = 0;
+    let at1 = 0;
+    for (const pair of pairs) {
+      const recall = await app.memory.recall({ sessionId: asker.id, resourceId, query: pair.question });
+      const hits = recall.recalled.filter((item) => item.hit).sort((a, b) => b.score - a.score);
+      if (hits.some((item) => item.message.id === ids.get(pair.id))) at4 += 1;
+      if (hits[0]?.message.id === ids.get(pair.id)) at1 += 1;
+    }
+    return { pairs: pairs.length, at4: at4 / pairs.length, at1: at1 / pairs.length };
+  } finally {
+    await app.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+}
+
+function summarize(samples: number[]): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (quantile: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
+  return {
+    p50: at(0.5),
+    p95: at(0.95),
+    mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
+    runs: sorted.length,
+  };
+}
+
+function uiMessage(role: "user" | "assistant", text: string): UIMessage {
+  return { id: uuidv7(), role, parts: [{ type: "text", text }] };
+}
+
+function dbMessage(role: "user" | "assistant", text: string, threadId: string): MastraDBMessage {
+  return {
+    id: uuidv7(),
+    role,
+    threadId,
+    resourceId,
+    createdAt: new Date(),
+    content: { format: 2, parts: [{ type: "text", text }] },
+  };
+}
+
+/** Distinct, sentence-like texts from a seeded generator. */
+function makeTexts(count: number, seed: number): string[] {
+  const subjects = [
+    "The deploy pipeline",
+    "Our billing service",
+    "My sister",
+    "The design review",
+    "The API gateway",
+    "The mobile app",
+    "Our cat",
+    "The quarterly report",
+    "The test suite",
+    "The hiking trip",
+    "The database migration",
+    "The marketing site",
+  ];
+  const verbs = [
+    "needs",
+    "broke because of",
+    "depends on",
+    "was moved to",
+    "should include",
+    "will switch to",
+    "keeps failing on",
+    "was rescheduled for",
+    "is blocked by",
+    "now supports",
+  ];
+  const objects = [
+    "a new cache layer",
+    "the Friday release",
+    "a faster CI runner",
+    "the staging cluster",
+    "an updated logo",
+    "the holiday schedule",
+    "a cheaper cloud region",
+    "the legacy auth flow",
+    "weekly backups",
+    "a dark mode toggle",
+    "the onboarding guide",
+    "a second reviewer",
+  ];
+  const details = [
+    "before the end of the month",
+    "according to Priya",
+    "after the outage last week",
+    "as discussed on Monday",
+    "unless costs go up",
+    "for the European customers",
+    "with a feature flag",
+    "in version 3.2",
+    "next sprint",
+    "once legal signs off",
+  ];
+  let state = seed * 2654435761;
+  const random = (length: number) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % length;
+  };
+  const texts = new Set<string>();
+  while (texts.size < count) {
+    texts.add(
+      `${subjects[random(subjects.length)]} ${verbs[random(verbs.length)]} ${objects[random(objects.length)]} ${details[random(details.length)]} (#${texts.size}).`,
+    );
+  }
+  return [...texts];
+}
