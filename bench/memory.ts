@@ -27,8 +27,10 @@ export async function main(args: string[]): Promise<void> {
 
   process.stderr.write(`embedding a pool of ${poolSize} texts…\n`);
   const pool = makeTexts(poolSize, 1);
+  const poolStart = performance.now();
   const throughput = await measureThroughput(embedder, pool);
   const poolVectors = await embedder.embed(pool);
+  process.stderr.write(`embedded in ${((performance.now() - poolStart) / 1000).toFixed(1)} s\n`);
 
   const latencyRows: { size: number; operation: string; bridge: Timing; mastra: Timing }[] = [];
   for (const size of sizes) latencyRows.push(...(await benchmarkSize(embedder, size, runs, pool, poolVectors)));
@@ -175,6 +177,7 @@ async function populate(app: App, size: number, pool: string[], poolVectors: num
   const sessionIds: string[] = [];
   const store = await app.memory.storage.getStore("memory");
   if (!store) throw new Error("no memory store");
+  await app.memory.vector.createIndex({ indexName: "memory_messages_512", dimension: 512 });
   const started = Date.parse("2025-01-01T00:00:00Z");
   const batch = 500;
   for (let offset = 0; offset < size; offset += batch) {
