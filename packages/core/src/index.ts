@@ -26,3 +26,19 @@ export type {
   ToolState,
   WriteToolStateOptions,
 } from "./ports/tool-session-store.ts";
+export { turnActors, turnMachine } from "./turn/turn-machine.ts";
+export type {
+  GenerateInput,
+  GenerateOutput,
+  SaveTurnInput,
+  TokenUsage,
+  TraceRecalled,
+  TraceToolCall,
+  TurnEffects,
+  TurnError,
+  TurnInput,
+  TurnOutput,
+  TurnState,
+  TurnStatus,
+  TurnTrace,
+} from "./turn/turn-types.ts";

@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { SessionNotFoundError } from "@session-bridge/shared";
+import type { UIMessage } from "ai";
+import { createActor, toPromise } from "xstate";
+import type { RecallResult } from "../ports/conversation-memory.ts";
+import type { Session } from "../ports/session-store.ts";
+import { turnActors, turnMachine } from "./turn-machine.ts";
+import type { GenerateInput, SaveTurnInput, TurnEffects, TurnOutput, TurnState } from "./turn-types.ts";
+
+const session: Session = {
+  id: "0190a000-0000-7000-8000-000000000001",
+  resourceId: "alice",
+  title: null,
+  createdAt: new Date(0),
+  lastAccessed: new Date(0),
+};
+const userMessage: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "hello" }] };
+const answer: UIMessage = { id: "a1", role: "assistant", parts: [{ type: "text", text: "hi" }] };
+const recall: RecallResult = {
+  recent: [],
+  recalled: [
+    {
+      message: { id: "old", role: "user", parts: [{ type: "text", text: "x".repeat(300) }] },
+      sessionId: "other",
+      score: 0.75,
+      hit: true,
+    },
+  ],
+  memories: [],
+};
+
+/** Fake effects that record their calls; a test overrides what it needs. */
+function fakeEffects(overrides: Partial<TurnEffects> = {}) {
+  const saved: SaveTurnInput[] = [];
+  const effects: TurnEffects = {
+    resolveSession: async () => session,
+    loadToolSessions: async () => [],
+    recallMemory: async () => recall,
+    generate: async () => ({
+      assistantMessage: answer,
+      status: "complete",
+      usage: { inputTokens: 12, outputTokens: 3 },
+      toolCalls: [{ toolName: "sequentialThinking", input: { thought: "a" }, output: { ok: true } }],
+    }),
+    saveTurn: async (input) => {
+      saved.push(input);
+    },
+    ...overrides,
+  };
+  return { effects, saved };
+}
+
+function steppingClock() {
+  let tick = 0;
+  return { now: () => new Date(Date.UTC(2026, 0, 1) + tick++ * 1000) };
+}
+
+function startTurn(effects: TurnEffects) {
+  const actor = createActor(turnMachine.provide({ actors: turnActors(effects) }), {
+    input: {
+      turnId: "turn-1",
+      resourceId: "alice",
+      sessionId: null,
+      userMessage,
+      model: "test:model",
+      clock: steppingClock(),
+    },
+  });
+  actor.start();
+  return { actor, output: toPromise(actor) as Promise<TurnOutput> };
+}
+
+const states = (output: TurnOutput) => output.trace.transitions.map((transition) => transition.state);
+
+describe("turn machine", () => {
+  test("runs every step in order and records a trace", async () => {
+    const { effects, saved } = fakeEffects();
+    const output = await startTurn(effects).output;
+    assert.equal(output.status, "complete");
+    assert.deepEqual(states(output), [
+      "resolvingSession",
+      "loadingToolSessions",
+      "recallingMemory",
+      "generating",
+      "saving",
+      "done",
+    ]);
+    assert.deepEqual(output.assistantMessage, answer);
+    assert.deepEqual(saved, [{ session, userMessage, assistantMessage: answer, status: "complete" }]);
+    assert.equal(output.trace.model, "test:model");
+    assert.deepEqual(output.trace.usage, { inputTokens: 12, outputTokens: 3 });
+    assert.equal(output.trace.toolCalls[0]?.toolName, "sequentialThinking");
+    assert.deepEqual(output.trace.recalled, [
+      { messageId: "old", sessionId: "other", excerpt: "x".repeat(200), score: 0.75 },
+    ]);
+    assert.ok(output.trace.endedAt && output.trace.endedAt > output.trace.startedAt);
+    const times = output.trace.transitions.map((transition) => transition.at.getTime());
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+    );
+  });
+
+  test("hands each step what the previous ones produced", async () => {
+    let generateInput: GenerateInput | undefined;
+    const toolSession = {
+      id: "t1",
+      sessionId: session.id,
+      toolName: "sequentialThinking",
+      toolKey: null,
+      state: {},
+      stateVersion: 0,
+      createdAt: new Date(0),
+      lastAccessed: new Date(0),
+    };
+    const { effects } = fakeEffects({
+      loadToolSessions: async (input) => {
+        assert.equal(input.session, session);
+        return [toolSession];
+      },
+      generate: async (input) => {
+        generateInput = input;
+        return {
+          assistantMessage: answer,
+          status: "complete",
+          usage: { inputTokens: 0, outputTokens: 0 },
+          toolCalls: [],
+        };
+      },
+    });
+    await startTurn(effects).output;
+    assert.deepEqual(generateInput?.toolSessions, [toolSession]);
+    assert.equal(generateInput?.recall, recall);
+    assert.equal(generateInput?.userMessage, userMessage);
+  });
+
+  const failingAt: [TurnState, keyof TurnEffects][] = [
+    ["resolvingSession", "resolveSession"],
+    ["loadingToolSessions", "loadToolSessions"],
+    ["recallingMemory", "recallMemory"],
+    ["generating", "generate"],
+    ["saving", "saveTurn"],
+  ];
+  for (const [state, effect] of failingAt) {
+    test(`a failure while ${state} ends in failed with a typed error and a safe message`, async () => {
+      const { effects, saved } = fakeEffects({
+        [effect]: async () => {
+          throw new Error("database password is hunter2");
+        },
+      });
+      const output = await startTurn(effects).output;
+      assert.equal(output.status, "failed");
+      assert.equal(output.error?.state, state);
+      assert.equal(output.error?.code, `${state}_failed`);
+      assert.doesNotMatch(output.error?.message ?? "", /hunter2/);
+      assert.equal(states(output).at(-1), "failed");
+      assert.equal(states(output).at(-2), state);
+      if (effect !== "saveTurn") assert.deepEqual(saved, []);
+    });
+  }
+
+  test("an error meant for the client keeps its code and message", async () => {
+    const { effects } = fakeEffects({
+      resolveSession: async () => {
+        throw new SessionNotFoundError(session.id);
+      },
+    });
+    const output = await startTurn(effects).output;
+    assert.deepEqual([output.error?.code, output.error?.message], ["session_not_found", "Session not found"]);
+    assert.equal(output.session, null);
+  });
+
+  test("stop while generating ends generation, saves the partial answer as stopped and ends aborted", async () => {
+    const partial: UIMessage = { id: "a1", role: "assistant", parts: [{ type: "text", text: "hal" }] };
+    let started!: () => void;
+    const generating = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const { effects, saved } = fakeEffects({
+      generate: ({ signal }) =>
+        new Promise((resolve) => {
+          started();
+          signal.addEventListener("abort", () =>
+            resolve({
+              assistantMessage: partial,
+              status: "stopped",
+              usage: { inputTokens: 5, outputTokens: 1 },
+              toolCalls: [],
+            }),
+          );
+        }),
+    });
+    const { actor, output } = startTurn(effects);
+    await generating;
+    actor.send({ type: "stop" });
+    const result = await output;
+    assert.equal(result.status, "stopped");
+    assert.deepEqual(states(result).slice(-3), ["generating", "saving", "aborted"]);
+    assert.deepEqual(saved, [{ session, userMessage, assistantMessage: partial, status: "stopped" }]);
+  });
+
+  test("stop before generation ends aborted without calling the model or saving", async () => {
+    let generated = false;
+    let release!: () => void;
+    const { effects, saved } = fakeEffects({
+      recallMemory: () =>
+        new Promise((resolve) => {
+          release = () => resolve(recall);
+        }),
+      generate: async () => {
+        generated = true;
+        throw new Error("unreachable");
+      },
+    });
+    const { actor, output } = startTurn(effects);
+    await new Promise((resolve) => setImmediate(resolve));
+    actor.send({ type: "stop" });
+    release();
+    const result = await output;
+    assert.equal(result.status, "stopped");
+    assert.equal(states(result).at(-1), "aborted");
+    assert.equal(generated, false);
+    assert.deepEqual(saved, []);
+  });
+
+  test("an actor that was not provided fails the turn instead of hanging", async () => {
+    const actor = createActor(turnMachine, {
+      input: { turnId: "t", resourceId: "a", sessionId: null, userMessage, model: "m", clock: steppingClock() },
+    }).start();
+    const output = (await toPromise(actor)) as TurnOutput;
+    assert.equal(output.status, "failed");
+    assert.equal(output.error?.state, "resolvingSession");
+  });
+});
