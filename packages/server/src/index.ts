@@ -7,6 +7,11 @@ export type { Database, DatabaseHandle, OpenDatabaseOptions } from "./db/client.
 export { openDatabase } from "./db/client.ts";
 export type { MigrationStatus } from "./db/migrate.ts";
 export { migrateDatabase, migrationStatus } from "./db/migrate.ts";
+export { createHttpApp, maxBodyBytes } from "./http/create-http-app.ts";
+export type { ErrorBody } from "./http/error-response.ts";
+export { toErrorResponse } from "./http/error-response.ts";
+export type { HttpServer } from "./http/http-server.ts";
+export { startHttpServer } from "./http/http-server.ts";
 export { createLogger } from "./logger.ts";
 export type { Embedder, EmbeddingModel } from "./memory/embedders/embedder.ts";
 export { defineEmbedder } from "./memory/embedders/embedder.ts";

@@ -1,4 +1,6 @@
 import type { App } from "./app.ts";
+import { createHttpApp } from "./http/create-http-app.ts";
+import { startHttpServer } from "./http/http-server.ts";
 
 export interface ServeOptions {
   /** Aborting stops the server: running work finishes, databases close. */
@@ -7,7 +9,8 @@ export interface ServeOptions {
 
 /**
  * Runs the server until `signal` aborts: applies migrations, checks the repo
- * cache, and runs cleanup now and every `CLEANUP_INTERVAL`.
+ * cache, listens on `HOST:PORT`, and runs cleanup now and every `CLEANUP_INTERVAL`.
+ * On abort it stops accepting requests, lets running ones finish, and closes the databases.
  */
 export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   const { logger, config } = app;
@@ -33,12 +36,17 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   cleanupOnce();
   const timer = setInterval(cleanupOnce, config.cleanupIntervalMs);
 
-  logger.info({ dataDir: config.dataDir, auth: config.auth, model: config.model }, "session bridge ready");
+  const server = await startHttpServer(createHttpApp(app), { host: config.host, port: config.port });
+  logger.info(
+    { url: server.url, dataDir: config.dataDir, auth: config.auth, model: config.model },
+    "session bridge ready",
+  );
   await new Promise<void>((resolve) => {
     if (signal.aborted) return resolve();
     signal.addEventListener("abort", () => resolve(), { once: true });
   });
   logger.info("shutting down");
+  await server.close();
   clearInterval(timer);
   await running;
   await app.close();

@@ -81,3 +81,47 @@ export class SessionNotFoundError extends AppError {
     super("Session not found");
   }
 }
+
+export class InvalidJsonError extends AppError {
+  readonly code = "invalid_json";
+
+  constructor() {
+    super("The request body is not valid JSON");
+  }
+}
+
+export class PayloadTooLargeError extends AppError {
+  readonly code = "payload_too_large";
+
+  constructor(readonly limitBytes: number) {
+    super(`The request body is larger than ${limitBytes} bytes`);
+  }
+}
+
+export class RouteNotFoundError extends AppError {
+  readonly code = "not_found";
+
+  constructor() {
+    super("No such route");
+  }
+}
+
+export class MethodNotAllowedError extends AppError {
+  readonly code = "method_not_allowed";
+
+  constructor(
+    readonly method: string,
+    readonly allowed: string[],
+  ) {
+    super(`${method} is not allowed here; use ${allowed.join(" or ")}`);
+  }
+}
+
+/** Another turn of the same session is running. */
+export class SessionBusyError extends AppError {
+  readonly code = "session_busy";
+
+  constructor(readonly sessionId: string) {
+    super("Another turn of this session is running; wait for it to finish or stop it");
+  }
+}

@@ -1,3 +1,13 @@
 export type { AppErrorOptions, ErrorCode } from "./errors.ts";
-export { AppError, InvalidRequestError, InvalidSessionIdError, SessionNotFoundError } from "./errors.ts";
+export {
+  AppError,
+  InvalidJsonError,
+  InvalidRequestError,
+  InvalidSessionIdError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RouteNotFoundError,
+  SessionBusyError,
+  SessionNotFoundError,
+} from "./errors.ts";
 export { isUuid, sessionIdSchema } from "./ids.ts";

@@ -1,0 +1,101 @@
+import { MethodNotAllowedError, PayloadTooLargeError, RouteNotFoundError } from "@session-bridge/shared";
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { v7 as uuidv7 } from "uuid";
+import type { App } from "../app.ts";
+import { toErrorResponse } from "./error-response.ts";
+
+export const maxBodyBytes = 1_048_576;
+
+/** Routes and the methods they answer; any other method on them is a 405. */
+const knownRoutes: [string, string[]][] = [
+  ["/healthz", ["GET"]],
+  ["/readyz", ["GET"]],
+];
+
+/**
+ * The HTTP interface over a built {@link App}: every answer is JSON, every
+ * error has the contract's shape, every request gets an id in its logs.
+ *
+ * @example
+ * const http = createHttpApp(app);
+ * const response = await http.request("/healthz");
+ */
+export function createHttpApp(app: App): Hono {
+  const http = new Hono();
+
+  http.use(async (context, next) => {
+    const requestId = uuidv7();
+    const started = performance.now();
+    context.header("x-request-id", requestId);
+    await next();
+    app.logger.info(
+      {
+        requestId,
+        method: context.req.method,
+        path: context.req.path,
+        status: context.res.status,
+        ms: Math.round(performance.now() - started),
+      },
+      "request",
+    );
+  });
+  http.use(
+    bodyLimit({
+      maxSize: maxBodyBytes,
+      onError: async (context) => {
+        // Read the rest of the body before answering: a server that answers
+        // while the client is still sending looks to many clients like a reset.
+        await drain(context.req.raw.body, 16 * maxBodyBytes);
+        context.header("connection", "close");
+        throw new PayloadTooLargeError(maxBodyBytes);
+      },
+    }),
+  );
+
+  http.get("/healthz", (context) => context.json({ status: "ok" }));
+  http.get("/readyz", async (context) => {
+    try {
+      const migrations = await app.migrationStatus();
+      const ready = migrations.applied === migrations.available;
+      return context.json({ status: ready ? "ready" : "migrations_pending", migrations }, ready ? 200 : 503);
+    } catch (error) {
+      app.logger.warn({ err: error }, "readiness check failed");
+      return context.json({ status: "database_unreachable" }, 503);
+    }
+  });
+
+  for (const [path, methods] of knownRoutes) {
+    http.all(path, (context) => {
+      throw new MethodNotAllowedError(context.req.method, methods);
+    });
+  }
+  http.notFound(() => {
+    throw new RouteNotFoundError();
+  });
+  http.onError((error, context) => {
+    const { status, body } = toErrorResponse(error, app.logger);
+    if (error instanceof MethodNotAllowedError) context.header("allow", error.allowed.join(", "));
+    return context.json(body, status as ContentfulStatusCode);
+  });
+  return http;
+}
+
+/** Reads and discards a request body, up to `limit` bytes. */
+async function drain(body: ReadableStream<Uint8Array> | null, limit: number): Promise<void> {
+  if (!body || body.locked) return;
+  let read = 0;
+  const reader = body.getReader();
+  try {
+    while (read <= limit) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+    }
+  } catch {
+    // the client went away; nothing to answer
+  } finally {
+    reader.releaseLock();
+  }
+}
