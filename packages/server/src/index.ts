@@ -47,3 +47,12 @@ export type { ServerSessionStore, SessionStoreOptions } from "./storage/sessions
 export { createSessionStore } from "./storage/sessions.ts";
 export type { ToolSessionStoreOptions } from "./storage/tool-sessions.ts";
 export { createToolSessionStore } from "./storage/tool-sessions.ts";
+export type { SearchDocsInput, SearchDocsResult, SearchHit } from "./tools/search-docs.ts";
+export { pageSize, searchDocs, searchDocsInput, searchDocsName } from "./tools/search-docs.ts";
+export type { SequentialThinkingInput, SequentialThinkingResult } from "./tools/sequential-thinking.ts";
+export {
+  sequentialThinking,
+  sequentialThinkingInput,
+  sequentialThinkingName,
+} from "./tools/sequential-thinking.ts";
+export { updateToolState } from "./tools/tool-state.ts";
