@@ -9,6 +9,7 @@ import {
   type Config,
   createApp,
   type Embedder,
+  type LanguageModelV4,
   loadConfig,
   loadUseLiteEmbedder,
   migrateDatabase,
@@ -81,13 +82,20 @@ export function sharedEmbedder(): Promise<Embedder> {
 /** The real app on temp files, migrated, closed after the test. */
 export async function makeTestApp(
   t: TestContext,
-  options: { dataDir?: string; environment?: Record<string, string>; clock?: Clock; embedder?: Embedder } = {},
+  options: {
+    dataDir?: string;
+    environment?: Record<string, string>;
+    clock?: Clock;
+    embedder?: Embedder;
+    model?: LanguageModelV4;
+  } = {},
 ): Promise<App & { logLines: Record<string, unknown>[] }> {
   const dataDir = options.dataDir ?? (await makeTempDir(t));
   const { logger, lines } = makeCapturedLogger();
   const app = await createApp(testConfig(dataDir, options.environment), {
     logger,
     embedder: options.embedder ?? (await sharedEmbedder()),
+    ...(options.model ? { model: options.model } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   t.after(() => app.close());

@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { LanguageModelV4 } from "@ai-sdk/provider";
 import {
   type Clock,
   type IdGenerator,
@@ -15,11 +16,14 @@ import type { Embedder } from "./memory/embedders/embedder.ts";
 import { loadEmbedder } from "./memory/embedders/registry.ts";
 import { createMemoryBridge, type MemoryBridge } from "./memory/memory-bridge.ts";
 import { type ReindexOptions, type ReindexReport, reindexMemory } from "./memory/reindex.ts";
+import { resolveLanguageModel } from "./models/model-registry.ts";
 import { type CleanupReport, runCleanup } from "./storage/cleanup.ts";
 import { createMemoryStore } from "./storage/memories.ts";
 import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
 import { createSessionStore, type ServerSessionStore } from "./storage/sessions.ts";
 import { createToolSessionStore } from "./storage/tool-sessions.ts";
+import { createTraceStore, type TraceStore } from "./storage/traces.ts";
+import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
 
 /** What tests and embedders may swap; the real thing is the default. */
 export interface AppOverrides {
@@ -28,6 +32,8 @@ export interface AppOverrides {
   logger?: Logger;
   /** An embedder already loaded (tests share one; the default loads `EMBEDDER`). */
   embedder?: Embedder;
+  /** The language model (tests pass `ai/test` mocks; the default resolves `MODEL`). */
+  model?: LanguageModelV4;
 }
 
 export interface App {
@@ -41,6 +47,8 @@ export interface App {
   memory: MemoryBridge;
   embedder: Embedder;
   repos: ServerRepoCache;
+  traces: TraceStore;
+  turns: TurnRunner;
   migrate(): Promise<MigrationStatus>;
   migrationStatus(): Promise<MigrationStatus>;
   cleanup(options?: {
@@ -132,6 +140,24 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       allowLocal: config.repoAllowLocal,
       gitTimeoutMs: config.gitTimeoutMs,
     });
+    const traces = createTraceStore(db);
+    const turns = createTurnRunner({
+      sessions,
+      memory,
+      traces,
+      tools: { toolSessions, repos, gitTimeoutMs: config.gitTimeoutMs },
+      model:
+        overrides.model ??
+        resolveLanguageModel(config.model, {
+          openaiApiKey: config.openaiApiKey,
+          anthropicApiKey: config.anthropicApiKey,
+          ollamaBaseUrl: config.ollamaBaseUrl,
+        }),
+      modelId: config.model,
+      clock,
+      generateId,
+      logger,
+    });
 
     return {
       config,
@@ -144,6 +170,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       memory,
       embedder,
       repos,
+      traces,
+      turns,
       migrate: () => migrateDatabase(db),
       migrationStatus: () => migrationStatus(db),
       cleanup: (options) =>
@@ -157,6 +185,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
           ...options,
         }),
       async close() {
+        await turns.settled();
         await memory.close();
         memoryDatabase.close();
         database.close();

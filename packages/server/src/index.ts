@@ -1,3 +1,4 @@
+export type { LanguageModelV4, LanguageModelV4StreamPart } from "@ai-sdk/provider";
 export type { App, AppOverrides } from "./app.ts";
 export { createApp, migrateApp, reindexApp } from "./app.ts";
 export type { AuthMode, Config, LogLevel } from "./config/config.ts";
@@ -26,6 +27,9 @@ export type { ReindexOptions, ReindexReport } from "./memory/reindex.ts";
 export { reindexMemory } from "./memory/reindex.ts";
 export type { VectorIndexInfo } from "./memory/vector-index.ts";
 export { EmbedderMismatchError, indexNameFor } from "./memory/vector-index.ts";
+export { demoLabel, LocalDemoModel } from "./models/local-demo-model.ts";
+export type { ModelSettings } from "./models/model-registry.ts";
+export { ModelUnavailableError, resolveLanguageModel } from "./models/model-registry.ts";
 export { installProcessGuards } from "./process-guards.ts";
 export { serve } from "./serve.ts";
 export type { CleanupOptions, CleanupProgress, CleanupReport } from "./storage/cleanup.ts";
@@ -47,6 +51,8 @@ export type { ServerSessionStore, SessionStoreOptions } from "./storage/sessions
 export { createSessionStore } from "./storage/sessions.ts";
 export type { ToolSessionStoreOptions } from "./storage/tool-sessions.ts";
 export { createToolSessionStore } from "./storage/tool-sessions.ts";
+export type { TraceStore } from "./storage/traces.ts";
+export { createTraceStore } from "./storage/traces.ts";
 export type { SearchDocsInput, SearchDocsResult, SearchHit } from "./tools/search-docs.ts";
 export { pageSize, searchDocs, searchDocsInput, searchDocsName } from "./tools/search-docs.ts";
 export type { SequentialThinkingInput, SequentialThinkingResult } from "./tools/sequential-thinking.ts";
@@ -56,3 +62,7 @@ export {
   sequentialThinkingName,
 } from "./tools/sequential-thinking.ts";
 export { updateToolState } from "./tools/tool-state.ts";
+export type { ChatRequest } from "./turns/chat-request.ts";
+export { parseChatRequest, UnsupportedFileUrlError } from "./turns/chat-request.ts";
+export type { StartedTurn, TurnRunner, TurnRunnerOptions } from "./turns/turn-runner.ts";
+export { createTurnRunner } from "./turns/turn-runner.ts";

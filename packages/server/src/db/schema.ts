@@ -79,6 +79,19 @@ export const memories = sqliteTable(
   ],
 );
 
+export const turnTraces = sqliteTable(
+  "turn_traces",
+  {
+    id: text("id").primaryKey(), // the turn's id (UUIDv7)
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    startedAt: timestamp("started_at"),
+    trace: text("trace", { mode: "json" }).notNull(),
+  },
+  (table) => [index("turn_traces_session").on(table.sessionId, table.startedAt)],
+);
+
 export type SessionRow = typeof sessions.$inferSelect;
 export type ToolSessionRow = typeof toolSessions.$inferSelect;
 export type RepoCacheRow = typeof repoCache.$inferSelect;

@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { v7 as uuidv7 } from "uuid";
 import type { App } from "../app.ts";
+import { registerChatRoutes } from "./chat-routes.ts";
 import { toErrorResponse } from "./error-response.ts";
 
 export const maxBodyBytes = 1_048_576;
@@ -12,6 +13,9 @@ export const maxBodyBytes = 1_048_576;
 const knownRoutes: [string, string[]][] = [
   ["/healthz", ["GET"]],
   ["/readyz", ["GET"]],
+  ["/api/chat", ["POST"]],
+  ["/api/sessions/:id/stop", ["POST"]],
+  ["/api/sessions/:id/trace", ["GET"]],
 ];
 
 /**
@@ -65,6 +69,8 @@ export function createHttpApp(app: App): Hono {
       return context.json({ status: "database_unreachable" }, 503);
     }
   });
+
+  registerChatRoutes(http, app);
 
   for (const [path, methods] of knownRoutes) {
     http.all(path, (context) => {

@@ -1,0 +1,48 @@
+import { InvalidJsonError, InvalidSessionIdError, SessionNotFoundError, sessionIdSchema } from "@session-bridge/shared";
+import { createUIMessageStreamResponse } from "ai";
+import type { Context, Hono } from "hono";
+import type { App } from "../app.ts";
+import { parseChatRequest } from "../turns/chat-request.ts";
+import { resourceOf } from "./auth.ts";
+
+/** `POST /api/chat`, `POST /api/sessions/:id/stop`, `GET /api/sessions/:id/trace`. */
+export function registerChatRoutes(http: Hono, app: App): void {
+  http.post("/api/chat", async (context) => {
+    const resourceId = resourceOf(context, app);
+    const request = await parseChatRequest(await readJson(context));
+    const { stream } = await app.turns.start(request, resourceId);
+    return createUIMessageStreamResponse({ stream });
+  });
+
+  http.post("/api/sessions/:id/stop", async (context) => {
+    const resourceId = resourceOf(context, app);
+    const session = await app.sessions.get(resourceId, pathSessionId(context));
+    if (session) app.turns.stop(session.id);
+    return context.body(null, 204);
+  });
+
+  http.get("/api/sessions/:id/trace", async (context) => {
+    const resourceId = resourceOf(context, app);
+    const sessionId = pathSessionId(context);
+    const session = await app.sessions.get(resourceId, sessionId);
+    if (!session) throw new SessionNotFoundError(sessionId);
+    return context.json({ turns: await app.traces.listForSession(session.id) });
+  });
+}
+
+/** The `:id` of the path, validated before any lookup. */
+export function pathSessionId(context: Context): string {
+  const raw = context.req.param("id") ?? "";
+  const parsed = sessionIdSchema.safeParse(raw);
+  if (!parsed.success) throw new InvalidSessionIdError(raw);
+  return parsed.data;
+}
+
+async function readJson(context: Context): Promise<unknown> {
+  try {
+    return await context.req.json();
+  } catch (error) {
+    if (error instanceof SyntaxError || (error as Error).name === "SyntaxError") throw new InvalidJsonError();
+    throw error;
+  }
+}

@@ -1,0 +1,53 @@
+import type { RepoCache, ToolSessionStore, TraceToolCall } from "@session-bridge/core";
+import { tool } from "ai";
+import { searchDocs, searchDocsInput, searchDocsName } from "./search-docs.ts";
+import { sequentialThinking, sequentialThinkingInput, sequentialThinkingName } from "./sequential-thinking.ts";
+
+export interface ChatToolDependencies {
+  toolSessions: ToolSessionStore;
+  repos: RepoCache;
+  gitTimeoutMs: number;
+}
+
+/**
+ * The tools a turn offers the model, bound to one session. Inputs are checked
+ * by their zod schemas; a tool that throws becomes a tool error the model sees
+ * in its next step, never a crashed turn. Every call is recorded for the trace.
+ */
+export function createChatTools(dependencies: ChatToolDependencies, sessionId: string, calls: TraceToolCall[]) {
+  const traced =
+    <TInput, TOutput>(toolName: string, run: (input: TInput) => Promise<TOutput>) =>
+    async (input: TInput): Promise<TOutput> => {
+      const call: TraceToolCall = { toolName, input };
+      calls.push(call);
+      try {
+        call.output = await run(input);
+        return call.output as TOutput;
+      } catch (error) {
+        call.error = error instanceof Error ? error.message : String(error);
+        throw error;
+      }
+    };
+  return {
+    [searchDocsName]: tool({
+      description:
+        "Search a git repository's files (documentation, code) for words. Calling again with the same repo and query shows the next hits.",
+      inputSchema: searchDocsInput,
+      execute: traced(searchDocsName, (input) =>
+        searchDocs(
+          { store: dependencies.toolSessions, repos: dependencies.repos, gitTimeoutMs: dependencies.gitTimeoutMs },
+          sessionId,
+          input,
+        ),
+      ),
+    }),
+    [sequentialThinkingName]: tool({
+      description:
+        "Think step by step. Each call records one thought; the history continues across turns of this conversation.",
+      inputSchema: sequentialThinkingInput,
+      execute: traced(sequentialThinkingName, (input) =>
+        sequentialThinking(dependencies.toolSessions, sessionId, input),
+      ),
+    }),
+  };
+}

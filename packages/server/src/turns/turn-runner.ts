@@ -1,0 +1,255 @@
+import type { LanguageModelV4 } from "@ai-sdk/provider";
+import {
+  buildTurnContext,
+  type Clock,
+  type GenerateInput,
+  type IdGenerator,
+  messageText,
+  type Session,
+  type TraceToolCall,
+  type TurnOutput,
+  turnActors,
+  turnMachine,
+} from "@session-bridge/core";
+import { AppError, SessionBusyError, SessionNotFoundError } from "@session-bridge/shared";
+import {
+  convertToModelMessages,
+  createUIMessageStream,
+  stepCountIs,
+  streamText,
+  type UIMessage,
+  type UIMessageChunk,
+  type UIMessageStreamWriter,
+} from "ai";
+import type { Logger } from "pino";
+import { createActor, toPromise } from "xstate";
+import type { MemoryBridge } from "../memory/memory-bridge.ts";
+import type { ServerSessionStore } from "../storage/sessions.ts";
+import type { TraceStore } from "../storage/traces.ts";
+import { type ChatToolDependencies, createChatTools } from "../tools/chat-tools.ts";
+import type { ChatRequest } from "./chat-request.ts";
+
+export interface TurnRunnerOptions {
+  sessions: ServerSessionStore;
+  memory: MemoryBridge;
+  traces: TraceStore;
+  tools: ChatToolDependencies;
+  model: LanguageModelV4;
+  modelId: string;
+  clock: Clock;
+  generateId: IdGenerator;
+  logger: Logger;
+  /** Tool-calling steps per turn. */
+  maxSteps?: number;
+}
+
+export interface StartedTurn {
+  session: Session;
+  stream: ReadableStream<UIMessageChunk>;
+}
+
+export interface TurnRunner {
+  /**
+   * Resolves the session (404 and 409 are thrown here, before any streaming)
+   * and starts the turn. The turn runs to its end whether or not anyone reads
+   * the returned stream: a client that disconnects does not lose it.
+   */
+  start(request: ChatRequest, resourceId: string): Promise<StartedTurn>;
+  /** Stops the session's running turn, if any; its partial answer is saved as stopped. */
+  stop(sessionId: string): boolean;
+  /** Resolves when every running turn has finished (graceful shutdown). */
+  settled(): Promise<void>;
+}
+
+const titleLength = 80;
+const safeFailure = "The answer could not be completed; the turn was recorded as failed.";
+
+/**
+ * Runs chat turns on the turn machine with the real stores, memory, model and
+ * tools, and streams each as an AI SDK UI message stream: `start` (with the
+ * server's assistant message id), then `data-session`, then the model's parts.
+ */
+export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
+  const { sessions, memory, traces, logger } = options;
+  const running = new Map<string, { stop: () => void; done: Promise<void> }>();
+
+  async function resolveSession(request: ChatRequest, resourceId: string): Promise<Session> {
+    if (request.sessionId) {
+      const session = await sessions.get(resourceId, request.sessionId);
+      if (!session) throw new SessionNotFoundError(request.sessionId);
+      return session;
+    }
+    const title = messageText(request.userMessage).slice(0, titleLength) || null;
+    return sessions.create(resourceId, { title });
+  }
+
+  return {
+    async start(request, resourceId) {
+      const session = await resolveSession(request, resourceId);
+      if (running.has(session.id)) throw new SessionBusyError(session.id);
+      const turnId = options.generateId();
+      const assistantId = options.generateId();
+      const turnLogger = logger.child({ turnId, sessionId: session.id });
+      let stopTurn = () => {};
+      let finished!: () => void;
+      const done = new Promise<void>((resolve) => {
+        finished = resolve;
+      });
+      running.set(session.id, { stop: () => stopTurn(), done });
+
+      const stream = createUIMessageStream({
+        execute: async ({ writer }) => {
+          writer.write({ type: "start", messageId: assistantId });
+          writer.write({ type: "data-session", id: "session", data: { sessionId: session.id, resourceId } });
+          const effects = turnEffects(writer, session, resourceId, assistantId);
+          const actor = createActor(turnMachine.provide({ actors: turnActors(effects) }), {
+            input: {
+              turnId,
+              resourceId,
+              sessionId: session.id,
+              userMessage: request.userMessage,
+              model: options.modelId,
+              clock: options.clock,
+            },
+          });
+          stopTurn = () => actor.send({ type: "stop" });
+          actor.start();
+          const output = (await toPromise(actor)) as TurnOutput;
+          await traces.save(session.id, output.trace);
+          if (output.error) {
+            turnLogger.warn(
+              { state: output.error.state, code: output.error.code, err: output.error.cause },
+              "turn failed",
+            );
+            if (!effects.errorWritten()) writer.write({ type: "error", errorText: output.error.message });
+          } else {
+            turnLogger.info({ status: output.status, usage: output.trace.usage }, "turn finished");
+          }
+        },
+        onError: (error) => {
+          turnLogger.error({ err: error }, "turn stream failed");
+          return safeFailure;
+        },
+      });
+
+      // Two readers: the client's, which may go away, and the server's, which
+      // reads to the end so that the turn always completes and is saved.
+      const [forClient, forServer] = stream.tee();
+      void drainThenFinish(forServer, async () => {
+        running.delete(session.id);
+        finished();
+        // Embedding the answer happens here, after the client got `finish`.
+        await memory.indexPending().catch((error) => turnLogger.error({ err: error }, "indexing failed"));
+      });
+      return { session, stream: forClient };
+    },
+
+    stop(sessionId) {
+      const turn = running.get(sessionId);
+      turn?.stop();
+      return turn !== undefined;
+    },
+
+    async settled() {
+      await Promise.all([...running.values()].map((turn) => turn.done));
+    },
+  };
+
+  function turnEffects(writer: UIMessageStreamWriter, session: Session, resourceId: string, assistantId: string) {
+    let errorWritten = false;
+    return {
+      errorWritten: () => errorWritten,
+      resolveSession: async () => {
+        await sessions.touch(resourceId, session.id);
+        return session;
+      },
+      loadToolSessions: async () => options.tools.toolSessions.listForSession(session.id),
+      recallMemory: async ({ userMessage }: { userMessage: UIMessage }) =>
+        memory.recall({
+          sessionId: session.id,
+          resourceId,
+          query: messageText(userMessage),
+          excludeMessageIds: [userMessage.id],
+        }),
+      generate: async ({ recall, userMessage, signal }: GenerateInput) => {
+        const context = buildTurnContext(recall, userMessage, session.id);
+        const toolCalls: TraceToolCall[] = [];
+        let modelError: unknown;
+        const result = streamText({
+          model: options.model,
+          system: context.system,
+          messages: await convertToModelMessages(context.messages),
+          tools: createChatTools(options.tools, session.id, toolCalls),
+          stopWhen: stepCountIs(options.maxSteps ?? 5),
+          abortSignal: signal,
+          onError: ({ error }) => {
+            modelError = error;
+          },
+        });
+        let usage = { inputTokens: 0, outputTokens: 0 };
+        const final = await new Promise<{ message: UIMessage | undefined; aborted: boolean }>((resolve) => {
+          writer.merge(
+            result.toUIMessageStream({
+              sendStart: false,
+              generateMessageId: () => assistantId,
+              // Tool errors are ours and say what went wrong safely; anything else is hidden.
+              onError: (error) => (AppError.isInstance(error) ? error.message : safeFailure),
+              messageMetadata: ({ part }) => {
+                if (part.type !== "finish") return undefined;
+                usage = {
+                  inputTokens: part.totalUsage.inputTokens ?? 0,
+                  outputTokens: part.totalUsage.outputTokens ?? 0,
+                };
+                return metadataFor(session.id, options.modelId, "complete", usage);
+              },
+              onFinish: ({ messages, isAborted }) => resolve({ message: messages.at(-1), aborted: isAborted }),
+            }),
+          );
+        });
+        if (modelError) {
+          errorWritten = true; // toUIMessageStream already ended the stream with an error part
+          throw modelError;
+        }
+        const status = final.aborted || signal.aborted ? "stopped" : "complete";
+        const assistantMessage: UIMessage = {
+          ...(final.message ?? { parts: [] }),
+          id: assistantId,
+          role: "assistant",
+          metadata: metadataFor(session.id, options.modelId, status, usage),
+        };
+        return { assistantMessage, status, usage, toolCalls } as const;
+      },
+      saveTurn: async ({ userMessage, assistantMessage }: { userMessage: UIMessage; assistantMessage: UIMessage }) => {
+        await memory.save({
+          sessionId: session.id,
+          resourceId,
+          messages: [
+            userMessage,
+            { ...assistantMessage, parts: assistantMessage.parts.filter((part) => part.type !== "data-session") },
+          ],
+          index: "later",
+        });
+      },
+    };
+  }
+}
+
+function metadataFor(
+  sessionId: string,
+  model: string,
+  status: string,
+  usage: { inputTokens: number; outputTokens: number },
+) {
+  return { sessionId, model, status, usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens } };
+}
+
+async function drainThenFinish(stream: ReadableStream<UIMessageChunk>, finish: () => Promise<void>): Promise<void> {
+  const reader = stream.getReader();
+  try {
+    while (!(await reader.read()).done) {
+      // the chunks were already handled where they were written
+    }
+  } finally {
+    await finish();
+  }
+}

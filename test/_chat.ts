@@ -1,0 +1,110 @@
+import type { TestContext } from "node:test";
+import { createHttpApp, type LanguageModelV4StreamPart, startHttpServer } from "@session-bridge/server";
+import {
+  DefaultChatTransport,
+  readUIMessageStream,
+  simulateReadableStream,
+  type UIMessage,
+  type UIMessageChunk,
+} from "ai";
+import { MockLanguageModelV4 } from "ai/test";
+import { v7 as uuidv7 } from "uuid";
+import { makeTempDir, makeTestApp } from "./_setup.ts";
+
+/** The model's chunks for a plain text answer. */
+export function textChunks(text: string): LanguageModelV4StreamPart[] {
+  return [
+    { type: "stream-start", warnings: [] },
+    { type: "text-start", id: "t1" },
+    ...(text.match(/\S+\s*/g) ?? []).map((delta) => ({ type: "text-delta" as const, id: "t1", delta })),
+    { type: "text-end", id: "t1" },
+    {
+      type: "finish",
+      finishReason: { unified: "stop", raw: "stop" },
+      usage: {
+        inputTokens: { total: 11, noCache: 11, cacheRead: 0, cacheWrite: 0 },
+        outputTokens: { total: 4, text: 4, reasoning: 0 },
+      },
+    },
+  ];
+}
+
+/** A mock model answering each call with the next of `answers` (the last repeats), `delayMs` between chunks. */
+export function scriptedModel(answers: (string | LanguageModelV4StreamPart[])[], delayMs = 0) {
+  let call = 0;
+  return new MockLanguageModelV4({
+    doStream: async () => {
+      const answer = answers[Math.min(call++, answers.length - 1)] ?? "";
+      return {
+        stream: simulateReadableStream({
+          chunks: typeof answer === "string" ? textChunks(answer) : answer,
+          chunkDelayInMs: delayMs,
+        }),
+      };
+    },
+  });
+}
+
+export async function startChatServer(
+  t: TestContext,
+  options: { model?: MockLanguageModelV4; dataDir?: string; environment?: Record<string, string> } = {},
+) {
+  const dataDir = options.dataDir ?? (await makeTempDir(t));
+  const app = await makeTestApp(t, {
+    dataDir,
+    ...(options.environment ? { environment: options.environment } : {}),
+    ...(options.model ? { model: options.model } : {}),
+  });
+  const server = await startHttpServer(createHttpApp(app), { host: "127.0.0.1", port: 0 });
+  t.after(() => server.close());
+  return { app, url: server.url, dataDir };
+}
+
+export const userMessage = (text: string, id = uuidv7()): UIMessage => ({
+  id,
+  role: "user",
+  parts: [{ type: "text", text }],
+});
+
+/** Sends a turn with the AI SDK's own transport and reads it with its own reader. */
+export async function sendChat(
+  url: string,
+  options: { messages: UIMessage[]; sessionId?: string | null; abortSignal?: AbortSignal; chatId?: string },
+): Promise<{ chunks: UIMessageChunk[]; message: UIMessage | undefined }> {
+  const transport = new DefaultChatTransport({ api: `${url}/api/chat` });
+  const stream = await transport.sendMessages({
+    trigger: "submit-message",
+    chatId: options.chatId ?? "chat-1",
+    messageId: undefined,
+    messages: options.messages,
+    abortSignal: options.abortSignal,
+    body: options.sessionId === undefined ? {} : { sessionId: options.sessionId },
+  });
+  const chunks: UIMessageChunk[] = [];
+  const recorded = stream.pipeThrough(
+    new TransformStream<UIMessageChunk, UIMessageChunk>({
+      transform(chunk, controller) {
+        chunks.push(chunk);
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+  let message: UIMessage | undefined;
+  for await (const snapshot of readUIMessageStream({ stream: recorded })) message = snapshot;
+  return { chunks, message };
+}
+
+export function sessionIdOf(chunks: UIMessageChunk[]): string {
+  const part = chunks.find((chunk) => chunk.type === "data-session") as { data: { sessionId: string } } | undefined;
+  if (!part) throw new Error("no data-session part");
+  return part.data.sessionId;
+}
+
+export async function postJson(url: string, body: unknown) {
+  const response = await fetch(`${url}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, body: (await response.json().catch(() => null)) as { error?: { code: string } } };
+}
