@@ -13,6 +13,7 @@ import type {
   SaveMessagesRequest,
   Session,
 } from "@session-bridge/core";
+import type { UIMessage } from "ai";
 import type { Logger } from "pino";
 import type { Embedder } from "./embedders/embedder.ts";
 import { cachedEmbed } from "./embedding-cache.ts";
@@ -48,6 +49,19 @@ export interface MemoryBridge extends ConversationMemory {
   vector: LibSQLVector;
   storage: LibSQLStore;
   index: VectorIndexInfo;
+  /**
+   * The stored message with this client id and the message right after it (its
+   * answer, when there is one); `undefined` when the session has no such message.
+   */
+  findWithNext(
+    sessionId: string,
+    resourceId: string,
+    messageId: string,
+  ): Promise<{ message: UIMessage; next: UIMessage | undefined } | undefined>;
+  /** The session's last `count` messages, oldest first. */
+  lastMessages(sessionId: string, resourceId: string, count: number): Promise<UIMessage[]>;
+  /** Deletes messages of a session by client id, with their vectors. */
+  deleteMessages(sessionId: string, resourceId: string, messageIds: string[]): Promise<void>;
   /** Embeds and writes vectors for stored messages into `index` (default: the active one). */
   indexStoredMessages(
     messages: MastraDBMessage[],
@@ -214,9 +228,55 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     }
   }
 
+  async function deleteVectorsWhere(key: "thread_id" | "message_id", values: string[]): Promise<void> {
+    if (values.length === 0) return;
+    const indexNames = (await vector.listIndexes()).filter((name) => name.startsWith("memory_messages"));
+    const placeholders = values.map(() => "?").join(", ");
+    await client.batch(
+      [
+        ...indexNames.map((name) => ({
+          sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders})`,
+          args: values,
+        })),
+        {
+          sql: `DELETE FROM ${pendingTable} WHERE ${key === "thread_id" ? "thread_id" : "message_id"} IN (${placeholders})`,
+          args: values,
+        },
+      ],
+      "write",
+    );
+  }
+
   return {
     mastra,
     vector,
+    async findWithNext(sessionId, resourceId, messageId) {
+      const page = await messages.listMessages({
+        threadId: sessionId,
+        resourceId,
+        perPage: 0,
+        include: [{ id: toStoredId(sessionId, messageId), threadId: sessionId, withNextMessages: 1 }],
+      });
+      const stored = page.messages.filter((message) => message.threadId === sessionId);
+      const position = stored.findIndex((message) => message.id === toStoredId(sessionId, messageId));
+      if (position === -1) return undefined;
+      const [message, next] = toUiMessages(stored.slice(position, position + 2).map((item) => withClientId(item)));
+      return message ? { message, next } : undefined;
+    },
+    async lastMessages(sessionId, resourceId, count) {
+      const page = await messages.listMessages({
+        threadId: sessionId,
+        resourceId,
+        perPage: count,
+        orderBy: { field: "createdAt", direction: "DESC" },
+      });
+      return toUiMessages(page.messages.reverse().map((message) => withClientId(message)));
+    },
+    async deleteMessages(sessionId, _resourceId, messageIds) {
+      const storedIds = messageIds.map((id) => toStoredId(sessionId, id));
+      await deleteVectorsWhere("message_id", storedIds);
+      await messages.deleteMessages(storedIds);
+    },
     storage,
     index,
     indexStoredMessages,
@@ -248,17 +308,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     },
 
     async deleteThread(session: Session) {
-      const indexNames = (await vector.listIndexes()).filter((name) => name.startsWith("memory_messages"));
-      await client.batch(
-        [
-          ...indexNames.map((name) => ({
-            sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."thread_id"') = ?`,
-            args: [session.id],
-          })),
-          { sql: `DELETE FROM ${pendingTable} WHERE thread_id = ?`, args: [session.id] },
-        ],
-        "write",
-      );
+      await deleteVectorsWhere("thread_id", [session.id]);
       await messages.deleteThread({ threadId: session.id });
       logger.debug({ sessionId: session.id }, "memory thread deleted");
     },

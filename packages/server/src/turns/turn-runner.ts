@@ -28,6 +28,7 @@ import type { ServerSessionStore } from "../storage/sessions.ts";
 import type { TraceStore } from "../storage/traces.ts";
 import { type ChatToolDependencies, createChatTools } from "../tools/chat-tools.ts";
 import type { ChatRequest } from "./chat-request.ts";
+import { chunksOfStoredMessage } from "./replay.ts";
 
 export interface TurnRunnerOptions {
   sessions: ServerSessionStore;
@@ -87,6 +88,18 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
     async start(request, resourceId) {
       const session = await resolveSession(request, resourceId);
       if (running.has(session.id)) throw new SessionBusyError(session.id);
+      if (request.trigger === "regenerate-message") {
+        // The last answer is replaced: it goes before the new one is made.
+        const [last] = await memory.lastMessages(session.id, resourceId, 1);
+        if (last?.role === "assistant") await memory.deleteMessages(session.id, resourceId, [last.id]);
+      } else {
+        // A retry of a user message that was already answered gets the stored answer again.
+        const earlier = await memory.findWithNext(session.id, resourceId, request.userMessage.id);
+        const status = (earlier?.next?.metadata as { status?: string } | undefined)?.status;
+        if (earlier?.next?.role === "assistant" && (status === "complete" || status === "stopped")) {
+          return { session, stream: replayStream(earlier.next, session.id, resourceId) };
+        }
+      }
       const turnId = options.generateId();
       const assistantId = options.generateId();
       const turnLogger = logger.child({ turnId, sessionId: session.id });
@@ -241,6 +254,17 @@ function metadataFor(
   usage: { inputTokens: number; outputTokens: number },
 ) {
   return { sessionId, model, status, usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens } };
+}
+
+function replayStream(answer: UIMessage, sessionId: string, resourceId: string): ReadableStream<UIMessageChunk> {
+  return createUIMessageStream({
+    execute: ({ writer }) => {
+      writer.write({ type: "start", messageId: answer.id, messageMetadata: answer.metadata });
+      writer.write({ type: "data-session", id: "session", data: { sessionId, resourceId } });
+      for (const chunk of chunksOfStoredMessage(answer)) writer.write(chunk);
+      writer.write({ type: "finish", messageMetadata: answer.metadata });
+    },
+  });
 }
 
 async function drainThenFinish(stream: ReadableStream<UIMessageChunk>, finish: () => Promise<void>): Promise<void> {
