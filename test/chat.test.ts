@@ -51,6 +51,22 @@ describe("POST /api/chat", () => {
     assert.equal(session?.title, "Hi!");
   });
 
+  test("answers as a server-sent UI message stream with the protocol header", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["ok"]) });
+    const response = await fetch(`${url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [userMessage("hi")] }),
+    });
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("x-vercel-ai-ui-message-stream"), "v1");
+    assert.match(response.headers.get("content-type") ?? "", /text\/event-stream/);
+    const body = await response.text();
+    assert.match(body, /^data: \{"type":"start"/);
+    assert.match(body, /data: \[DONE\]/);
+    await app.turns.settled();
+  });
+
   test("the second turn sees the first from memory, though the client sends only the new message", async (t) => {
     const model = scriptedModel(["The capital is Canberra.", "You asked about Australia."]);
     const { url, app } = await startChatServer(t, { model });
