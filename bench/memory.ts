@@ -13,6 +13,7 @@ import { type App, createApp, type Embedder, loadConfig, loadUseLiteEmbedder } f
 import type { UIMessage } from "ai";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { makeTexts, populateMessages } from "./fixtures.ts";
 import { formatMarkdown, formatTable, machine, measure, type Timing, updateReadme, writeResults } from "./measure.ts";
 
 const resourceId = "bench-user";
@@ -92,7 +93,13 @@ async function benchmarkSize(
 ): Promise<{ size: number; operation: string; bridge: Timing; mastra: Timing }[]> {
   const { app, directory } = await makeApp(embedder);
   try {
-    const sessionIds = await populate(app, size, pool, poolVectors);
+    const sessionIds = await populateMessages(app, {
+      resourceId,
+      size,
+      perSession: messagesPerSession,
+      pool,
+      poolVectors,
+    });
     const bridge = app.memory;
     const mastra = bridge.mastra;
     const queries = makeTexts(runs * 4 + 40, 7);
@@ -171,58 +178,6 @@ async function benchmarkSize(
   }
 }
 
-/** `size` messages of one user, 100 per session, with vectors in both the bridge's and Mastra's tables. */
-async function populate(app: App, size: number, pool: string[], poolVectors: number[][]): Promise<string[]> {
-  process.stderr.write(`populating ${size.toLocaleString("en-US")} messages…\n`);
-  const sessionIds: string[] = [];
-  const store = await app.memory.storage.getStore("memory");
-  if (!store) throw new Error("no memory store");
-  await app.memory.vector.createIndex({ indexName: "memory_messages_512", dimension: 512 });
-  const started = Date.parse("2025-01-01T00:00:00Z");
-  const batch = 500;
-  for (let offset = 0; offset < size; offset += batch) {
-    const messages: MastraDBMessage[] = [];
-    for (let index = offset; index < Math.min(size, offset + batch); index++) {
-      if (index % messagesPerSession === 0) {
-        const session = await app.sessions.create(resourceId);
-        sessionIds.push(session.id);
-      }
-      const sessionId = sessionIds.at(-1) as string;
-      messages.push({
-        id: `${sessionId}/${uuidv7()}`,
-        role: index % 2 ? "assistant" : "user",
-        threadId: sessionId,
-        resourceId,
-        createdAt: new Date(started + index * 1000),
-        content: { format: 2, parts: [{ type: "text", text: pool[index % pool.length] as string }] },
-      });
-    }
-    await store.saveMessages({ messages });
-    const vectors = messages.map((_, index) => poolVectors[(offset + index) % poolVectors.length] as number[]);
-    const metadata = messages.map((message) => ({
-      message_id: message.id,
-      thread_id: message.threadId,
-      resource_id: resourceId,
-      role: message.role,
-      created_at: message.createdAt.toISOString(),
-    }));
-    await app.memory.vector.upsert({
-      indexName: app.memory.index.indexName,
-      vectors,
-      ids: messages.map((message) => `${message.id}#0`),
-      metadata,
-    });
-    // Mastra's own table for its own recall, the same vectors; its metadata also carries the text.
-    await app.memory.vector.upsert({
-      indexName: "memory_messages_512",
-      vectors,
-      metadata: metadata.map((entry, index) => ({ ...entry, content: pool[(offset + index) % pool.length] })),
-    });
-    if (offset % 10_000 === 0) process.stderr.write(`  ${offset.toLocaleString("en-US")}\n`);
-  }
-  return sessionIds;
-}
-
 async function measureThroughput(embedder: Embedder, texts: string[]) {
   const rows = [];
   for (const batch of [1, 32]) {
@@ -298,72 +253,4 @@ function dbMessage(role: "user" | "assistant", text: string, threadId: string): 
     createdAt: new Date(),
     content: { format: 2, parts: [{ type: "text", text }] },
   };
-}
-
-/** Distinct, sentence-like texts from a seeded generator. */
-function makeTexts(count: number, seed: number): string[] {
-  const subjects = [
-    "The deploy pipeline",
-    "Our billing service",
-    "My sister",
-    "The design review",
-    "The API gateway",
-    "The mobile app",
-    "Our cat",
-    "The quarterly report",
-    "The test suite",
-    "The hiking trip",
-    "The database migration",
-    "The marketing site",
-  ];
-  const verbs = [
-    "needs",
-    "broke because of",
-    "depends on",
-    "was moved to",
-    "should include",
-    "will switch to",
-    "keeps failing on",
-    "was rescheduled for",
-    "is blocked by",
-    "now supports",
-  ];
-  const objects = [
-    "a new cache layer",
-    "the Friday release",
-    "a faster CI runner",
-    "the staging cluster",
-    "an updated logo",
-    "the holiday schedule",
-    "a cheaper cloud region",
-    "the legacy auth flow",
-    "weekly backups",
-    "a dark mode toggle",
-    "the onboarding guide",
-    "a second reviewer",
-  ];
-  const details = [
-    "before the end of the month",
-    "according to Priya",
-    "after the outage last week",
-    "as discussed on Monday",
-    "unless costs go up",
-    "for the European customers",
-    "with a feature flag",
-    "in version 3.2",
-    "next sprint",
-    "once legal signs off",
-  ];
-  let state = seed * 2654435761;
-  const random = (length: number) => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return state % length;
-  };
-  const texts = new Set<string>();
-  while (texts.size < count) {
-    texts.add(
-      `${subjects[random(subjects.length)]} ${verbs[random(verbs.length)]} ${objects[random(objects.length)]} ${details[random(details.length)]} (#${texts.size}).`,
-    );
-  }
-  return [...texts];
 }

@@ -3,6 +3,7 @@
 const benchmarks: Record<string, () => Promise<{ main(args: string[]): Promise<void> }>> = {
   store: () => import("./store.ts"),
   memory: () => import("./memory.ts"),
+  turn: () => import("./turn.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);

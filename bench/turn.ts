@@ -1,0 +1,253 @@
+// npm run bench -- turn [--history 100,10000] [--runs 40] [--concurrency 50,200]
+//
+// Per-turn overhead of a Session Bridge turn (machine, memory recall and save,
+// stream, trace) with a mock model that answers at once, beside the same turn
+// through Mastra's own Agent with the same Memory, database, embedder and mock
+// model, and Mastra's Agent without Memory (what the model call alone costs).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Agent } from "@mastra/core/agent";
+import {
+  type App,
+  createApp,
+  type LanguageModelV4StreamPart,
+  loadConfig,
+  loadUseLiteEmbedder,
+} from "@session-bridge/server";
+import { simulateReadableStream } from "ai";
+import { MockLanguageModelV3, MockLanguageModelV4 } from "ai/test";
+import pino from "pino";
+import { v7 as uuidv7 } from "uuid";
+import { makeTexts, populateMessages } from "./fixtures.ts";
+import { formatMarkdown, formatTable, machine, type Timing, updateReadme, writeResults } from "./measure.ts";
+
+const resourceId = "bench-user";
+const answerChunks: LanguageModelV4StreamPart[] = [
+  { type: "stream-start", warnings: [] },
+  { type: "text-start", id: "t" },
+  { type: "text-delta", id: "t", delta: "A short answer from the mock model." },
+  { type: "text-end", id: "t" },
+  {
+    type: "finish",
+    finishReason: { unified: "stop", raw: "stop" },
+    usage: {
+      inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 },
+      outputTokens: { total: 8, text: 8, reasoning: 0 },
+    },
+  },
+];
+const mockV4 = () =>
+  new MockLanguageModelV4({ doStream: async () => ({ stream: simulateReadableStream({ chunks: answerChunks }) }) });
+// Mastra 1.71 takes AI SDK v3 models; the chunks are the same.
+const mockV3 = () =>
+  new MockLanguageModelV3({
+    doStream: async () => ({ stream: simulateReadableStream({ chunks: answerChunks as never }) }),
+  });
+
+interface Row {
+  case: string;
+  system: string;
+  finish: Timing;
+  total: Timing;
+  throughput?: number;
+}
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { history: { type: "string" }, runs: { type: "string" }, concurrency: { type: "string" } },
+  });
+  const histories = (values.history ?? "100,10000").split(",").map(Number);
+  const runs = Number(values.runs ?? 40);
+  const concurrencies = (values.concurrency ?? "50,200").split(",").map(Number);
+  const embedder = await loadUseLiteEmbedder();
+  const pool = makeTexts(1000, 3);
+  process.stderr.write("embedding the text pool…\n");
+  const poolVectors = await embedder.embed(pool);
+  const queries = makeTexts(4000, 11);
+  let next = 0;
+  const query = () => queries[next++ % queries.length] as string;
+
+  const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-bench-"));
+  const app = await createApp(loadConfig({ DATA_DIR: directory, LOG_LEVEL: "silent" }), {
+    embedder,
+    model: mockV4(),
+    logger: pino({ level: "silent" }),
+  });
+  const rows: Row[] = [];
+  try {
+    const withMemory = new Agent({
+      id: "with-memory",
+      name: "with-memory",
+      instructions: "Answer briefly.",
+      model: mockV3() as never,
+      memory: app.memory.mastra,
+    });
+    const withoutMemory = new Agent({
+      id: "no-memory",
+      name: "no-memory",
+      instructions: "Answer briefly.",
+      model: mockV3() as never,
+    });
+
+    for (const history of histories) {
+      const [bridgeSession] = await populateMessages(app, {
+        resourceId,
+        size: history,
+        perSession: history,
+        pool,
+        poolVectors,
+      });
+      const [mastraThread] = await populateMessages(app, {
+        resourceId,
+        size: history,
+        perSession: history,
+        pool,
+        poolVectors,
+      });
+      await app.memory.mastra.saveThread({
+        thread: { id: mastraThread as string, resourceId, title: "", createdAt: new Date(), updatedAt: new Date() },
+      });
+      const bridge = { finish: [] as number[], total: [] as number[] };
+      const mastra = { finish: [] as number[], total: [] as number[] };
+      const bare = { finish: [] as number[], total: [] as number[] };
+      for (let index = 0; index < runs + 5; index++) {
+        const keep = index >= 5;
+        const one = await bridgeTurn(app, bridgeSession as string, query());
+        const two = await mastraTurn(withMemory, mastraThread as string, query());
+        const three = await mastraTurn(withoutMemory, undefined, query());
+        if (keep) {
+          push(bridge, one);
+          push(mastra, two);
+          push(bare, three);
+        }
+      }
+      const label = `1 turn, ${history.toLocaleString("en-US")} messages of history`;
+      rows.push({ case: label, system: "Session Bridge", ...summarize(bridge) });
+      rows.push({ case: label, system: "Mastra Agent + Memory", ...summarize(mastra) });
+      rows.push({ case: label, system: "Mastra Agent, no memory", ...summarize(bare) });
+    }
+
+    for (const concurrency of concurrencies) {
+      const sessions = await Promise.all(Array.from({ length: concurrency }, () => app.sessions.create(resourceId)));
+      const threads = sessions.map(() => uuidv7());
+      for (const thread of threads) {
+        await app.memory.mastra.saveThread({
+          thread: { id: thread, resourceId, title: "", createdAt: new Date(), updatedAt: new Date() },
+        });
+      }
+      const label = `${concurrency} concurrent sessions`;
+      const bridgeStart = performance.now();
+      const bridgeResults = await Promise.all(sessions.map((session) => bridgeTurn(app, session.id, query())));
+      const bridgeWall = performance.now() - bridgeStart;
+      const mastraStart = performance.now();
+      const mastraResults = await Promise.all(threads.map((thread) => mastraTurn(withMemory, thread, query())));
+      const mastraWall = performance.now() - mastraStart;
+      rows.push({
+        case: label,
+        system: "Session Bridge",
+        ...summarize(collect(bridgeResults)),
+        throughput: concurrency / (bridgeWall / 1000),
+      });
+      rows.push({
+        case: label,
+        system: "Mastra Agent + Memory",
+        ...summarize(collect(mastraResults)),
+        throughput: concurrency / (mastraWall / 1000),
+      });
+    }
+  } finally {
+    await app.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+
+  const headers = [
+    "case",
+    "system",
+    "to finish p50 ms",
+    "to finish p95 ms",
+    "turn saved p50 ms",
+    "turn saved p95 ms",
+    "turns/s",
+  ];
+  const table = rows.map((row) => [
+    row.case,
+    row.system,
+    ms(row.finish.p50),
+    ms(row.finish.p95),
+    ms(row.total.p50),
+    ms(row.total.p95),
+    row.throughput === undefined ? "—" : row.throughput.toFixed(1),
+  ]);
+  process.stdout.write(`\n${formatTable(headers, table)}\n`);
+  const file = await writeResults("turn", { benchmark: "turn", runs, machine: await machine(), rows });
+  await updateReadme(
+    "turn",
+    `${formatMarkdown(headers, table)}\n\n_${runs} turns per single-turn row; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
+  );
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
+}
+
+/** Time to the stream's `finish` chunk (what the user waits for) and to the turn being saved and indexed. */
+async function bridgeTurn(app: App, sessionId: string, text: string): Promise<{ finish: number; total: number }> {
+  const started = performance.now();
+  const { stream } = await app.turns.start(
+    {
+      chatId: undefined,
+      sessionId,
+      trigger: "submit-message",
+      userMessage: { id: uuidv7(), role: "user", parts: [{ type: "text", text }] },
+    },
+    resourceId,
+  );
+  let finish = Number.NaN;
+  for await (const chunk of stream) if (chunk.type === "finish") finish = performance.now() - started;
+  await app.turns.settled();
+  return { finish, total: performance.now() - started };
+}
+
+async function mastraTurn(
+  agent: Agent,
+  thread: string | undefined,
+  text: string,
+): Promise<{ finish: number; total: number }> {
+  const started = performance.now();
+  const output = thread
+    ? await agent.stream(text, { memory: { thread, resource: resourceId } })
+    : await agent.stream(text);
+  let finish = Number.NaN;
+  for await (const chunk of output.fullStream)
+    if ((chunk as { type: string }).type === "finish") finish = performance.now() - started;
+  await output.getFullOutput();
+  return { finish, total: performance.now() - started };
+}
+
+const ms = (milliseconds: number) => milliseconds.toFixed(1);
+
+function push(into: { finish: number[]; total: number[] }, result: { finish: number; total: number }) {
+  into.finish.push(result.finish);
+  into.total.push(result.total);
+}
+
+function collect(results: { finish: number; total: number }[]) {
+  const into = { finish: [] as number[], total: [] as number[] };
+  for (const result of results) push(into, result);
+  return into;
+}
+
+function summarize(samples: { finish: number[]; total: number[] }): { finish: Timing; total: Timing } {
+  const timing = (values: number[]): Timing => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const at = (quantile: number) =>
+      sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
+    return {
+      p50: at(0.5),
+      p95: at(0.95),
+      mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
+      runs: sorted.length,
+    };
+  };
+  return { finish: timing(samples.finish), total: timing(samples.total) };
+}
