@@ -22,9 +22,20 @@ export async function measure(
     await operation(warmup + index);
     samples[index] = Number(process.hrtime.bigint() - start) / 1000;
   }
-  samples.sort();
-  const at = (quantile: number) => samples[Math.min(runs - 1, Math.floor(quantile * runs))] ?? Number.NaN;
-  return { p50: at(0.5), p95: at(0.95), mean: samples.reduce((sum, value) => sum + value, 0) / runs, runs };
+  return timingOf(Array.from(samples));
+}
+
+/** Percentiles and mean of raw samples (in whatever unit they were taken). */
+export function timingOf(samples: number[]): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (quantile: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
+  return {
+    p50: at(0.5),
+    p95: at(0.95),
+    mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
+    runs: sorted.length,
+  };
 }
 
 /** A fixed-width text table. */

@@ -14,7 +14,16 @@ import type { UIMessage } from "ai";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { makeTexts, populateMessages } from "./fixtures.ts";
-import { formatMarkdown, formatTable, machine, measure, type Timing, updateReadme, writeResults } from "./measure.ts";
+import {
+  formatMarkdown,
+  formatTable,
+  machine,
+  measure,
+  type Timing,
+  timingOf,
+  updateReadme,
+  writeResults,
+} from "./measure.ts";
 
 const resourceId = "bench-user";
 const messagesPerSession = 100;
@@ -161,16 +170,16 @@ async function benchmarkSize(
       {
         size,
         operation: "recall (embed query + search + history)",
-        bridge: summarize(bridgeRecall),
-        mastra: summarize(mastraRecall),
+        bridge: timingOf(bridgeRecall),
+        mastra: timingOf(mastraRecall),
       },
       {
         size,
         operation: "save turn (user + answer, vectors written)",
-        bridge: summarize(bridgeSave),
-        mastra: summarize(mastraSave),
+        bridge: timingOf(bridgeSave),
+        mastra: timingOf(mastraSave),
       },
-      { size, operation: "save turn, answer embedded after finish", bridge: summarize(bridgeDeferred), mastra: none },
+      { size, operation: "save turn, answer embedded after finish", bridge: timingOf(bridgeDeferred), mastra: none },
     ];
   } finally {
     await app.close();
@@ -226,18 +235,6 @@ async function recallQuality(embedder: Embedder): Promise<{ pairs: number; at4: 
     await app.close();
     await rm(directory, { recursive: true, force: true });
   }
-}
-
-function summarize(samples: number[]): Timing {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (quantile: number) =>
-    sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
-  return {
-    p50: at(0.5),
-    p95: at(0.95),
-    mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
-    runs: sorted.length,
-  };
 }
 
 function uiMessage(role: "user" | "assistant", text: string): UIMessage {

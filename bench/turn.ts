@@ -21,7 +21,7 @@ import { MockLanguageModelV3, MockLanguageModelV4 } from "ai/test";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { makeTexts, populateMessages } from "./fixtures.ts";
-import { formatMarkdown, formatTable, machine, type Timing, updateReadme, writeResults } from "./measure.ts";
+import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
 
 const resourceId = "bench-user";
 const answerChunks: LanguageModelV4StreamPart[] = [
@@ -238,16 +238,5 @@ function collect(results: { finish: number; total: number }[]) {
 }
 
 function summarize(samples: { finish: number[]; total: number[] }): { finish: Timing; total: Timing } {
-  const timing = (values: number[]): Timing => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const at = (quantile: number) =>
-      sorted[Math.min(sorted.length - 1, Math.floor(quantile * sorted.length))] ?? Number.NaN;
-    return {
-      p50: at(0.5),
-      p95: at(0.95),
-      mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
-      runs: sorted.length,
-    };
-  };
-  return { finish: timing(samples.finish), total: timing(samples.total) };
+  return { finish: timingOf(samples.finish), total: timingOf(samples.total) };
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestContext } from "node:test";
@@ -16,6 +16,13 @@ import {
   openDatabase,
 } from "@session-bridge/server";
 import pino from "pino";
+
+/** True when the path exists. */
+export const exists = (target: string) =>
+  access(target).then(
+    () => true,
+    () => false,
+  );
 
 /** A fresh folder removed after the test. */
 export async function makeTempDir(t: TestContext, prefix = "session-bridge-test-"): Promise<string> {

@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
-import { access } from "node:fs/promises";
 import { describe, test } from "node:test";
-import { makeClock, makeGitRepo, makeTestApp } from "./_setup.ts";
+import { exists, makeClock, makeGitRepo, makeTestApp } from "./_setup.ts";
 
 const day = 86_400_000;
-const exists = (target: string) =>
-  access(target).then(
-    () => true,
-    () => false,
-  );
-
 describe("cleanup", () => {
   test("deletes sessions idle past SESSION_TTL with their tool sessions", async (t) => {
     const clock = makeClock();

@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
-import { access, mkdir, readdir, readFile, rm, symlink } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import { describe, type TestContext, test } from "node:test";
-import { commitFiles, git, makeClock, makeGitRepo, makeTempDir, makeTestApp, type TestClock } from "./_setup.ts";
+import {
+  commitFiles,
+  exists,
+  git,
+  makeClock,
+  makeGitRepo,
+  makeTempDir,
+  makeTestApp,
+  type TestClock,
+} from "./_setup.ts";
 
 const day = 86_400_000;
 
@@ -16,12 +25,6 @@ async function setup(t: TestContext, options: { clock?: TestClock; environment?:
   const clones = () => app.logLines.filter((line) => line.msg === "repository cloned").length;
   return { app, dataDir, reposDir, source, rows, entries, clones };
 }
-
-const exists = (target: string) =>
-  access(target).then(
-    () => true,
-    () => false,
-  );
 
 describe("repo cache", () => {
   test("clones a repository with real git and records its commit", async (t) => {
