@@ -12,6 +12,10 @@ export const sessions = sqliteTable(
     title: text("title"),
     createdAt: timestamp("created_at"),
     lastAccessed: timestamp("last_accessed"),
+    // The running turn's lease: one turn per session across processes. A lease
+    // whose holder died simply expires.
+    turnLeaseId: text("turn_lease_id"),
+    turnLeaseUntil: integer("turn_lease_until"),
   },
   (table) => [
     // Serves "a resource's sessions, most recently used first" and its keyset paging.

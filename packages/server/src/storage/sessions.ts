@@ -14,6 +14,15 @@ import type { Database } from "../db/client.ts";
 import { sessions, toolSessions } from "../db/schema.ts";
 
 export const defaultPageSize = 20;
+
+/** What a session is outside this file: the lease columns stay internal. */
+const sessionColumns = {
+  id: sessions.id,
+  resourceId: sessions.resourceId,
+  title: sessions.title,
+  createdAt: sessions.createdAt,
+  lastAccessed: sessions.lastAccessed,
+};
 export const maxPageSize = 100;
 
 /** The server's session store: the core port plus what cleanup needs. */
@@ -26,6 +35,14 @@ export interface ServerSessionStore extends SessionStore {
   findIdle(before: Date, limit: number): Promise<Session[]>;
   /** Sessions beyond the newest `keep` of their resource, least recently used first. */
   findBeyondLimit(keep: number, limit: number): Promise<Session[]>;
+  /**
+   * Takes the session's turn lease for `ttlMs` unless another live lease holds
+   * it: one conditional UPDATE, so two processes can never both win.
+   */
+  acquireTurnLease(resourceId: string, sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease this holder still has; false when it was lost. */
+  renewTurnLease(sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
+  releaseTurnLease(sessionId: string, leaseId: string): Promise<void>;
   /** Deletes a session found by maintenance (runs the hooks); false when already gone. */
   deleteSession(session: Session): Promise<boolean>;
 }
@@ -59,9 +76,9 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
       createdAt: sql.placeholder("now"),
       lastAccessed: sql.placeholder("now"),
     })
-    .returning()
+    .returning(sessionColumns)
     .prepare();
-  const selectSession = db.select().from(sessions).where(byIdForResource).prepare();
+  const selectSession = db.select(sessionColumns).from(sessions).where(byIdForResource).prepare();
   const touchSession = db
     .update(sessions)
     .set({ lastAccessed: sql.placeholder("now") as unknown as Date })
@@ -113,7 +130,7 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
       }
       const after = options?.cursor ? decodeCursor(options.cursor) : undefined;
       const rows = await db
-        .select()
+        .select(sessionColumns)
         .from(sessions)
         .where(
           and(
@@ -134,7 +151,7 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
         .update(sessions)
         .set({ title })
         .where(and(eq(sessions.id, sessionId), eq(sessions.resourceId, resourceId)))
-        .returning();
+        .returning(sessionColumns);
       return row;
     },
 
@@ -153,7 +170,7 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
 
     async findIdle(before, limit) {
       return db
-        .select()
+        .select(sessionColumns)
         .from(sessions)
         .where(sql`${sessions.lastAccessed} < ${before.getTime()}`)
         .orderBy(sessions.lastAccessed)
@@ -171,18 +188,43 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
         .from(sessions)
         .as("ranked");
       return db
-        .select({
-          id: sessions.id,
-          resourceId: sessions.resourceId,
-          title: sessions.title,
-          createdAt: sessions.createdAt,
-          lastAccessed: sessions.lastAccessed,
-        })
+        .select(sessionColumns)
         .from(sessions)
         .innerJoin(ranked, eq(ranked.id, sessions.id))
         .where(sql`${ranked.rank} > ${keep}`)
         .orderBy(sessions.lastAccessed)
         .limit(limit);
+    },
+
+    async acquireTurnLease(resourceId, sessionId, leaseId, ttlMs) {
+      const now = clock.now().getTime();
+      const rows = await db
+        .update(sessions)
+        .set({ turnLeaseId: leaseId, turnLeaseUntil: now + ttlMs })
+        .where(
+          and(
+            eq(sessions.id, sessionId),
+            eq(sessions.resourceId, resourceId),
+            sql`(${sessions.turnLeaseUntil} IS NULL OR ${sessions.turnLeaseUntil} < ${now})`,
+          ),
+        )
+        .returning({ id: sessions.id });
+      return rows.length > 0;
+    },
+
+    async renewTurnLease(sessionId, leaseId, ttlMs) {
+      const result = await db
+        .update(sessions)
+        .set({ turnLeaseUntil: clock.now().getTime() + ttlMs })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.turnLeaseId, leaseId)));
+      return result.rowsAffected > 0;
+    },
+
+    async releaseTurnLease(sessionId, leaseId) {
+      await db
+        .update(sessions)
+        .set({ turnLeaseId: null, turnLeaseUntil: null })
+        .where(and(eq(sessions.id, sessionId), eq(sessions.turnLeaseId, leaseId)));
     },
 
     deleteSession,

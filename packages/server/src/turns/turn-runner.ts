@@ -63,6 +63,9 @@ export interface TurnRunner {
 }
 
 const titleLength = 80;
+/** A lease left by a process that died frees the session within this long. */
+export const turnLeaseMs = 30_000;
+const leaseRenewMs = 10_000;
 const safeFailure = "The answer could not be completed; the turn was recorded as failed.";
 
 /**
@@ -87,17 +90,36 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
   return {
     async start(request, resourceId) {
       const session = await resolveSession(request, resourceId);
-      if (running.has(session.id)) throw new SessionBusyError(session.id);
-      if (request.trigger === "regenerate-message") {
-        // The last answer is replaced: it goes before the new one is made.
-        const [last] = await memory.lastMessages(session.id, resourceId, 1);
-        if (last?.role === "assistant") await memory.deleteMessages(session.id, resourceId, [last.id]);
-      } else {
+      if (request.trigger !== "regenerate-message") {
         // A retry of a user message that was already answered gets the stored answer again.
         const earlier = await memory.findWithNext(session.id, resourceId, request.userMessage.id);
         const status = (earlier?.next?.metadata as { status?: string } | undefined)?.status;
         if (earlier?.next?.role === "assistant" && (status === "complete" || status === "stopped")) {
           return { session, stream: replayStream(earlier.next, session.id, resourceId) };
+        }
+      }
+      // One turn per session, across processes: the lease lives in the database.
+      const leaseId = options.generateId();
+      if (running.has(session.id) || !(await sessions.acquireTurnLease(resourceId, session.id, leaseId, turnLeaseMs))) {
+        throw new SessionBusyError(session.id);
+      }
+      const renewal = setInterval(() => {
+        sessions.renewTurnLease(session.id, leaseId, turnLeaseMs).catch((error) => {
+          logger.error({ err: error, sessionId: session.id }, "turn lease renewal failed");
+        });
+      }, leaseRenewMs);
+      const releaseLease = async () => {
+        clearInterval(renewal);
+        await sessions.releaseTurnLease(session.id, leaseId);
+      };
+      if (request.trigger === "regenerate-message") {
+        // The last answer is replaced: it goes before the new one is made.
+        try {
+          const [last] = await memory.lastMessages(session.id, resourceId, 1);
+          if (last?.role === "assistant") await memory.deleteMessages(session.id, resourceId, [last.id]);
+        } catch (error) {
+          await releaseLease();
+          throw error;
         }
       }
       const turnId = options.generateId();
@@ -149,6 +171,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       // reads to the end so that the turn always completes and is saved.
       const [forClient, forServer] = stream.tee();
       void drainThenFinish(forServer, async () => {
+        await releaseLease().catch((error) => turnLogger.error({ err: error }, "turn lease release failed"));
         running.delete(session.id);
         finished();
         // Embedding the answer happens here, after the client got `finish`.

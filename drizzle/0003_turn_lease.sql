@@ -1,0 +1,2 @@
+ALTER TABLE `sessions` ADD `turn_lease_id` text;--> statement-breakpoint
+ALTER TABLE `sessions` ADD `turn_lease_until` integer;

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+
+describe("one turn per session across processes", () => {
+  test("a second server on the same database answers 409 while the first runs a turn of the session", async (t) => {
+    const slowAnswer = Array.from({ length: 20 }, (_, index) => `w${index}`).join(" ");
+    const first = await startChatServer(t, { model: scriptedModel(["hi", slowAnswer], 40) });
+    const second = await startChatServer(t, {
+      dataDir: first.dataDir,
+      model: scriptedModel(["from the second server"]),
+    });
+    const opening = await sendChat(first.url, { messages: [userMessage("open")] });
+    const sessionId = sessionIdOf(opening.chunks);
+    await first.app.turns.settled();
+
+    const running = sendChat(first.url, { messages: [userMessage("slow turn")], sessionId });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const busy = await postJson(second.url, { messages: [userMessage("meanwhile")], sessionId });
+    assert.deepEqual([busy.status, busy.body.error?.code], [409, "session_busy"]);
+    await running;
+    await first.app.turns.settled();
+
+    const after = await sendChat(second.url, { messages: [userMessage("now")], sessionId });
+    assert.equal(sessionIdOf(after.chunks), sessionId);
+  });
+
+  test("a lease left by a killed process blocks until it expires, then the session works again", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["ok"]) });
+    const opening = await sendChat(url, { messages: [userMessage("open")] });
+    const sessionId = sessionIdOf(opening.chunks);
+    await app.turns.settled();
+    const leave = (until: number) =>
+      app.database.client.execute({
+        sql: "UPDATE sessions SET turn_lease_id = 'dead-process', turn_lease_until = ? WHERE id = ?",
+        args: [until, sessionId],
+      });
+
+    await leave(Date.now() + 30_000);
+    const blocked = await postJson(url, { messages: [userMessage("blocked")], sessionId });
+    assert.equal(blocked.status, 409);
+
+    await leave(Date.now() - 1); // what 30 s later looks like
+    const freed = await sendChat(url, { messages: [userMessage("free again")], sessionId });
+    assert.equal(sessionIdOf(freed.chunks), sessionId);
+    await app.turns.settled();
+    const lease = await app.database.client.execute({
+      sql: "SELECT turn_lease_id FROM sessions WHERE id = ?",
+      args: [sessionId],
+    });
+    assert.equal(lease.rows[0]?.turn_lease_id, null, "a finished turn releases its lease");
+  });
+});
