@@ -69,9 +69,18 @@ export const userMessage = (text: string, id = uuidv7()): UIMessage => ({
 /** Sends a turn with the AI SDK's own transport and reads it with its own reader. */
 export async function sendChat(
   url: string,
-  options: { messages: UIMessage[]; sessionId?: string | null; abortSignal?: AbortSignal; chatId?: string },
+  options: {
+    messages: UIMessage[];
+    sessionId?: string | null;
+    abortSignal?: AbortSignal;
+    chatId?: string;
+    token?: string;
+  },
 ): Promise<{ chunks: UIMessageChunk[]; message: UIMessage | undefined }> {
-  const transport = new DefaultChatTransport({ api: `${url}/api/chat` });
+  const transport = new DefaultChatTransport({
+    api: `${url}/api/chat`,
+    ...(options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {}),
+  });
   const stream = await transport.sendMessages({
     trigger: "submit-message",
     chatId: options.chatId ?? "chat-1",
@@ -100,10 +109,13 @@ export function sessionIdOf(chunks: UIMessageChunk[]): string {
   return part.data.sessionId;
 }
 
-export async function postJson(url: string, body: unknown) {
-  const response = await fetch(`${url}/api/chat`, {
+export async function postJson(url: string, body: unknown, options: { path?: string; token?: string } = {}) {
+  const response = await fetch(`${url}${options.path ?? "/api/chat"}`, {
     method: "POST",
-    headers: { "content-type": "application/json" },
+    headers: {
+      "content-type": "application/json",
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json().catch(() => null)) as { error?: { code: string } } };

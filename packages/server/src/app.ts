@@ -23,6 +23,7 @@ import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
 import { createSessionStore, type ServerSessionStore } from "./storage/sessions.ts";
 import { createToolSessionStore } from "./storage/tool-sessions.ts";
 import { createTraceStore, type TraceStore } from "./storage/traces.ts";
+import { createUserStore, type UserStore } from "./storage/users.ts";
 import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
 
 /** What tests and embedders may swap; the real thing is the default. */
@@ -49,6 +50,7 @@ export interface App {
   repos: ServerRepoCache;
   traces: TraceStore;
   turns: TurnRunner;
+  users: UserStore;
   migrate(): Promise<MigrationStatus>;
   migrationStatus(): Promise<MigrationStatus>;
   cleanup(options?: {
@@ -63,6 +65,17 @@ export async function migrateApp(config: Config): Promise<MigrationStatus> {
   const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken });
   try {
     return await migrateDatabase(database.db);
+  } finally {
+    database.close();
+  }
+}
+
+/** The user store alone, for `session-bridge users …` (no memory, no model). */
+export async function withUserStore<T>(config: Config, work: (users: UserStore) => Promise<T>): Promise<T> {
+  const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+  try {
+    await migrateDatabase(database.db);
+    return await work(createUserStore({ db: database.db, clock: systemClock, generateId: () => uuidv7() }));
   } finally {
     database.close();
   }
@@ -141,6 +154,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       gitTimeoutMs: config.gitTimeoutMs,
     });
     const traces = createTraceStore(db);
+    const users = createUserStore({ db, clock, generateId });
     const turns = createTurnRunner({
       sessions,
       memory,
@@ -172,6 +186,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       repos,
       traces,
       turns,
+      users,
       migrate: () => migrateDatabase(db),
       migrationStatus: () => migrationStatus(db),
       cleanup: (options) =>

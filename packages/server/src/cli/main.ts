@@ -16,6 +16,9 @@ Commands:
   migrate             apply database migrations
   cleanup [--dry-run] remove idle and excess sessions and idle repositories
   reindex             re-embed every stored message with the configured EMBEDDER
+  users create <name> create a user and print its API key (shown once)
+  users list          list users
+  users revoke <id>   revoke a user; their tokens end at once
 
 Options:
   --json              one JSON line on stdout instead of text
@@ -39,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (!command) throw new UsageError("no command given; try session-bridge --help");
+    if (command === "users") return await runUsers(output, rest);
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
     if (values["dry-run"] && command !== "cleanup") throw new UsageError("--dry-run only applies to cleanup");
     switch (command) {
@@ -133,6 +137,41 @@ async function runReindex(output: Output): Promise<number> {
     report,
   );
   return 0;
+}
+
+async function runUsers(output: Output, args: string[]): Promise<number> {
+  const [subcommand, argument, extra] = args;
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+  const config = loadConfig(process.env);
+  const { withUserStore } = await loadApp();
+  switch (subcommand) {
+    case "create": {
+      if (!argument) throw new UsageError("users create needs a name");
+      const { user, apiKey } = await withUserStore(config, (users) => users.create(argument));
+      output.result(`Created user ${user.name} (${user.id}). API key, shown only now: ${apiKey}`, {
+        id: user.id,
+        name: user.name,
+        apiKey,
+      });
+      return 0;
+    }
+    case "list": {
+      if (argument) throw new UsageError(`unexpected argument "${argument}"`);
+      const users = await withUserStore(config, (store) => store.list());
+      const lines = users.map((user) => `${user.id}  ${user.name}${user.revokedAt ? "  (revoked)" : ""}`);
+      output.result(lines.length > 0 ? lines.join("\n") : "No users.", { users });
+      return 0;
+    }
+    case "revoke": {
+      if (!argument) throw new UsageError("users revoke needs a user id");
+      const revoked = await withUserStore(config, (users) => users.revoke(argument));
+      if (!revoked) throw new Error(`no active user with id ${argument}`);
+      output.result(`Revoked user ${argument}; their tokens no longer work.`, { id: argument, revoked: true });
+      return 0;
+    }
+    default:
+      throw new UsageError("users takes create <name>, list or revoke <id>");
+  }
 }
 
 function describe(error: unknown): string {

@@ -25,6 +25,8 @@ export interface Config {
   cleanupIntervalMs: number;
   /** Longest a single git command may run (`GIT_TIMEOUT`, not in the contract). */
   gitTimeoutMs: number;
+  /** How long a bearer token from `POST /api/auth/token` lives (`TOKEN_TTL`, not in the contract). */
+  tokenTtlMs: number;
   /** Where `fastembed:bge-small-en-v1.5` finds its model files (`FASTEMBED_CACHE_DIR`). */
   fastembedCacheDir: string | undefined;
   openaiApiKey: string | undefined;
@@ -114,6 +116,7 @@ const environmentSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CLEANUP_INTERVAL: duration("1h"),
   GIT_TIMEOUT: duration("2m"),
+  TOKEN_TTL: duration("1h"),
   FASTEMBED_CACHE_DIR: z.string().optional(),
   OPENAI_API_KEY: z.string().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
@@ -167,6 +170,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     logLevel: values.LOG_LEVEL,
     cleanupIntervalMs: values.CLEANUP_INTERVAL,
     gitTimeoutMs: values.GIT_TIMEOUT,
+    tokenTtlMs: values.TOKEN_TTL,
     fastembedCacheDir: values.FASTEMBED_CACHE_DIR,
     openaiApiKey: values.OPENAI_API_KEY,
     anthropicApiKey: values.ANTHROPIC_API_KEY,

@@ -96,6 +96,28 @@ export const turnTraces = sqliteTable(
   (table) => [index("turn_traces_session").on(table.sessionId, table.startedAt)],
 );
 
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(), // UUIDv7; the user's resourceId
+  name: text("name").notNull(),
+  // SHA-256 of the API key; the key itself is shown once and never stored.
+  apiKeyHash: text("api_key_hash").notNull().unique(),
+  createdAt: timestamp("created_at"),
+  revokedAt: integer("revoked_at", { mode: "timestamp_ms" }),
+});
+
+export const authTokens = sqliteTable(
+  "auth_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(), // SHA-256 of the bearer token
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    createdAt: timestamp("created_at"),
+    expiresAt: timestamp("expires_at"),
+  },
+  (table) => [index("auth_tokens_user").on(table.userId)],
+);
+
 export type SessionRow = typeof sessions.$inferSelect;
 export type ToolSessionRow = typeof toolSessions.$inferSelect;
 export type RepoCacheRow = typeof repoCache.$inferSelect;

@@ -1,21 +1,99 @@
-import { AppError } from "@session-bridge/shared";
-import type { Context } from "hono";
+import { AppError, InvalidRequestError } from "@session-bridge/shared";
+import type { Context, Hono, MiddlewareHandler } from "hono";
+import { z } from "zod";
 import type { App } from "../app.ts";
 
 export class UnauthorizedError extends AppError {
   readonly code = "unauthorized";
 
   constructor() {
-    super("A valid bearer token is required");
+    super("A valid bearer token is required (POST /api/auth/token exchanges an API key for one)");
   }
 }
 
+export class InvalidApiKeyError extends AppError {
+  readonly code = "invalid_api_key";
+
+  constructor() {
+    super("That API key is not valid");
+  }
+}
+
+export class AuthDisabledError extends AppError {
+  readonly code = "auth_disabled";
+
+  constructor() {
+    super("Authentication is off (AUTH=none): no token is needed");
+  }
+}
+
+export class RateLimitedError extends AppError {
+  readonly code = "rate_limited";
+
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many failed attempts; try again in ${retryAfterSeconds} s`);
+  }
+}
+
+const resourceKey = "resourceId";
+const publicApiPaths = new Set(["/api/auth/token", "/api/openapi.json"]);
+const failureWindowMs = 60_000;
+const maxFailuresPerWindow = 10;
+
 /**
- * The resource (user) a request acts for: `"local"` with `AUTH=none`. API-key
- * users and tokens arrive with the users issue; until then `AUTH=apikey`
- * refuses every `/api` request rather than guessing.
+ * Every `/api` request acts for one resource: `"local"` with `AUTH=none`, the
+ * bearer token's user with `AUTH=apikey`. The API key itself is never a bearer
+ * token. Failed token requests are limited per client address.
  */
-export function resourceOf(_context: Context, app: App): string {
-  if (app.config.auth === "none") return "local";
-  throw new UnauthorizedError();
+export function registerAuth(http: Hono, app: App): void {
+  const failures = new Map<string, number[]>();
+  const clientOf = (context: Context) =>
+    (context.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket
+      ?.remoteAddress ?? "unknown";
+
+  const requireResource: MiddlewareHandler = async (context, next) => {
+    if (publicApiPaths.has(context.req.path)) return next();
+    if (app.config.auth === "none") {
+      context.set(resourceKey as never, "local" as never);
+      return next();
+    }
+    const header = context.req.header("authorization") ?? "";
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    const userId = token ? await app.users.verifyToken(token) : undefined;
+    if (!userId) throw new UnauthorizedError();
+    context.set(resourceKey as never, userId as never);
+    return next();
+  };
+  http.use("/api/*", requireResource);
+
+  http.post("/api/auth/token", async (context) => {
+    if (app.config.auth === "none") throw new AuthDisabledError();
+    const client = clientOf(context);
+    const now = Date.now();
+    const recent = (failures.get(client) ?? []).filter((at) => now - at < failureWindowMs);
+    if (recent.length >= maxFailuresPerWindow) {
+      const retryAfter = Math.ceil((failureWindowMs - (now - (recent[0] ?? now))) / 1000);
+      context.header("retry-after", String(retryAfter));
+      throw new RateLimitedError(retryAfter);
+    }
+    const body = z.object({ apiKey: z.string().min(1).max(500) }).safeParse(await context.req.json().catch(() => null));
+    if (!body.success) throw new InvalidRequestError("apiKey: required", { field: "apiKey" });
+    const issued = await app.users.issueToken(body.data.apiKey, app.config.tokenTtlMs);
+    if (!issued) {
+      if (failures.size > 10_000) {
+        // Only a cache: forget clients whose failures are all old.
+        for (const [key, times] of failures) if (times.every((at) => now - at >= failureWindowMs)) failures.delete(key);
+      }
+      failures.set(client, [...recent, now]);
+      throw new InvalidApiKeyError();
+    }
+    return context.json({ token: issued.token, expiresAt: issued.expiresAt.toISOString() });
+  });
+}
+
+/** The resource the request acts for, set by the auth middleware. */
+export function resourceOf(context: Context, _app?: App): string {
+  const resourceId = context.get(resourceKey as never) as string | undefined;
+  if (!resourceId) throw new UnauthorizedError();
+  return resourceId;
 }

@@ -4,6 +4,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { v7 as uuidv7 } from "uuid";
 import type { App } from "../app.ts";
+import { registerAuth } from "./auth.ts";
 import { registerChatRoutes } from "./chat-routes.ts";
 import { toErrorResponse } from "./error-response.ts";
 
@@ -13,6 +14,7 @@ export const maxBodyBytes = 1_048_576;
 const knownRoutes: [string, string[]][] = [
   ["/healthz", ["GET"]],
   ["/readyz", ["GET"]],
+  ["/api/auth/token", ["POST"]],
   ["/api/chat", ["POST"]],
   ["/api/sessions/:id/stop", ["POST"]],
   ["/api/sessions/:id/trace", ["GET"]],
@@ -70,6 +72,7 @@ export function createHttpApp(app: App): Hono {
     }
   });
 
+  registerAuth(http, app);
   registerChatRoutes(http, app);
 
   for (const [path, methods] of knownRoutes) {

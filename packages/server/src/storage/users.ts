@@ -1,0 +1,101 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Clock, IdGenerator } from "@session-bridge/core";
+import { InvalidRequestError } from "@session-bridge/shared";
+import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { authTokens, users } from "../db/schema.ts";
+
+export interface User {
+  id: string;
+  name: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+export interface UserStore {
+  /** Creates a user; the API key is returned this once and only its hash is kept. */
+  create(name: string): Promise<{ user: User; apiKey: string }>;
+  list(): Promise<User[]>;
+  /** Revokes the user and ends all their tokens at once; false when unknown. */
+  revoke(userId: string): Promise<boolean>;
+  /** Exchanges an API key for a bearer token; `undefined` for a wrong or revoked key. */
+  issueToken(apiKey: string, ttlMs: number): Promise<{ token: string; expiresAt: Date } | undefined>;
+  /** The user a live bearer token belongs to; `undefined` for anything else (an API key included). */
+  verifyToken(token: string): Promise<string | undefined>;
+}
+
+const sha256 = (secret: string) => createHash("sha256").update(secret).digest("hex");
+const secret = (prefix: string) => `${prefix}${randomBytes(32).toString("base64url")}`;
+
+/**
+ * Users, API keys and bearer tokens. Keys and tokens are 256-bit random
+ * secrets stored only as SHA-256 hashes (high-entropy secrets need no slow
+ * hash); looking up by hash and comparing the hashes with `timingSafeEqual`
+ * keeps the comparison constant-time.
+ *
+ * @example
+ * const { user, apiKey } = await userStore.create("alice");
+ */
+export function createUserStore({
+  db,
+  clock,
+  generateId,
+}: {
+  db: Database;
+  clock: Clock;
+  generateId: IdGenerator;
+}): UserStore {
+  const columns = { id: users.id, name: users.name, createdAt: users.createdAt, revokedAt: users.revokedAt };
+  return {
+    async create(name) {
+      const trimmed = name.trim();
+      if (!trimmed || trimmed.length > 200)
+        throw new InvalidRequestError("name must be 1 to 200 characters", { field: "name" });
+      const apiKey = secret("sbk_");
+      const user: User = { id: generateId(), name: trimmed, createdAt: clock.now(), revokedAt: null };
+      await db.insert(users).values({ ...user, apiKeyHash: sha256(apiKey) });
+      return { user, apiKey };
+    },
+
+    async list() {
+      return db.select(columns).from(users).orderBy(asc(users.createdAt), asc(users.id));
+    },
+
+    async revoke(userId) {
+      const [revoked, _tokens] = await db.batch([
+        db
+          .update(users)
+          .set({ revokedAt: clock.now() })
+          .where(and(eq(users.id, userId), isNull(users.revokedAt)))
+          .returning({ id: users.id }),
+        db.delete(authTokens).where(eq(authTokens.userId, userId)),
+      ]);
+      return revoked.length > 0;
+    },
+
+    async issueToken(apiKey, ttlMs) {
+      const hash = sha256(apiKey);
+      const [user] = await db
+        .select({ id: users.id, apiKeyHash: users.apiKeyHash })
+        .from(users)
+        .where(and(eq(users.apiKeyHash, hash), isNull(users.revokedAt)));
+      if (!user || !timingSafeEqual(Buffer.from(user.apiKeyHash), Buffer.from(hash))) return undefined;
+      const token = secret("sbt_");
+      const now = clock.now();
+      const expiresAt = new Date(now.getTime() + ttlMs);
+      await db.insert(authTokens).values({ tokenHash: sha256(token), userId: user.id, createdAt: now, expiresAt });
+      return { token, expiresAt };
+    },
+
+    async verifyToken(token) {
+      const hash = sha256(token);
+      const [row] = await db
+        .select({ userId: authTokens.userId, tokenHash: authTokens.tokenHash })
+        .from(authTokens)
+        .innerJoin(users, eq(users.id, authTokens.userId))
+        .where(and(eq(authTokens.tokenHash, hash), gt(authTokens.expiresAt, clock.now()), isNull(users.revokedAt)));
+      if (!row || !timingSafeEqual(Buffer.from(row.tokenHash), Buffer.from(hash))) return undefined;
+      return row.userId;
+    },
+  };
+}
