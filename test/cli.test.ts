@@ -80,3 +80,21 @@ test("serve migrates, reports ready and shuts down cleanly on SIGTERM", async (t
   const [code] = await once(child, "exit");
   assert.equal(code, 0);
 });
+
+test("users create --json prints id, name and the API key once; list and revoke follow", async (t) => {
+  const dataDir = await makeTempDir(t);
+  const created = await run(["users", "create", "alice", "--json"], { DATA_DIR: dataDir });
+  assert.equal(created.code, 0, created.stderr);
+  const user = JSON.parse(created.stdout) as { id: string; name: string; apiKey: string };
+  assert.deepEqual(Object.keys(user).sort(), ["apiKey", "id", "name"]);
+  assert.equal(user.name, "alice");
+  assert.match(user.apiKey, /^sbk_/);
+  const listed = await run(["users", "list"], { DATA_DIR: dataDir });
+  assert.match(listed.stdout, new RegExp(`${user.id}\\s+alice\\n`));
+  assert.doesNotMatch(listed.stdout, /sbk_/, "the key is never shown again");
+  assert.equal((await run(["users", "revoke", user.id], { DATA_DIR: dataDir })).code, 0);
+  assert.match((await run(["users", "list"], { DATA_DIR: dataDir })).stdout, /\(revoked\)/);
+  const again = await run(["users", "revoke", user.id], { DATA_DIR: dataDir });
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /^session-bridge: no active user/);
+});

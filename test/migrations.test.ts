@@ -24,7 +24,9 @@ test("migrates an empty database and re-running changes nothing", async (t) => {
   const tables = await tableNames(database.client);
   for (const table of ["sessions", "tool_sessions", "repo_cache"]) assert.ok(tables.includes(table), table);
 
-  await database.client.execute("INSERT INTO sessions (id, resource_id, title, created_at, last_accessed) VALUES ('s1', 'r1', NULL, 1, 1)");
+  await database.client.execute(
+    "INSERT INTO sessions (id, resource_id, title, created_at, last_accessed) VALUES ('s1', 'r1', NULL, 1, 1)",
+  );
   assert.deepEqual(await migrateDatabase(database.db), { applied: available, available });
   const rows = await database.client.execute("SELECT count(*) AS count FROM sessions");
   assert.equal(rows.rows[0]?.count, 1);
