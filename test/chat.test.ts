@@ -293,3 +293,39 @@ describe("the offline demo model and tools", () => {
     assert.ok(trace?.toolCalls[0]?.error);
   });
 });
+
+describe("tool input", () => {
+  test("a tool call with invalid input is a tool error the model sees, and the turn completes", async (t) => {
+    const toolCall = [
+      { type: "stream-start" as const, warnings: [] },
+      {
+        type: "tool-call" as const,
+        toolCallId: "call-1",
+        toolName: "sequentialThinking",
+        input: JSON.stringify({ thought: 42 }),
+      },
+      {
+        type: "finish" as const,
+        finishReason: { unified: "tool-calls" as const, raw: "tool_calls" },
+        usage: {
+          inputTokens: { total: 5, noCache: 5, cacheRead: 0, cacheWrite: 0 },
+          outputTokens: { total: 5, text: 5, reasoning: 0 },
+        },
+      },
+    ];
+    const model = scriptedModel([toolCall, "Sorry, let me fix that."]);
+    const { url, app } = await startChatServer(t, { model });
+    const { message, chunks } = await sendChat(url, { messages: [userMessage("think about it")] });
+    const part = message?.parts.find((item) => item.type === "tool-sequentialThinking") as
+      | { state: string }
+      | undefined;
+    assert.match(part?.state ?? "", /error/);
+    assert.equal(message && messageText(message), "Sorry, let me fix that.");
+    assert.equal(chunks.filter((chunk) => chunk.type === "error").length, 0);
+    const secondPrompt = JSON.stringify(model.doStreamCalls[1]?.prompt);
+    assert.match(secondPrompt, /tool-result|error/i, "the model saw the failure");
+    await app.turns.settled();
+    const sessionId = sessionIdOf(chunks);
+    assert.deepEqual(await app.toolSessions.listForSession(sessionId), [], "invalid input never reached the tool");
+  });
+});
