@@ -213,7 +213,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         let modelError: unknown;
         const result = streamText({
           model: options.model,
-          system: context.system,
+          instructions: context.system,
           messages: await convertToModelMessages(context.messages),
           tools: createChatTools(options.tools, session.id, toolCalls),
           stopWhen: stepCountIs(options.maxSteps ?? 5),
@@ -238,7 +238,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
                 };
                 return metadataFor(session.id, options.modelId, "complete", usage);
               },
-              onFinish: ({ messages, isAborted }) => resolve({ message: messages.at(-1), aborted: isAborted }),
+              onEnd: ({ messages, isAborted }) => resolve({ message: messages.at(-1), aborted: isAborted }),
             }),
           );
         });
