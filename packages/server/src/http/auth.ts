@@ -92,7 +92,7 @@ export function registerAuth(http: Hono, app: App): void {
 }
 
 /** The resource the request acts for, set by the auth middleware. */
-export function resourceOf(context: Context, _app?: App): string {
+export function resourceOf(context: Context): string {
   const resourceId = context.get(resourceKey as never) as string | undefined;
   if (!resourceId) throw new UnauthorizedError();
   return resourceId;

@@ -8,21 +8,21 @@ import { resourceOf } from "./auth.ts";
 /** `POST /api/chat`, `POST /api/sessions/:id/stop`, `GET /api/sessions/:id/trace`. */
 export function registerChatRoutes(http: Hono, app: App): void {
   http.post("/api/chat", async (context) => {
-    const resourceId = resourceOf(context, app);
+    const resourceId = resourceOf(context);
     const request = await parseChatRequest(await readJson(context));
     const { stream } = await app.turns.start(request, resourceId);
     return createUIMessageStreamResponse({ stream });
   });
 
   http.post("/api/sessions/:id/stop", async (context) => {
-    const resourceId = resourceOf(context, app);
+    const resourceId = resourceOf(context);
     const session = await app.sessions.get(resourceId, pathSessionId(context));
     if (session) app.turns.stop(session.id);
     return context.body(null, 204);
   });
 
   http.get("/api/sessions/:id/trace", async (context) => {
-    const resourceId = resourceOf(context, app);
+    const resourceId = resourceOf(context);
     const sessionId = pathSessionId(context);
     const session = await app.sessions.get(resourceId, sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
