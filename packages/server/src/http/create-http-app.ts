@@ -7,6 +7,7 @@ import type { App } from "../app.ts";
 import { registerAuth } from "./auth.ts";
 import { registerChatRoutes } from "./chat-routes.ts";
 import { toErrorResponse } from "./error-response.ts";
+import { registerSessionRoutes } from "./session-routes.ts";
 
 export const maxBodyBytes = 1_048_576;
 
@@ -16,6 +17,8 @@ const knownRoutes: [string, string[]][] = [
   ["/readyz", ["GET"]],
   ["/api/auth/token", ["POST"]],
   ["/api/chat", ["POST"]],
+  ["/api/sessions", ["GET"]],
+  ["/api/sessions/:id", ["GET", "PATCH", "DELETE"]],
   ["/api/sessions/:id/stop", ["POST"]],
   ["/api/sessions/:id/trace", ["GET"]],
 ];
@@ -74,6 +77,7 @@ export function createHttpApp(app: App): Hono {
 
   registerAuth(http, app);
   registerChatRoutes(http, app);
+  registerSessionRoutes(http, app);
 
   for (const [path, methods] of knownRoutes) {
     http.all(path, (context) => {

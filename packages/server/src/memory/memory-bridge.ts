@@ -58,6 +58,8 @@ export interface MemoryBridge extends ConversationMemory {
     resourceId: string,
     messageId: string,
   ): Promise<{ message: UIMessage; next: UIMessage | undefined } | undefined>;
+  /** How many messages each session holds (sessions with none are left out). */
+  countMessages(sessionIds: string[]): Promise<Map<string, number>>;
   /** The session's last `count` messages, oldest first. */
   lastMessages(sessionId: string, resourceId: string, count: number): Promise<UIMessage[]>;
   /** Deletes messages of a session by client id, with their vectors. */
@@ -262,6 +264,14 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       if (position === -1) return undefined;
       const [message, next] = toUiMessages(stored.slice(position, position + 2).map((item) => withClientId(item)));
       return message ? { message, next } : undefined;
+    },
+    async countMessages(sessionIds) {
+      if (sessionIds.length === 0) return new Map();
+      const result = await client.execute({
+        sql: `SELECT thread_id, count(*) AS count FROM mastra_messages WHERE thread_id IN (${sessionIds.map(() => "?").join(", ")}) GROUP BY thread_id`,
+        args: sessionIds,
+      });
+      return new Map(result.rows.map((row) => [String(row.thread_id), Number(row.count)]));
     },
     async lastMessages(sessionId, resourceId, count) {
       const page = await messages.listMessages({
