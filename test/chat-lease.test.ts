@@ -41,6 +41,8 @@ describe("one turn per session across processes", () => {
     assert.equal(blocked.status, 409);
 
     await leave(Date.now() - 1); // what 30 s later looks like
+    const before = (await app.sessions.get("local", sessionId))?.lastAccessed.getTime() ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const freed = await sendChat(url, { messages: [userMessage("free again")], sessionId });
     assert.equal(sessionIdOf(freed.chunks), sessionId);
     await app.turns.settled();
@@ -49,5 +51,7 @@ describe("one turn per session across processes", () => {
       args: [sessionId],
     });
     assert.equal(lease.rows[0]?.turn_lease_id, null, "a finished turn releases its lease");
+    const after = (await app.sessions.get("local", sessionId))?.lastAccessed.getTime() ?? 0;
+    assert.ok(after > before, "a turn marks its session used");
   });
 });

@@ -37,7 +37,8 @@ export interface ServerSessionStore extends SessionStore {
   findBeyondLimit(keep: number, limit: number): Promise<Session[]>;
   /**
    * Takes the session's turn lease for `ttlMs` unless another live lease holds
-   * it: one conditional UPDATE, so two processes can never both win.
+   * it, and touches `last_accessed`: one conditional UPDATE, so two processes
+   * can never both win.
    */
   acquireTurnLease(resourceId: string, sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
   /** Extends a lease this holder still has; false when it was lost. */
@@ -200,7 +201,8 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
       const now = clock.now().getTime();
       const rows = await db
         .update(sessions)
-        .set({ turnLeaseId: leaseId, turnLeaseUntil: now + ttlMs })
+        // Taking the lease is using the session: one write marks both.
+        .set({ turnLeaseId: leaseId, turnLeaseUntil: now + ttlMs, lastAccessed: new Date(now) })
         .where(
           and(
             eq(sessions.id, sessionId),

@@ -195,10 +195,8 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
     let errorWritten = false;
     return {
       errorWritten: () => errorWritten,
-      resolveSession: async () => {
-        await sessions.touch(resourceId, session.id);
-        return session;
-      },
+      // Resolved before streaming, and touched when its lease was taken.
+      resolveSession: async () => session,
       loadToolSessions: async () => options.tools.toolSessions.listForSession(session.id),
       recallMemory: async ({ userMessage }: { userMessage: UIMessage }) =>
         memory.recall({
