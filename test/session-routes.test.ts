@@ -71,7 +71,15 @@ describe("sessions API", () => {
   });
 
   test("malformed ids are 400 and unknown ones 404 on every session route", async (t) => {
-    const { url } = await startChatServer(t, { model: scriptedModel(["ok"]) });
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["ok"]) });
+    for (const path of ["stop", "trace"]) {
+      const method = path === "stop" ? "POST" : "GET";
+      assert.equal((await fetch(`${url}/api/sessions/not-a-uuid/${path}`, { method })).status, 400);
+      assert.equal((await fetch(`${url}/api/sessions/${uuidv7()}/${path}`, { method })).status, 404);
+    }
+    const idle = sessionIdOf((await sendChat(url, { messages: [userMessage("idle")] })).chunks);
+    await app.turns.settled();
+    assert.equal((await fetch(`${url}/api/sessions/${idle}/stop`, { method: "POST" })).status, 204, "nothing running");
     for (const method of ["GET", "PATCH", "DELETE"]) {
       const init = {
         method,

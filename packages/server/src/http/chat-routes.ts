@@ -15,9 +15,11 @@ export function registerChatRoutes(http: Hono, app: App): void {
   });
 
   http.post("/api/sessions/:id/stop", async (context) => {
-    const resourceId = resourceOf(context);
-    const session = await app.sessions.get(resourceId, pathSessionId(context));
-    if (session) app.turns.stop(session.id);
+    const sessionId = pathSessionId(context);
+    const session = await app.sessions.get(resourceOf(context), sessionId);
+    // Unknown and other users' sessions are 404 like everywhere; 204 also when nothing runs.
+    if (!session) throw new SessionNotFoundError(sessionId);
+    app.turns.stop(session.id);
     return context.body(null, 204);
   });
 
