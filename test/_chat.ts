@@ -55,7 +55,11 @@ export async function startChatServer(
     ...(options.environment ? { environment: options.environment } : {}),
     ...(options.model ? { model: options.model } : {}),
   });
-  const server = await startHttpServer(createHttpApp(app), { host: "127.0.0.1", port: 0 });
+  const server = await startHttpServer(createHttpApp(app), {
+    host: "127.0.0.1",
+    port: 0,
+    requestTimeoutMs: app.config.requestTimeoutMs,
+  });
   t.after(() => server.close());
   return { app, url: server.url, dataDir };
 }
@@ -119,4 +123,25 @@ export async function postJson(url: string, body: unknown, options: { path?: str
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: response.status, body: (await response.json().catch(() => null)) as { error?: { code: string } } };
+}
+
+/** Any JSON API call: status and parsed body (`null` for an empty one). */
+export async function callApi(
+  url: string,
+  method: string,
+  path: string,
+  options: { token?: string; body?: unknown } = {},
+): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      ...(options.body === undefined ? {} : { "content-type": "application/json" }),
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+    },
+    ...(options.body === undefined
+      ? {}
+      : { body: typeof options.body === "string" ? options.body : JSON.stringify(options.body) }),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
 }

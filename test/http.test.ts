@@ -1,11 +1,19 @@
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { describe, type TestContext, test } from "node:test";
 import { createHttpApp, startHttpServer } from "@session-bridge/server";
+import { session, sessionList, trace, usage } from "../packages/server/src/http/api-schemas.ts";
+import { documentedRoutes } from "../packages/server/src/http/openapi.ts";
+import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 import { makeTestApp } from "./_setup.ts";
 
-async function startServer(t: TestContext) {
-  const app = await makeTestApp(t);
-  const server = await startHttpServer(createHttpApp(app), { host: "127.0.0.1", port: 0 });
+async function startServer(t: TestContext, environment: Record<string, string> = {}) {
+  const app = await makeTestApp(t, { environment });
+  const server = await startHttpServer(createHttpApp(app), {
+    host: "127.0.0.1",
+    port: 0,
+    requestTimeoutMs: app.config.requestTimeoutMs,
+  });
   t.after(() => server.close());
   return { app, url: server.url };
 }
@@ -49,5 +57,71 @@ describe("HTTP basics", () => {
     });
     assert.equal(response.status, 413);
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, "payload_too_large");
+  });
+
+  test("a handler that takes longer than REQUEST_TIMEOUT is answered 503 request_timeout", async (t) => {
+    const { app, url } = await startServer(t, { REQUEST_TIMEOUT: "1s" });
+    app.usage.list = () => new Promise(() => {}); // a lookup that never returns
+    const response = await fetch(`${url}/api/usage`);
+    assert.equal(response.status, 503);
+    assert.equal(((await response.json()) as { error: { code: string } }).error.code, "request_timeout");
+    assert.equal((await fetch(`${url}/healthz`)).status, 200, "the server keeps serving");
+  });
+
+  test("a client that does not finish sending its request in time gets 408 in the contract's shape", async (t) => {
+    const { url } = await startServer(t, { REQUEST_TIMEOUT: "1s" });
+    const { port } = new URL(url);
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), "127.0.0.1", () => {
+        // Promise 100 bytes, send 2, then stall.
+        socket.write(
+          "POST /api/chat HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{}",
+        );
+      });
+      let received = "";
+      socket.on("data", (data) => {
+        received += data.toString();
+      });
+      socket.on("close", () => resolve(received));
+      socket.on("error", reject);
+    });
+    assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.equal(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).error.code, "request_timeout");
+  });
+
+  test("the OpenAPI document is public and names every route with its methods", async (t) => {
+    const { url } = await startServer(t, { AUTH: "apikey" });
+    const response = await fetch(`${url}/api/openapi.json`);
+    assert.equal(response.status, 200);
+    const document = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, unknown> };
+    };
+    assert.equal(document.openapi, "3.1.0");
+    for (const [path, methods] of documentedRoutes) {
+      const documented = document.paths[path.replace(/:(\w+)/g, "{$1}")];
+      assert.ok(documented, path);
+      assert.deepEqual(Object.keys(documented).sort(), methods.map((method) => method.toLowerCase()).sort(), path);
+    }
+    for (const path of ["/api/sessions", "/api/memories", "/api/usage", "/api/chat/{id}/stream"]) {
+      assert.ok(document.paths[path], path);
+    }
+    const text = JSON.stringify(document);
+    for (const [, id] of text.matchAll(/"#\/components\/schemas\/(\w+)"/g)) {
+      assert.ok(id && document.components.schemas[id], `the referenced schema ${id} exists`);
+    }
+  });
+
+  test("real answers match the response schemas the OpenAPI document is made from", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi there"]) });
+    const { chunks } = await sendChat(url, { messages: [userMessage("hello")] });
+    const sessionId = sessionIdOf(chunks);
+    await app.turns.settled();
+    sessionList.parse((await callApi(url, "GET", "/api/sessions")).body);
+    session.parse((await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.session);
+    const traced = trace.parse((await callApi(url, "GET", `/api/sessions/${sessionId}/trace`)).body);
+    assert.equal(traced.turns.length, 1);
+    assert.equal(usage.parse((await callApi(url, "GET", "/api/usage")).body).usage[0]?.turns, 1);
   });
 });

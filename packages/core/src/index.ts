@@ -26,7 +26,7 @@ export type {
   ToolState,
   WriteToolStateOptions,
 } from "./ports/tool-session-store.ts";
-export { turnActors, turnMachine } from "./turn/turn-machine.ts";
+export { traceRecalled, turnActors, turnMachine } from "./turn/turn-machine.ts";
 export type {
   GenerateInput,
   GenerateOutput,

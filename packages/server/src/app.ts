@@ -23,6 +23,7 @@ import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
 import { createSessionStore, type ServerSessionStore } from "./storage/sessions.ts";
 import { createToolSessionStore } from "./storage/tool-sessions.ts";
 import { createTraceStore, type TraceStore } from "./storage/traces.ts";
+import { createUsageStore, type UsageStore } from "./storage/usage.ts";
 import { createUserStore, type UserStore } from "./storage/users.ts";
 import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
 
@@ -51,6 +52,7 @@ export interface App {
   traces: TraceStore;
   turns: TurnRunner;
   users: UserStore;
+  usage: UsageStore;
   migrate(): Promise<MigrationStatus>;
   migrationStatus(): Promise<MigrationStatus>;
   cleanup(options?: {
@@ -155,10 +157,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
     });
     const traces = createTraceStore(db);
     const users = createUserStore({ db, clock, generateId });
+    const usage = createUsageStore({ db, clock });
     const turns = createTurnRunner({
       sessions,
       memory,
       traces,
+      usage,
       tools: { toolSessions, repos, gitTimeoutMs: config.gitTimeoutMs },
       model:
         overrides.model ??
@@ -187,6 +191,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       traces,
       turns,
       users,
+      usage,
       migrate: () => migrateDatabase(db),
       migrationStatus: () => migrationStatus(db),
       cleanup: (options) =>

@@ -36,7 +36,11 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   cleanupOnce();
   const timer = setInterval(cleanupOnce, config.cleanupIntervalMs);
 
-  const server = await startHttpServer(createHttpApp(app), { host: config.host, port: config.port });
+  const server = await startHttpServer(createHttpApp(app), {
+    host: config.host,
+    port: config.port,
+    requestTimeoutMs: config.requestTimeoutMs,
+  });
   logger.info(
     { url: server.url, dataDir: config.dataDir, auth: config.auth, model: config.model },
     "session bridge ready",

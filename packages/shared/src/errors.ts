@@ -17,6 +17,7 @@ export type ErrorCode =
   | "invalid_api_key"
   | "auth_disabled"
   | "session_not_found"
+  | "memory_not_found"
   | "tool_session_not_found"
   | "tool_state_conflict"
   | "session_busy"
@@ -24,6 +25,7 @@ export type ErrorCode =
   | "method_not_allowed"
   | "payload_too_large"
   | "rate_limited"
+  | "request_timeout"
   | "internal_error";
 
 export interface AppErrorOptions {
@@ -123,5 +125,23 @@ export class SessionBusyError extends AppError {
 
   constructor(readonly sessionId: string) {
     super("Another turn of this session is running; wait for it to finish or stop it");
+  }
+}
+
+/** The same answer for unknown memories and other users' memories. */
+export class MemoryNotFoundError extends AppError {
+  readonly code = "memory_not_found";
+
+  constructor(readonly memoryId: string) {
+    super("Memory not found");
+  }
+}
+
+/** The server gave up on a request that took too long. */
+export class RequestTimeoutError extends AppError {
+  readonly code = "request_timeout";
+
+  constructor(readonly limitMs: number) {
+    super(`The request took longer than ${Math.round(limitMs / 1000)} s and was abandoned; try again`);
   }
 }

@@ -1,13 +1,14 @@
 import type { UIMessage } from "ai";
 import { assign, fromPromise, setup } from "xstate";
 import { excerpt, messageText } from "../memory/turn-context.ts";
-import type { RecallResult } from "../ports/conversation-memory.ts";
+import type { RecalledMessage, RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
 import type { ToolSession } from "../ports/tool-session-store.ts";
 import type {
   GenerateInput,
   GenerateOutput,
   SaveTurnInput,
+  TraceRecalled,
   TurnEffects,
   TurnError,
   TurnInput,
@@ -162,12 +163,7 @@ export const turnMachine = setup({
             recall: event.output,
             trace: {
               ...context.trace,
-              recalled: event.output.recalled.map((item) => ({
-                messageId: item.message.id,
-                sessionId: item.sessionId,
-                excerpt: excerpt(messageText(item.message), 200).replace(/…$/, ""),
-                score: item.score,
-              })),
+              recalled: traceRecalled(event.output.recalled),
             },
           })),
         },
@@ -250,6 +246,16 @@ export const turnMachine = setup({
 });
 
 /** Wraps plain async functions as the machine's actors. */
+/** Recalled messages as the trace (and the stream's `data-recall` part) show them. */
+export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
+  return recalled.map((item) => ({
+    messageId: item.message.id,
+    sessionId: item.sessionId,
+    excerpt: excerpt(messageText(item.message), 200).replace(/…$/, ""),
+    score: item.score,
+  }));
+}
+
 export function turnActors(effects: TurnEffects) {
   return {
     resolveSession: fromPromise(({ input }: { input: { resourceId: string; sessionId: string | null } }) =>

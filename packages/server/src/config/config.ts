@@ -27,6 +27,11 @@ export interface Config {
   gitTimeoutMs: number;
   /** How long a bearer token from `POST /api/auth/token` lives (`TOKEN_TTL`, not in the contract). */
   tokenTtlMs: number;
+  /**
+   * Longest time to receive a request and start answering it (`REQUEST_TIMEOUT`,
+   * not in the contract); a streamed turn runs on after its answer started.
+   */
+  requestTimeoutMs: number;
   /** Where `fastembed:bge-small-en-v1.5` finds its model files (`FASTEMBED_CACHE_DIR`). */
   fastembedCacheDir: string | undefined;
   openaiApiKey: string | undefined;
@@ -117,6 +122,7 @@ const environmentSchema = z.object({
   CLEANUP_INTERVAL: duration("1h"),
   GIT_TIMEOUT: duration("2m"),
   TOKEN_TTL: duration("1h"),
+  REQUEST_TIMEOUT: duration("30s"),
   FASTEMBED_CACHE_DIR: z.string().optional(),
   OPENAI_API_KEY: z.string().optional(),
   ANTHROPIC_API_KEY: z.string().optional(),
@@ -171,6 +177,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     cleanupIntervalMs: values.CLEANUP_INTERVAL,
     gitTimeoutMs: values.GIT_TIMEOUT,
     tokenTtlMs: values.TOKEN_TTL,
+    requestTimeoutMs: values.REQUEST_TIMEOUT,
     fastembedCacheDir: values.FASTEMBED_CACHE_DIR,
     openaiApiKey: values.OPENAI_API_KEY,
     anthropicApiKey: values.ANTHROPIC_API_KEY,

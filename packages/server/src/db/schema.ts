@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /** Times are stored as integer milliseconds since the epoch. */
 const timestamp = (name: string) => integer(name, { mode: "timestamp_ms" }).notNull();
@@ -116,6 +116,23 @@ export const authTokens = sqliteTable(
     expiresAt: timestamp("expires_at"),
   },
   (table) => [index("auth_tokens_user").on(table.userId)],
+);
+
+/**
+ * Model usage per user, day (UTC) and model. Kept apart from sessions so that
+ * deleting a session does not rewrite what was used.
+ */
+export const usageDaily = sqliteTable(
+  "usage_daily",
+  {
+    resourceId: text("resource_id").notNull(),
+    day: text("day").notNull(), // YYYY-MM-DD, UTC
+    model: text("model").notNull(),
+    turns: integer("turns").notNull().default(0),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+  },
+  (table) => [primaryKey({ columns: [table.resourceId, table.day, table.model] })],
 );
 
 export type SessionRow = typeof sessions.$inferSelect;

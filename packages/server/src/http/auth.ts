@@ -1,7 +1,7 @@
-import { AppError, InvalidRequestError } from "@session-bridge/shared";
+import { AppError } from "@session-bridge/shared";
 import type { Context, Hono, MiddlewareHandler } from "hono";
-import { z } from "zod";
 import type { App } from "../app.ts";
+import { parseInput, readJson, tokenRequest } from "./api-schemas.ts";
 
 export class UnauthorizedError extends AppError {
   readonly code = "unauthorized";
@@ -76,9 +76,8 @@ export function registerAuth(http: Hono, app: App): void {
       context.header("retry-after", String(retryAfter));
       throw new RateLimitedError(retryAfter);
     }
-    const body = z.object({ apiKey: z.string().min(1).max(500) }).safeParse(await context.req.json().catch(() => null));
-    if (!body.success) throw new InvalidRequestError("apiKey: required", { field: "apiKey" });
-    const issued = await app.users.issueToken(body.data.apiKey, app.config.tokenTtlMs);
+    const { apiKey } = parseInput(tokenRequest, await readJson(context));
+    const issued = await app.users.issueToken(apiKey, app.config.tokenTtlMs);
     if (!issued) {
       if (failures.size > 10_000) {
         // Only a cache: forget clients whose failures are all old.

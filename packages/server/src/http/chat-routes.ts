@@ -1,8 +1,9 @@
-import { InvalidJsonError, InvalidSessionIdError, SessionNotFoundError, sessionIdSchema } from "@session-bridge/shared";
+import { InvalidSessionIdError, SessionNotFoundError, sessionIdSchema } from "@session-bridge/shared";
 import { createUIMessageStreamResponse } from "ai";
 import type { Context, Hono } from "hono";
 import type { App } from "../app.ts";
 import { parseChatRequest } from "../turns/chat-request.ts";
+import { readJson } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
 
 /** `POST /api/chat`, `POST /api/sessions/:id/stop`, `GET /api/sessions/:id/trace`. */
@@ -12,6 +13,11 @@ export function registerChatRoutes(http: Hono, app: App): void {
     const request = await parseChatRequest(await readJson(context));
     const { stream } = await app.turns.start(request, resourceId);
     return createUIMessageStreamResponse({ stream });
+  });
+
+  http.get("/api/chat/:id/stream", (context) => {
+    resourceOf(context);
+    return context.body(null, 204);
   });
 
   http.post("/api/sessions/:id/stop", async (context) => {
@@ -34,17 +40,12 @@ export function registerChatRoutes(http: Hono, app: App): void {
 
 /** The `:id` of the path, validated before any lookup. */
 export function pathSessionId(context: Context): string {
-  const raw = context.req.param("id") ?? "";
+  return parseSessionId(context.req.param("id") ?? "");
+}
+
+/** A session id from a query or body, lower-cased; `invalid_session_id` when malformed. */
+export function parseSessionId(raw: string): string {
   const parsed = sessionIdSchema.safeParse(raw);
   if (!parsed.success) throw new InvalidSessionIdError(raw);
   return parsed.data;
-}
-
-async function readJson(context: Context): Promise<unknown> {
-  try {
-    return await context.req.json();
-  } catch (error) {
-    if (error instanceof SyntaxError || (error as Error).name === "SyntaxError") throw new InvalidJsonError();
-    throw error;
-  }
 }

@@ -1,4 +1,10 @@
-import { MethodNotAllowedError, PayloadTooLargeError, RouteNotFoundError } from "@session-bridge/shared";
+import {
+  InvalidRequestError,
+  MethodNotAllowedError,
+  PayloadTooLargeError,
+  RequestTimeoutError,
+  RouteNotFoundError,
+} from "@session-bridge/shared";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
@@ -7,21 +13,15 @@ import type { App } from "../app.ts";
 import { registerAuth } from "./auth.ts";
 import { registerChatRoutes } from "./chat-routes.ts";
 import { toErrorResponse } from "./error-response.ts";
+import { registerMemoryRoutes } from "./memory-routes.ts";
+import { documentedRoutes, openApiDocument } from "./openapi.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
+import { registerUsageRoutes } from "./usage-routes.ts";
 
 export const maxBodyBytes = 1_048_576;
 
 /** Routes and the methods they answer; any other method on them is a 405. */
-const knownRoutes: [string, string[]][] = [
-  ["/healthz", ["GET"]],
-  ["/readyz", ["GET"]],
-  ["/api/auth/token", ["POST"]],
-  ["/api/chat", ["POST"]],
-  ["/api/sessions", ["GET"]],
-  ["/api/sessions/:id", ["GET", "PATCH", "DELETE"]],
-  ["/api/sessions/:id/stop", ["POST"]],
-  ["/api/sessions/:id/trace", ["GET"]],
-];
+const knownRoutes: [string, string[]][] = [...documentedRoutes];
 
 /**
  * The HTTP interface over a built {@link App}: every answer is JSON, every
@@ -63,6 +63,31 @@ export function createHttpApp(app: App): Hono {
     }),
   );
 
+  http.use(async (context, next) => {
+    // The body is read before the handler's clock starts: a client too slow to
+    // send it gets 408 from the HTTP server instead (see startHttpServer).
+    if (context.req.raw.body) {
+      await context.req.arrayBuffer().catch((error: unknown) => {
+        throw new InvalidRequestError("The request body could not be read", { cause: error });
+      });
+    }
+    await next();
+  });
+  http.use(async (context, next) => {
+    // From the body's last byte to the answer's first: a streamed turn runs on after its response started.
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RequestTimeoutError(app.config.requestTimeoutMs)),
+        app.config.requestTimeoutMs,
+      );
+    });
+    try {
+      await Promise.race([next(), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  });
   http.get("/healthz", (context) => context.json({ status: "ok" }));
   http.get("/readyz", async (context) => {
     try {
@@ -75,9 +100,14 @@ export function createHttpApp(app: App): Hono {
     }
   });
 
+  const openApi = JSON.stringify(openApiDocument());
+  http.get("/api/openapi.json", (context) => context.body(openApi, 200, { "content-type": "application/json" }));
+
   registerAuth(http, app);
   registerChatRoutes(http, app);
   registerSessionRoutes(http, app);
+  registerMemoryRoutes(http, app);
+  registerUsageRoutes(http, app);
 
   for (const [path, methods] of knownRoutes) {
     http.all(path, (context) => {

@@ -13,6 +13,7 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   unauthorized: 401,
   invalid_api_key: 401,
   session_not_found: 404,
+  memory_not_found: 404,
   tool_session_not_found: 404,
   not_found: 404,
   method_not_allowed: 405,
@@ -21,6 +22,7 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   rate_limited: 429,
   repository_unavailable: 502,
+  request_timeout: 503,
 };
 
 export interface ErrorBody {

@@ -1,5 +1,6 @@
-import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { serve } from "@hono/node-server";
+import { RequestTimeoutError } from "@session-bridge/shared";
 import type { Hono } from "hono";
 
 export interface HttpServer {
@@ -9,10 +10,24 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Listens on `host:port` (port 0: any free port). */
-export function startHttpServer(http: Hono, options: { host: string; port: number }): Promise<HttpServer> {
+/**
+ * Listens on `host:port` (port 0: any free port). `requestTimeoutMs` bounds how
+ * long a client may take to send its request (headers and body).
+ */
+export function startHttpServer(
+  http: Hono,
+  options: { host: string; port: number; requestTimeoutMs?: number },
+): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: http.fetch, hostname: options.host, port: options.port }, (info: AddressInfo) => {
+    const timeout = options.requestTimeoutMs;
+    const serverOptions = timeout
+      ? {
+          requestTimeout: timeout,
+          headersTimeout: timeout,
+          connectionsCheckingInterval: Math.max(100, Math.min(timeout / 4, 30_000)),
+        }
+      : {};
+    const server = serve({ fetch: http.fetch, hostname: options.host, port: options.port, serverOptions }, (info) => {
       const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
       resolve({
         url: `http://${host}:${info.port}`,
@@ -22,6 +37,21 @@ export function startHttpServer(http: Hono, options: { host: string; port: numbe
             (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
           }),
       });
+    });
+    // Node answers malformed and too-slow requests itself, in plain text; answer in the contract's shape.
+    server.on("clientError", (error: NodeJS.ErrnoException, socket: Duplex) => {
+      const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+      if (!socket.writable || answering) return socket.destroy();
+      const slow = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+      const body = JSON.stringify(
+        slow
+          ? new RequestTimeoutError(timeout ?? 0).toJSON()
+          : { error: { code: "invalid_request", message: "The request is not valid HTTP" } },
+      );
+      socket.end(
+        `HTTP/1.1 ${slow ? "408 Request Timeout" : "400 Bad Request"}\r\ncontent-type: application/json\r\n` +
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     });
     server.once("error", reject);
   });

@@ -1,16 +1,10 @@
 import type { Session } from "@session-bridge/core";
-import { InvalidRequestError, SessionNotFoundError } from "@session-bridge/shared";
+import { SessionNotFoundError } from "@session-bridge/shared";
 import type { Hono } from "hono";
-import { z } from "zod";
 import type { App } from "../app.ts";
+import { parseInput, readJson, renameRequest, sessionListQuery } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
 import { pathSessionId } from "./chat-routes.ts";
-
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).optional(),
-  cursor: z.string().max(500).optional(),
-});
-const renameBody = z.object({ title: z.string().trim().min(1).max(200) });
 
 /** A session as the HTTP API shows it. */
 function sessionJson(session: Session, messageCount: number) {
@@ -26,12 +20,8 @@ function sessionJson(session: Session, messageCount: number) {
 /** `GET /api/sessions`, `GET|PATCH|DELETE /api/sessions/:id`. */
 export function registerSessionRoutes(http: Hono, app: App): void {
   http.get("/api/sessions", async (context) => {
-    const query = listQuery.safeParse(context.req.query());
-    if (!query.success) {
-      const issue = query.error.issues[0];
-      throw new InvalidRequestError(`${issue?.path.join(".")}: ${issue?.message}`, { field: String(issue?.path[0]) });
-    }
-    const page = await app.sessions.list(resourceOf(context), query.data);
+    const query = parseInput(sessionListQuery, context.req.query());
+    const page = await app.sessions.list(resourceOf(context), query);
     const counts = await app.memory.countMessages(page.sessions.map((session) => session.id));
     return context.json({
       sessions: page.sessions.map((session) => sessionJson(session, counts.get(session.id) ?? 0)),
@@ -51,9 +41,8 @@ export function registerSessionRoutes(http: Hono, app: App): void {
   http.patch("/api/sessions/:id", async (context) => {
     const resourceId = resourceOf(context);
     const sessionId = pathSessionId(context);
-    const body = renameBody.safeParse(await context.req.json().catch(() => null));
-    if (!body.success) throw new InvalidRequestError("title: a string of 1 to 200 characters", { field: "title" });
-    const session = await app.sessions.rename(resourceId, sessionId, body.data.title);
+    const { title } = parseInput(renameRequest, await readJson(context));
+    const session = await app.sessions.rename(resourceId, sessionId, title);
     if (!session) throw new SessionNotFoundError(sessionId);
     const counts = await app.memory.countMessages([session.id]);
     return context.json({ session: sessionJson(session, counts.get(session.id) ?? 0) });

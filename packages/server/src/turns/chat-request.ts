@@ -10,12 +10,17 @@ export class UnsupportedFileUrlError extends AppError {
   }
 }
 
-const chatBodySchema = z.object({
-  id: z.string().max(200).optional(),
-  messages: z.array(z.unknown()).min(1, "messages must hold at least the new user message").max(1000),
+/** `useChat`'s request body plus `sessionId`. */
+export const chatBodySchema = z.object({
+  id: z.string().max(200).optional().describe("useChat's chat id; the resume route accepts it too"),
+  messages: z
+    .array(z.unknown())
+    .min(1, "messages must hold at least the new user message")
+    .max(1000)
+    .describe("UIMessage[]; only the last user message is new input"),
   trigger: z.enum(["submit-message", "regenerate-message"]).default("submit-message"),
   messageId: z.string().max(200).optional(),
-  sessionId: z.string().nullable().optional(),
+  sessionId: z.string().nullable().optional().describe("absent or null: a new session"),
 });
 
 export interface ChatRequest {

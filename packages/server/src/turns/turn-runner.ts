@@ -5,9 +5,11 @@ import {
   type GenerateInput,
   type IdGenerator,
   messageText,
+  type RecallResult,
   type Session,
   type TraceToolCall,
   type TurnOutput,
+  traceRecalled,
   turnActors,
   turnMachine,
 } from "@session-bridge/core";
@@ -26,6 +28,7 @@ import { createActor, toPromise } from "xstate";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
 import type { ServerSessionStore } from "../storage/sessions.ts";
 import type { TraceStore } from "../storage/traces.ts";
+import type { UsageStore } from "../storage/usage.ts";
 import { type ChatToolDependencies, createChatTools } from "../tools/chat-tools.ts";
 import type { ChatRequest } from "./chat-request.ts";
 import { chunksOfStoredMessage } from "./replay.ts";
@@ -34,6 +37,7 @@ export interface TurnRunnerOptions {
   sessions: ServerSessionStore;
   memory: MemoryBridge;
   traces: TraceStore;
+  usage: UsageStore;
   tools: ChatToolDependencies;
   model: LanguageModelV4;
   modelId: string;
@@ -151,6 +155,9 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           actor.start();
           const output = (await toPromise(actor)) as TurnOutput;
           await traces.save(session.id, output.trace);
+          if (output.trace.transitions.some((transition) => transition.state === "generating")) {
+            await options.usage.record(resourceId, options.modelId, output.trace.usage);
+          }
           if (output.error) {
             turnLogger.warn(
               { state: output.error.state, code: output.error.code, err: output.error.cause },
@@ -207,6 +214,8 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         }),
       generate: async ({ recall, userMessage, signal }: GenerateInput) => {
         const context = buildTurnContext(recall, userMessage, session.id);
+        const recallPart = recallData(recall);
+        if (recallPart) writer.write(recallPart);
         const toolCalls: TraceToolCall[] = [];
         let modelError: unknown;
         const result = streamText({
@@ -266,6 +275,17 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       },
     };
   }
+}
+
+/**
+ * What the model was shown from memory, for the UI: `data-recall`, sent before
+ * the model's parts when recall found anything (and kept in the saved answer).
+ */
+function recallData(recall: RecallResult) {
+  const recalled = traceRecalled(recall.recalled);
+  const memories = recall.memories.map(({ id, scope, text }) => ({ id, scope, text }));
+  if (recalled.length === 0 && memories.length === 0) return undefined;
+  return { type: "data-recall", id: "recall", data: { recalled, memories } } as const;
 }
 
 function metadataFor(

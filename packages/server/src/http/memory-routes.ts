@@ -1,0 +1,51 @@
+import type { Memory } from "@session-bridge/core";
+import { InvalidRequestError, isUuid, MemoryNotFoundError, SessionNotFoundError } from "@session-bridge/shared";
+import type { Hono } from "hono";
+import type { App } from "../app.ts";
+import { memoryListQuery, newMemory, parseInput, readJson } from "./api-schemas.ts";
+import { resourceOf } from "./auth.ts";
+import { parseSessionId, pathSessionId } from "./chat-routes.ts";
+
+/** A memory as the HTTP API shows it. */
+function memoryJson(memory: Memory) {
+  return {
+    id: memory.id,
+    scope: memory.scope,
+    sessionId: memory.sessionId,
+    text: memory.text,
+    createdAt: memory.createdAt.toISOString(),
+  };
+}
+
+/** `GET|POST /api/memories`, `DELETE /api/memories/:id`. */
+export function registerMemoryRoutes(http: Hono, app: App): void {
+  http.get("/api/memories", async (context) => {
+    const resourceId = resourceOf(context);
+    const query = parseInput(memoryListQuery, context.req.query());
+    const sessionId = query.sessionId === undefined ? undefined : parseSessionId(query.sessionId);
+    // Listing another user's session's memories must look exactly like a missing session.
+    if (sessionId && !(await app.sessions.get(resourceId, sessionId))) throw new SessionNotFoundError(sessionId);
+    const memories = await app.memories.list(resourceId, {
+      ...(query.scope ? { scope: query.scope } : {}),
+      ...(sessionId ? { sessionId } : {}),
+    });
+    return context.json({ memories: memories.map(memoryJson) });
+  });
+
+  http.post("/api/memories", async (context) => {
+    const resourceId = resourceOf(context);
+    const body = parseInput(newMemory, await readJson(context));
+    const sessionId = body.sessionId == null ? null : parseSessionId(body.sessionId);
+    const memory = await app.memories.add(resourceId, { scope: body.scope, sessionId, text: body.text });
+    return context.json({ memory: memoryJson(memory) }, 201);
+  });
+
+  http.delete("/api/memories/:id", async (context) => {
+    const memoryId = context.req.param("id");
+    if (!isUuid(memoryId)) throw new InvalidRequestError("id: must be a UUID", { field: "id" });
+    if (!(await app.memories.delete(resourceOf(context), memoryId.toLowerCase()))) {
+      throw new MemoryNotFoundError(memoryId);
+    }
+    return context.body(null, 204);
+  });
+}

@@ -1,0 +1,53 @@
+import type { Clock } from "@session-bridge/core";
+import { asc, desc, eq, sql } from "drizzle-orm";
+import type { Database } from "../db/client.ts";
+import { usageDaily } from "../db/schema.ts";
+
+export interface UsageDay {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  model: string;
+  turns: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Model usage per user, day and model: one row per combination, counted up in place. */
+export interface UsageStore {
+  record(resourceId: string, model: string, usage: { inputTokens: number; outputTokens: number }): Promise<void>;
+  /** The resource's usage, newest day first. */
+  list(resourceId: string): Promise<UsageDay[]>;
+}
+
+export function createUsageStore({ db, clock }: { db: Database; clock: Clock }): UsageStore {
+  return {
+    async record(resourceId, model, usage) {
+      const day = clock.now().toISOString().slice(0, 10);
+      await db
+        .insert(usageDaily)
+        .values({ resourceId, day, model, turns: 1, ...usage })
+        .onConflictDoUpdate({
+          target: [usageDaily.resourceId, usageDaily.day, usageDaily.model],
+          set: {
+            turns: sql`${usageDaily.turns} + 1`,
+            inputTokens: sql`${usageDaily.inputTokens} + ${usage.inputTokens}`,
+            outputTokens: sql`${usageDaily.outputTokens} + ${usage.outputTokens}`,
+          },
+        });
+    },
+
+    async list(resourceId) {
+      return db
+        .select({
+          day: usageDaily.day,
+          model: usageDaily.model,
+          turns: usageDaily.turns,
+          inputTokens: usageDaily.inputTokens,
+          outputTokens: usageDaily.outputTokens,
+        })
+        .from(usageDaily)
+        .where(eq(usageDaily.resourceId, resourceId))
+        .orderBy(desc(usageDaily.day), asc(usageDaily.model));
+    },
+  };
+}
