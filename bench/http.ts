@@ -1,0 +1,308 @@
+// npm run bench -- http [--sessions 1000] [--messages 4] [--concurrency 50] [--duration 10]
+//
+// Requests per second and latency of the sessions API (list, a cursor page, get)
+// over real HTTP with AUTH=apikey, for one user holding `--sessions` sessions,
+// under `--concurrency` keep-alive clients. Beside it, the floor: a bare Hono
+// handler on @hono/node-server answering the same paths with the identical
+// JSON bytes captured from the real server. The clients run in a worker thread,
+// so that they do not share the servers' event loop.
+import { mkdtemp, rm } from "node:fs/promises";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { isMainThread, parentPort, Worker } from "node:worker_threads";
+import { serve } from "@hono/node-server";
+import {
+  type App,
+  createApp,
+  createHttpApp,
+  createLogger,
+  type HttpServer,
+  loadConfig,
+  loadUseLiteEmbedder,
+  startHttpServer,
+} from "@session-bridge/server";
+import type { UIMessage } from "ai";
+import { Hono } from "hono";
+import pino from "pino";
+import { v7 as uuidv7 } from "uuid";
+import { makeTexts } from "./fixtures.ts";
+import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
+
+/** One measured load: `concurrency` client loops sending GETs to `urls` for `durationMs`. */
+interface LoadJob {
+  urls: string[];
+  headers: Record<string, string>;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+}
+
+interface LoadResult {
+  /** Milliseconds per request, for every request completed inside the measured window. */
+  latencies: number[];
+  seconds: number;
+  failures: number;
+}
+
+interface Row {
+  request: string;
+  bridge: { perSecond: number; latency: Timing };
+  floor: { perSecond: number; latency: Timing };
+}
+
+if (!isMainThread) runClientThread();
+
+export async function main(args: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      sessions: { type: "string" },
+      messages: { type: "string" },
+      concurrency: { type: "string" },
+      duration: { type: "string" },
+    },
+  });
+  const sessionCount = Number(values.sessions ?? 1000);
+  const messagesPerSession = Number(values.messages ?? 4);
+  const concurrency = Number(values.concurrency ?? 50);
+  const durationMs = Number(values.duration ?? 10) * 1000;
+  const warmupMs = 2000;
+
+  const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-bench-"));
+  // Request logs go where a server's would, at the default level, but not onto the table.
+  const logger = createLogger("info", pino.destination({ dest: "/dev/null", sync: false }));
+  const app = await createApp(loadConfig({ DATA_DIR: directory, AUTH: "apikey" }), {
+    embedder: await loadUseLiteEmbedder(),
+    logger,
+  });
+  const clients = new Worker(new URL(import.meta.url));
+  const servers: HttpServer[] = [];
+  const rows: Row[] = [];
+  try {
+    const { user, apiKey } = await app.users.create("bench");
+    const sessionIds = await populate(app, user.id, sessionCount, messagesPerSession);
+    const bridge = await startHttpServer(createHttpApp(app), { host: "127.0.0.1", port: 0 });
+    servers.push(bridge);
+    const tokenResponse = await fetch(`${bridge.url}/api/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ apiKey }),
+    });
+    const { token } = (await tokenResponse.json()) as { token: string };
+    const headers = { authorization: `Bearer ${token}` };
+
+    // The paths measured, and the exact bytes the real server answers on each.
+    const middle = await pageCursor(bridge.url, headers, Math.floor(sessionCount / 100));
+    const cases: { request: string; paths: string[] }[] = [
+      { request: "GET /api/sessions?limit=50 (first page)", paths: ["/api/sessions?limit=50"] },
+      {
+        request: "GET /api/sessions?limit=50&cursor=… (a middle page)",
+        paths: [`/api/sessions?limit=50&cursor=${middle}`],
+      },
+      { request: "GET /api/sessions/:id (random session)", paths: sessionIds.map((id) => `/api/sessions/${id}`) },
+    ];
+    const bodies = new Map<string, Buffer>();
+    for (const { paths } of cases) {
+      for (const requestPath of paths) {
+        const response = await fetch(`${bridge.url}${requestPath}`, { headers });
+        if (response.status !== 200) throw new Error(`${requestPath} answered ${response.status}`);
+        bodies.set(requestPath, Buffer.from(await response.arrayBuffer()));
+      }
+    }
+    const floor = await startFloorServer(bodies);
+    servers.push(floor);
+
+    for (const { request, paths } of cases) {
+      process.stderr.write(`measuring ${request}…\n`);
+      const load = (base: string) =>
+        runLoad(clients, {
+          urls: paths.map((requestPath) => `${base}${requestPath}`),
+          headers,
+          concurrency,
+          warmupMs,
+          durationMs,
+        });
+      const bridgeResult = await load(bridge.url);
+      const floorResult = await load(floor.url);
+      rows.push({ request, bridge: summarize(bridgeResult), floor: summarize(floorResult) });
+    }
+  } finally {
+    await clients.terminate();
+    for (const server of servers) await server.close();
+    await app.close();
+    await rm(directory, { recursive: true, force: true });
+  }
+
+  const headers = [
+    "request",
+    "bridge req/s",
+    "bridge p50 ms",
+    "bridge p95 ms",
+    "floor req/s",
+    "floor p50 ms",
+    "floor p95 ms",
+    "req/s vs floor",
+  ];
+  const table = rows.map((row) => [
+    row.request,
+    row.bridge.perSecond.toFixed(0),
+    ms(row.bridge.latency.p50),
+    ms(row.bridge.latency.p95),
+    row.floor.perSecond.toFixed(0),
+    ms(row.floor.latency.p50),
+    ms(row.floor.latency.p95),
+    `${((row.bridge.perSecond / row.floor.perSecond) * 100).toFixed(0)} %`,
+  ]);
+  process.stdout.write(`\n${formatTable(headers, table)}\n`);
+  const file = await writeResults("http", {
+    benchmark: "http",
+    sessions: sessionCount,
+    messagesPerSession,
+    concurrency,
+    durationMs,
+    machine: await machine(),
+    rows,
+  });
+  await updateReadme(
+    "http",
+    `${formatMarkdown(headers, table)}\n\n_${sessionCount.toLocaleString("en-US")} sessions of ${messagesPerSession} messages, ` +
+      `${concurrency} keep-alive clients, ${durationMs / 1000} s per cell after ${warmupMs / 1000} s of warm-up; ` +
+      `${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
+  );
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
+}
+
+/**
+ * The user's sessions, each with a short conversation saved the way a turn
+ * saves it (through the memory bridge; vectors left pending, as the routes
+ * measured never read them). Returns the session ids.
+ */
+async function populate(app: App, resourceId: string, sessions: number, perSession: number): Promise<string[]> {
+  process.stderr.write(`populating ${sessions.toLocaleString("en-US")} sessions of ${perSession} messages…\n`);
+  const texts = makeTexts(sessions * perSession, 5);
+  const sessionIds: string[] = [];
+  for (let index = 0; index < sessions; index++) {
+    const session = await app.sessions.create(resourceId, { title: texts[index * perSession]?.slice(0, 60) ?? null });
+    const messages = Array.from({ length: perSession }, (_, position): UIMessage => {
+      const text = texts[index * perSession + position] as string;
+      return position % 2 === 0
+        ? { id: uuidv7(), role: "user", parts: [{ type: "text", text }] }
+        : {
+            id: uuidv7(),
+            role: "assistant",
+            parts: [{ type: "step-start" }, { type: "text", text, state: "done" }],
+            metadata: {
+              sessionId: session.id,
+              model: "local:demo",
+              status: "complete",
+              usage: { inputTokens: 120, outputTokens: 24, totalTokens: 144 },
+            },
+          };
+    });
+    await app.memory.save({ sessionId: session.id, resourceId, messages, index: "later" });
+    sessionIds.push(session.id);
+  }
+  return sessionIds;
+}
+
+/** The cursor that starts page `page` (of 50) of the session list. */
+async function pageCursor(base: string, headers: Record<string, string>, page: number): Promise<string> {
+  let cursor = "";
+  for (let index = 0; index < page; index++) {
+    const response = await fetch(`${base}/api/sessions?limit=50${cursor ? `&cursor=${cursor}` : ""}`, { headers });
+    const { nextCursor } = (await response.json()) as { nextCursor: string | null };
+    if (!nextCursor) break;
+    cursor = nextCursor;
+  }
+  return cursor;
+}
+
+/** A bare Hono app answering each captured path with its captured bytes: what HTTP alone costs. */
+function startFloorServer(bodies: Map<string, Buffer>): Promise<HttpServer> {
+  const floor = new Hono();
+  floor.get("/api/*", (context) => {
+    const url = new URL(context.req.url);
+    const body = bodies.get(`${url.pathname}${url.search}`);
+    if (!body) return context.json({ error: { code: "not_found", message: "not captured" } }, 404);
+    return context.body(new Uint8Array(body), 200, { "content-type": "application/json" });
+  });
+  return new Promise((resolve) => {
+    const server = serve({ fetch: floor.fetch, hostname: "127.0.0.1", port: 0 }, (info) => {
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+          }),
+      });
+    });
+  });
+}
+
+function runLoad(worker: Worker, job: LoadJob): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    worker.once("message", (result: LoadResult) => {
+      worker.off("error", reject);
+      resolve(result);
+    });
+    worker.once("error", reject);
+    worker.postMessage(job);
+  });
+}
+
+/** The worker's side: runs each job it is sent and posts back what it measured. */
+function runClientThread(): void {
+  parentPort?.on("message", async (job: LoadJob) => {
+    parentPort?.postMessage(await clientLoops(job));
+  });
+}
+
+async function clientLoops(job: LoadJob): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
+  const started = performance.now();
+  const measureFrom = started + job.warmupMs;
+  const end = measureFrom + job.durationMs;
+  const latencies: number[] = [];
+  let failures = 0;
+  const loop = async () => {
+    while (performance.now() < end) {
+      const url = job.urls[Math.floor(Math.random() * job.urls.length)] as string;
+      const sent = performance.now();
+      const status = await get(url, job.headers, agent);
+      const done = performance.now();
+      if (status !== 200) failures++;
+      // Throughput counts what completed inside the window; requests still in flight at its end do not count.
+      if (done >= measureFrom && done <= end) latencies.push(done - sent);
+    }
+  };
+  await Promise.all(Array.from({ length: job.concurrency }, loop));
+  agent.destroy();
+  return { latencies, seconds: job.durationMs / 1000, failures };
+}
+
+/**
+ * One GET, body read to the end. node:http rather than fetch: on the reference
+ * machine undici's fetch managed about a third of the requests per second from
+ * one thread, so the floor would have measured the client.
+ */
+function get(url: string, headers: Record<string, string>, agent: http.Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers, agent }, (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode ?? 0));
+        response.on("error", reject);
+      })
+      .on("error", reject);
+  });
+}
+
+function summarize(result: LoadResult): { perSecond: number; latency: Timing } {
+  if (result.failures > 0) throw new Error(`${result.failures} requests failed`);
+  return { perSecond: result.latencies.length / result.seconds, latency: timingOf(result.latencies) };
+}
+
+const ms = (milliseconds: number) => milliseconds.toFixed(2);
