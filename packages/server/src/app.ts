@@ -23,6 +23,7 @@ import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
 import { createSessionStore, type ServerSessionStore } from "./storage/sessions.ts";
 import { createToolSessionStore } from "./storage/tool-sessions.ts";
 import { createTraceStore, type TraceStore } from "./storage/traces.ts";
+import { createTurnLog } from "./storage/turn-log.ts";
 import { createUsageStore, type UsageStore } from "./storage/usage.ts";
 import { createUserStore, type UserStore } from "./storage/users.ts";
 import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
@@ -36,6 +37,8 @@ export interface AppOverrides {
   embedder?: Embedder;
   /** The language model (tests pass `ai/test` mocks; the default resolves `MODEL`). */
   model?: LanguageModelV4;
+  /** Crash-safe saving and the chunk log; off only to measure their cost. Default true. */
+  durable?: boolean;
 }
 
 export interface App {
@@ -163,6 +166,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       memory,
       traces,
       usage,
+      turnLog: createTurnLog({ db, clock }),
+      ...(overrides.durable === undefined ? {} : { durable: overrides.durable }),
       tools: { toolSessions, repos, gitTimeoutMs: config.gitTimeoutMs },
       model:
         overrides.model ??

@@ -16,6 +16,9 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   const { logger, config } = app;
   const migrations = await app.migrate();
   logger.info(migrations, "database migrated");
+  // Turns a killed process left running: marked interrupted, partial answers kept.
+  const recovered = await app.turns.maintain();
+  if (recovered.interrupted > 0) logger.warn(recovered, "interrupted turns recovered");
   // Messages a crash left saved but not yet embedded.
   const indexed = await app.memory.indexPending();
   if (indexed > 0) logger.info({ messages: indexed }, "pending messages embedded");
@@ -27,7 +30,8 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
     running = running.then(async () => {
       try {
         const report = await app.cleanup();
-        logger.info(report, "cleanup finished");
+        const turns = await app.turns.maintain();
+        logger.info({ ...report, ...turns }, "cleanup finished");
       } catch (error) {
         logger.error({ err: error }, "cleanup failed");
       }

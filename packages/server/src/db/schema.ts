@@ -119,6 +119,52 @@ export const authTokens = sqliteTable(
 );
 
 /**
+ * Every turn from the moment it starts: what resume, stop from another process
+ * and crash recovery look up. `status` is `running` until the turn ends
+ * (`complete`, `stopped`, `failed`) or is found abandoned (`interrupted`).
+ */
+export const turns = sqliteTable(
+  "turns",
+  {
+    id: text("id").primaryKey(), // UUIDv7
+    sessionId: text("session_id")
+      .notNull()
+      .references(() => sessions.id, { onDelete: "cascade" }),
+    resourceId: text("resource_id").notNull(),
+    // The chat id useChat sent, so `GET /api/chat/:id/stream` finds the turn by it.
+    chatId: text("chat_id"),
+    userMessageId: text("user_message_id").notNull(),
+    assistantMessageId: text("assistant_message_id").notNull(),
+    model: text("model").notNull(),
+    // The session lease this turn holds, and the process holding it (`host:pid:instance`).
+    leaseId: text("lease_id").notNull(),
+    owner: text("owner").notNull(),
+    status: text("status", { enum: ["running", "complete", "stopped", "interrupted", "failed"] }).notNull(),
+    stopRequested: integer("stop_requested", { mode: "boolean" }).notNull().default(false),
+    startedAt: timestamp("started_at"),
+    endedAt: integer("ended_at", { mode: "timestamp_ms" }),
+  },
+  (table) => [
+    index("turns_session_status").on(table.sessionId, table.status),
+    index("turns_resource_chat").on(table.resourceId, table.chatId),
+    index("turns_status_ended").on(table.status, table.endedAt),
+  ],
+);
+
+/** A running turn's UI message stream, in batches, for resuming it. Removed shortly after the turn ends. */
+export const turnChunks = sqliteTable(
+  "turn_chunks",
+  {
+    turnId: text("turn_id")
+      .notNull()
+      .references(() => turns.id, { onDelete: "cascade" }),
+    seq: integer("seq").notNull(),
+    chunks: text("chunks", { mode: "json" }).notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.turnId, table.seq] })],
+);
+
+/**
  * Model usage per user, day (UTC) and model. Kept apart from sessions so that
  * deleting a session does not rewrite what was used.
  */

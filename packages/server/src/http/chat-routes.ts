@@ -15,9 +15,12 @@ export function registerChatRoutes(http: Hono, app: App): void {
     return createUIMessageStreamResponse({ stream });
   });
 
-  http.get("/api/chat/:id/stream", (context) => {
-    resourceOf(context);
-    return context.body(null, 204);
+  http.get("/api/chat/:id/stream", async (context) => {
+    // `:id` is a session id or the chat id useChat sent; 204 when nothing runs
+    // under it for this caller (another user's running turn included).
+    const id = context.req.param("id");
+    const stream = id.length <= 200 ? await app.turns.resume(resourceOf(context), id) : undefined;
+    return stream ? createUIMessageStreamResponse({ stream }) : context.body(null, 204);
   });
 
   http.post("/api/sessions/:id/stop", async (context) => {
@@ -25,7 +28,7 @@ export function registerChatRoutes(http: Hono, app: App): void {
     const session = await app.sessions.get(resourceOf(context), sessionId);
     // Unknown and other users' sessions are 404 like everywhere; 204 also when nothing runs.
     if (!session) throw new SessionNotFoundError(sessionId);
-    app.turns.stop(session.id);
+    await app.turns.stop(session.resourceId, session.id);
     return context.body(null, 204);
   });
 

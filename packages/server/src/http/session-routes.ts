@@ -2,6 +2,7 @@ import type { Session } from "@session-bridge/core";
 import { SessionNotFoundError } from "@session-bridge/shared";
 import type { Hono } from "hono";
 import type { App } from "../app.ts";
+import { streamingStatus } from "../turns/turn-runner.ts";
 import { parseInput, readJson, renameRequest, sessionListQuery } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
 import { pathSessionId } from "./chat-routes.ts";
@@ -34,7 +35,10 @@ export function registerSessionRoutes(http: Hono, app: App): void {
     const sessionId = pathSessionId(context);
     const session = await app.sessions.get(resourceId, sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
-    const messages = await app.memory.listMessages(session.id, resourceId);
+    // A running turn's answer, saved step by step, is not shown until it ends (resume streams it).
+    const messages = (await app.memory.listMessages(session.id, resourceId)).filter(
+      (message) => (message.metadata as { status?: string } | undefined)?.status !== streamingStatus,
+    );
     return context.json({ session: sessionJson(session, messages.length), messages });
   });
 

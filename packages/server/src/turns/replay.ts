@@ -1,4 +1,4 @@
-import type { UIMessage, UIMessageChunk } from "ai";
+import { readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
 
 /**
  * The chunks that rebuild a stored assistant message on the client: used to
@@ -38,4 +38,22 @@ export function chunksOfStoredMessage(message: UIMessage): UIMessageChunk[] {
     }
   });
   return chunks;
+}
+
+/**
+ * The assistant message a (possibly cut short) stream of chunks builds, as the
+ * client built it, without the `data-session` part; `undefined` before `start`.
+ */
+export async function messageOfChunks(chunks: UIMessageChunk[]): Promise<UIMessage | undefined> {
+  const modelChunks = chunks.filter((chunk) => chunk.type !== "error");
+  if (!modelChunks.some((chunk) => chunk.type === "start")) return undefined;
+  let message: UIMessage | undefined;
+  const stream = new ReadableStream<UIMessageChunk>({
+    start(controller) {
+      for (const chunk of modelChunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  for await (const snapshot of readUIMessageStream({ stream })) message = snapshot;
+  return message && { ...message, parts: message.parts.filter((part) => part.type !== "data-session") };
 }

@@ -28,16 +28,22 @@ import { createActor, toPromise } from "xstate";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
 import type { ServerSessionStore } from "../storage/sessions.ts";
 import type { TraceStore } from "../storage/traces.ts";
+import type { TurnLog } from "../storage/turn-log.ts";
 import type { UsageStore } from "../storage/usage.ts";
 import { type ChatToolDependencies, createChatTools } from "../tools/chat-tools.ts";
 import type { ChatRequest } from "./chat-request.ts";
+import { processOwner } from "./process-owner.ts";
+import { createTurnRecovery } from "./recovery.ts";
 import { chunksOfStoredMessage } from "./replay.ts";
+import { followTurn } from "./resume.ts";
+import { createStreamRecorder, type StreamRecorder } from "./stream-recorder.ts";
 
 export interface TurnRunnerOptions {
   sessions: ServerSessionStore;
   memory: MemoryBridge;
   traces: TraceStore;
   usage: UsageStore;
+  turnLog: TurnLog;
   tools: ChatToolDependencies;
   model: LanguageModelV4;
   modelId: string;
@@ -46,6 +52,12 @@ export interface TurnRunnerOptions {
   logger: Logger;
   /** Tool-calling steps per turn. */
   maxSteps?: number;
+  /**
+   * Crash safety: the user message saved as the turn starts, each finished step
+   * saved, the stream appended to the chunk log (resumable). Default true; off
+   * only to measure what it costs (`npm run bench -- durability`).
+   */
+  durable?: boolean;
 }
 
 export interface StartedTurn {
@@ -60,8 +72,22 @@ export interface TurnRunner {
    * the returned stream: a client that disconnects does not lose it.
    */
   start(request: ChatRequest, resourceId: string): Promise<StartedTurn>;
-  /** Stops the session's running turn, if any; its partial answer is saved as stopped. */
-  stop(sessionId: string): boolean;
+  /**
+   * Stops the session's running turn, in this process or another; its partial
+   * answer is saved as stopped. False when no turn of the session runs.
+   */
+  stop(resourceId: string, sessionId: string): Promise<boolean>;
+  /**
+   * The running turn of a session (by session id or the client's chat id) as
+   * a stream from its start that follows it live; `undefined` when none runs.
+   */
+  resume(resourceId: string, sessionOrChatId: string): Promise<ReadableStream<UIMessageChunk> | undefined>;
+  /**
+   * Marks turns whose process died as interrupted (keeping their partial
+   * answers) and removes chunk logs past their retention. Run at start-up and
+   * with cleanup; returns how many turns were recovered.
+   */
+  maintain(): Promise<{ interrupted: number; chunkBatchesRemoved: number }>;
   /** Resolves when every running turn has finished (graceful shutdown). */
   settled(): Promise<void>;
 }
@@ -70,6 +96,12 @@ const titleLength = 80;
 /** A lease left by a process that died frees the session within this long. */
 export const turnLeaseMs = 30_000;
 const leaseRenewMs = 10_000;
+/** How often a running turn checks whether another process asked it to stop. */
+const stopPollMs = 500;
+/** How long a finished turn's chunk log is kept for resumers still reading it. */
+export const chunkRetentionMs = 60_000;
+/** Internal status of an answer saved step by step while its turn runs; never shown. */
+export const streamingStatus = "streaming";
 const safeFailure = "The answer could not be completed; the turn was recorded as failed.";
 
 /**
@@ -78,8 +110,10 @@ const safeFailure = "The answer could not be completed; the turn was recorded as
  * server's assistant message id), then `data-session`, then the model's parts.
  */
 export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
-  const { sessions, memory, traces, logger } = options;
+  const { sessions, memory, traces, turnLog, logger } = options;
+  const durable = options.durable ?? true;
   const running = new Map<string, { stop: () => void; done: Promise<void> }>();
+  const recovery = createTurnRecovery({ turnLog, sessions, memory, traces, logger });
 
   async function resolveSession(request: ChatRequest, resourceId: string): Promise<Session> {
     if (request.sessionId) {
@@ -91,22 +125,36 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
     return sessions.create(resourceId, { title });
   }
 
+  /** Takes the session's lease; a lease held by a dead process on this machine is recovered first. */
+  async function acquireLease(resourceId: string, sessionId: string, leaseId: string): Promise<boolean> {
+    if (running.has(sessionId)) return false;
+    if (await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)) {
+      // Turns left running under an older lease are dead now that we hold it.
+      await recovery.recoverSession(sessionId);
+      return true;
+    }
+    return (
+      (await recovery.recoverDeadHolders(sessionId)) > 0 &&
+      sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)
+    );
+  }
+
   return {
     async start(request, resourceId) {
       const session = await resolveSession(request, resourceId);
-      if (request.trigger !== "regenerate-message") {
-        // A retry of a user message that was already answered gets the stored answer again.
-        const earlier = await memory.findWithNext(session.id, resourceId, request.userMessage.id);
-        const status = (earlier?.next?.metadata as { status?: string } | undefined)?.status;
-        if (earlier?.next?.role === "assistant" && (status === "complete" || status === "stopped")) {
-          return { session, stream: replayStream(earlier.next, session.id, resourceId) };
-        }
+      const earlier =
+        request.trigger === "regenerate-message"
+          ? undefined
+          : await memory.findWithNext(session.id, resourceId, request.userMessage.id);
+      const earlierAnswer = earlier?.next?.role === "assistant" ? earlier.next : undefined;
+      const earlierStatus = (earlierAnswer?.metadata as { status?: string } | undefined)?.status;
+      // A retry of a user message that was already answered gets the stored answer again.
+      if (earlierAnswer && (earlierStatus === "complete" || earlierStatus === "stopped")) {
+        return { session, stream: replayStream(earlierAnswer, session.id, resourceId) };
       }
       // One turn per session, across processes: the lease lives in the database.
       const leaseId = options.generateId();
-      if (running.has(session.id) || !(await sessions.acquireTurnLease(resourceId, session.id, leaseId, turnLeaseMs))) {
-        throw new SessionBusyError(session.id);
-      }
+      if (!(await acquireLease(resourceId, session.id, leaseId))) throw new SessionBusyError(session.id);
       const renewal = setInterval(() => {
         sessions.renewTurnLease(session.id, leaseId, turnLeaseMs).catch((error) => {
           logger.error({ err: error, sessionId: session.id }, "turn lease renewal failed");
@@ -116,18 +164,35 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         clearInterval(renewal);
         await sessions.releaseTurnLease(session.id, leaseId);
       };
-      if (request.trigger === "regenerate-message") {
-        // The last answer is replaced: it goes before the new one is made.
-        try {
-          const [last] = await memory.lastMessages(session.id, resourceId, 1);
-          if (last?.role === "assistant") await memory.deleteMessages(session.id, resourceId, [last.id]);
-        } catch (error) {
-          await releaseLease();
-          throw error;
-        }
-      }
       const turnId = options.generateId();
       const assistantId = options.generateId();
+      try {
+        // The answer being replaced goes before the new one is made: the last
+        // one when regenerating, an interrupted or failed one when retrying.
+        const replaced =
+          request.trigger === "regenerate-message"
+            ? (await memory.lastMessages(session.id, resourceId, 1)).find((message) => message.role === "assistant")
+            : earlierAnswer;
+        if (replaced) await memory.deleteMessages(session.id, resourceId, [replaced.id]);
+        await turnLog.begin({
+          id: turnId,
+          sessionId: session.id,
+          resourceId,
+          chatId: request.chatId ?? null,
+          userMessageId: request.userMessage.id,
+          assistantMessageId: assistantId,
+          model: options.modelId,
+          leaseId,
+          owner: processOwner,
+        });
+        // Saved before the client hears of the turn: a crash from here on keeps it.
+        if (durable) {
+          await memory.save({ sessionId: session.id, resourceId, messages: [request.userMessage], index: "later" });
+        }
+      } catch (error) {
+        await releaseLease();
+        throw error;
+      }
       const turnLogger = logger.child({ turnId, sessionId: session.id });
       let stopTurn = () => {};
       let finished!: () => void;
@@ -135,12 +200,47 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         finished = resolve;
       });
       running.set(session.id, { stop: () => stopTurn(), done });
+      const stopPoll = setInterval(() => {
+        turnLog
+          .stopRequested([turnId])
+          .then((ids) => ids.length > 0 && stopTurn())
+          .catch((error) => turnLogger.error({ err: error }, "stop request check failed"));
+      }, stopPollMs);
+
+      let stepSaved = false;
+      let finalizing = false;
+      const recorder = durable
+        ? createStreamRecorder({
+            turnLog,
+            turnId,
+            saveStep: async (message) => {
+              if (finalizing) return;
+              await memory.save({
+                sessionId: session.id,
+                resourceId,
+                messages: [
+                  {
+                    ...message,
+                    id: assistantId,
+                    metadata: metadataFor(session.id, options.modelId, streamingStatus, zeroUsage),
+                  },
+                ],
+                index: "later",
+              });
+              stepSaved = true;
+            },
+          })
+        : undefined;
+      let outcome: TurnOutput["status"] = "failed";
 
       const stream = createUIMessageStream({
         execute: async ({ writer }) => {
           writer.write({ type: "start", messageId: assistantId });
           writer.write({ type: "data-session", id: "session", data: { sessionId: session.id, resourceId } });
-          const effects = turnEffects(writer, session, resourceId, assistantId);
+          const effects = turnEffects(writer, session, resourceId, assistantId, async () => {
+            finalizing = true;
+            await recorder?.idle();
+          });
           const actor = createActor(turnMachine.provide({ actors: turnActors(effects) }), {
             input: {
               turnId,
@@ -154,6 +254,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           stopTurn = () => actor.send({ type: "stop" });
           actor.start();
           const output = (await toPromise(actor)) as TurnOutput;
+          outcome = output.status;
           await traces.save(session.id, output.trace);
           if (output.trace.transitions.some((transition) => transition.state === "generating")) {
             await options.usage.record(resourceId, options.modelId, output.trace.usage);
@@ -175,22 +276,66 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       });
 
       // Two readers: the client's, which may go away, and the server's, which
-      // reads to the end so that the turn always completes and is saved.
+      // reads to the end (logging each chunk) so that the turn always completes and is saved.
       const [forClient, forServer] = stream.tee();
-      void drainThenFinish(forServer, async () => {
+      void drainThenFinish(forServer, recorder, async () => {
+        clearInterval(stopPoll);
+        try {
+          await recorder?.close();
+          if (outcome === "failed" && stepSaved) {
+            // Keep what the failed turn had said, labelled.
+            const partial = await recorder?.message();
+            if (partial) {
+              await memory.save({
+                sessionId: session.id,
+                resourceId,
+                messages: [
+                  {
+                    ...partial,
+                    id: assistantId,
+                    metadata: metadataFor(session.id, options.modelId, "failed", zeroUsage),
+                  },
+                ],
+                index: "later",
+              });
+            }
+          }
+          await turnLog.finish(turnId, outcome === "interrupted" ? "failed" : outcome);
+        } catch (error) {
+          turnLogger.error({ err: error }, "turn could not be finalized");
+        }
         await releaseLease().catch((error) => turnLogger.error({ err: error }, "turn lease release failed"));
         running.delete(session.id);
         finished();
         // Embedding the answer happens here, after the client got `finish`.
         await memory.indexPending().catch((error) => turnLogger.error({ err: error }, "indexing failed"));
+        await turnLog
+          .pruneChunks(new Date(options.clock.now().getTime() - chunkRetentionMs))
+          .catch((error) => turnLogger.error({ err: error }, "chunk log cleanup failed"));
       });
       return { session, stream: forClient };
     },
 
-    stop(sessionId) {
+    async stop(resourceId, sessionId) {
       const turn = running.get(sessionId);
-      turn?.stop();
-      return turn !== undefined;
+      if (turn) {
+        turn.stop();
+        return true;
+      }
+      return turnLog.requestStop(resourceId, sessionId);
+    },
+
+    async resume(resourceId, sessionOrChatId) {
+      const turn = await turnLog.findRunning(resourceId, sessionOrChatId);
+      if (!turn) return undefined;
+      return followTurn(turnLog, turn.id);
+    },
+
+    async maintain() {
+      const interrupted = await recovery.recoverDeadHolders();
+      if (interrupted > 0) await memory.indexPending();
+      const chunkBatchesRemoved = await turnLog.pruneChunks(new Date(options.clock.now().getTime() - chunkRetentionMs));
+      return { interrupted, chunkBatchesRemoved };
     },
 
     async settled() {
@@ -198,7 +343,13 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
     },
   };
 
-  function turnEffects(writer: UIMessageStreamWriter, session: Session, resourceId: string, assistantId: string) {
+  function turnEffects(
+    writer: UIMessageStreamWriter,
+    session: Session,
+    resourceId: string,
+    assistantId: string,
+    beforeFinalSave: () => Promise<void>,
+  ) {
     let errorWritten = false;
     return {
       errorWritten: () => errorWritten,
@@ -263,13 +414,16 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         return { assistantMessage, status, usage, toolCalls } as const;
       },
       saveTurn: async ({ userMessage, assistantMessage }: { userMessage: UIMessage; assistantMessage: UIMessage }) => {
+        await beforeFinalSave();
+        const answer = {
+          ...assistantMessage,
+          parts: assistantMessage.parts.filter((part) => part.type !== "data-session"),
+        };
         await memory.save({
           sessionId: session.id,
           resourceId,
-          messages: [
-            userMessage,
-            { ...assistantMessage, parts: assistantMessage.parts.filter((part) => part.type !== "data-session") },
-          ],
+          // A durable turn saved its user message when it started.
+          messages: durable ? [answer] : [userMessage, answer],
           index: "later",
         });
       },
@@ -287,6 +441,8 @@ function recallData(recall: RecallResult) {
   if (recalled.length === 0 && memories.length === 0) return undefined;
   return { type: "data-recall", id: "recall", data: { recalled, memories } } as const;
 }
+
+const zeroUsage = { inputTokens: 0, outputTokens: 0 };
 
 function metadataFor(
   sessionId: string,
@@ -308,11 +464,17 @@ function replayStream(answer: UIMessage, sessionId: string, resourceId: string):
   });
 }
 
-async function drainThenFinish(stream: ReadableStream<UIMessageChunk>, finish: () => Promise<void>): Promise<void> {
+async function drainThenFinish(
+  stream: ReadableStream<UIMessageChunk>,
+  recorder: StreamRecorder | undefined,
+  finish: () => Promise<void>,
+): Promise<void> {
   const reader = stream.getReader();
   try {
-    while (!(await reader.read()).done) {
-      // the chunks were already handled where they were written
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      recorder?.record(value);
     }
   } finally {
     await finish();

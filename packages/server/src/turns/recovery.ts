@@ -1,0 +1,103 @@
+import type { TurnTrace } from "@session-bridge/core";
+import type { Logger } from "pino";
+import type { MemoryBridge } from "../memory/memory-bridge.ts";
+import type { ServerSessionStore } from "../storage/sessions.ts";
+import type { TraceStore } from "../storage/traces.ts";
+import type { TurnLog, TurnRow } from "../storage/turn-log.ts";
+import { hostPrefix, isOwnerGone } from "./process-owner.ts";
+import { messageOfChunks } from "./replay.ts";
+
+export interface RecoveryOptions {
+  turnLog: TurnLog;
+  sessions: ServerSessionStore;
+  memory: MemoryBridge;
+  traces: TraceStore;
+  logger: Logger;
+}
+
+/**
+ * Finds turns whose process died (SIGKILL, power loss) and finishes them as
+ * `interrupted`: the partial answer is rebuilt from the chunk log (or the last
+ * saved step), kept with status `interrupted`, and the session's lease is
+ * freed. Safe with several processes on one database: a turn is only touched
+ * when its lease is gone or expired, or its owner on this machine is dead.
+ */
+export function createTurnRecovery(options: RecoveryOptions) {
+  const { turnLog, sessions, memory, traces, logger } = options;
+
+  async function recover(turn: TurnRow): Promise<boolean> {
+    if (!(await turnLog.markInterrupted(turn.id))) return false;
+    await sessions.releaseTurnLease(turn.sessionId, turn.leaseId);
+    const logged = await messageOfChunks(await turnLog.readAll(turn.id));
+    const saved = await memory.findWithNext(turn.sessionId, turn.resourceId, turn.userMessageId);
+    const stored = saved?.next?.id === turn.assistantMessageId ? saved.next : undefined;
+    // The chunk log is flushed at least at every step, so it holds at least what was saved.
+    const partial = (logged?.parts.length ?? 0) >= (stored?.parts.length ?? 0) ? logged : stored;
+    if (partial && partial.parts.length > 0) {
+      const metadata = (partial.metadata ?? stored?.metadata ?? {}) as Record<string, unknown>;
+      await memory.save({
+        sessionId: turn.sessionId,
+        resourceId: turn.resourceId,
+        messages: [
+          {
+            ...partial,
+            id: turn.assistantMessageId,
+            role: "assistant",
+            metadata: {
+              sessionId: turn.sessionId,
+              model: turn.model,
+              usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+              ...metadata,
+              status: "interrupted",
+            },
+          },
+        ],
+        index: "later",
+      });
+    }
+    const trace: TurnTrace = {
+      id: turn.id,
+      startedAt: turn.startedAt,
+      endedAt: new Date(),
+      outcome: "interrupted",
+      model: turn.model,
+      transitions: [],
+      recalled: [],
+      toolCalls: [],
+      usage: { inputTokens: 0, outputTokens: 0 },
+    };
+    await traces.save(turn.sessionId, trace);
+    logger.warn({ turnId: turn.id, sessionId: turn.sessionId }, "turn interrupted: its process is gone");
+    return true;
+  }
+
+  async function recoverAll(candidates: TurnRow[]): Promise<number> {
+    let recovered = 0;
+    for (const turn of new Map(candidates.map((candidate) => [candidate.id, candidate])).values()) {
+      try {
+        if (await recover(turn)) recovered += 1;
+      } catch (error) {
+        logger.error({ err: error, turnId: turn.id }, "could not recover an interrupted turn");
+      }
+    }
+    return recovered;
+  }
+
+  return {
+    /** Recovers the session's turns whose lease is gone or expired (call while holding a new lease). */
+    recoverSession: async (sessionId: string) => recoverAll(await turnLog.findAbandoned({ sessionId })),
+
+    /**
+     * Recovers turns whose lease is gone or expired, and turns still holding
+     * one whose process on this machine is dead; of one session when given.
+     */
+    async recoverDeadHolders(sessionId?: string): Promise<number> {
+      const dead = (await turnLog.findRunningOwnedBy(hostPrefix)).filter(
+        (turn) => (!sessionId || turn.sessionId === sessionId) && isOwnerGone(turn.owner),
+      );
+      return recoverAll([...(await turnLog.findAbandoned(sessionId ? { sessionId } : {})), ...dead]);
+    },
+  };
+}
+
+export type TurnRecovery = ReturnType<typeof createTurnRecovery>;
