@@ -21,7 +21,7 @@ export function followTurn(turnLog: TurnLog, turnId: string): ReadableStream<UIM
           for (const chunk of batch.chunks) controller.enqueue(chunk);
           seq = batch.seq;
         }
-        if (!turn || turn.status !== "running") {
+        if (turn?.status !== "running") {
           controller.close();
           return;
         }

@@ -411,6 +411,9 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           role: "assistant",
           metadata: metadataFor(session.id, options.modelId, status, usage),
         };
+        // A stopped stream ends without `finish`: the client still learns how its message ended.
+        if (status === "stopped")
+          writer.write({ type: "message-metadata", messageMetadata: assistantMessage.metadata });
         return { assistantMessage, status, usage, toolCalls } as const;
       },
       saveTurn: async ({ userMessage, assistantMessage }: { userMessage: UIMessage; assistantMessage: UIMessage }) => {

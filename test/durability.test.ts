@@ -1,0 +1,236 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { describe, test } from "node:test";
+import { DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
+import { v7 as uuidv7 } from "uuid";
+import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+
+const words = (count: number) => Array.from({ length: count }, (_, index) => `word${index}`).join(" ");
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resumes with the AI SDK's own transport, as `useChat({ resume: true })` does. */
+async function resume(url: string, chatId: string): Promise<UIMessageChunk[] | null> {
+  const transport = new DefaultChatTransport({ api: `${url}/api/chat` });
+  const stream = await transport.reconnectToStream({ chatId });
+  if (!stream) return null;
+  const chunks: UIMessageChunk[] = [];
+  for await (const chunk of stream) chunks.push(chunk);
+  return chunks;
+}
+
+const statusOf = (message: UIMessage | undefined) => (message?.metadata as { status?: string } | undefined)?.status;
+const textOf = (message: UIMessage | undefined) =>
+  message?.parts.map((part) => (part.type === "text" ? part.text : "")).join("") ?? "";
+
+async function openSession(url: string, app: { turns: { settled(): Promise<void> } }) {
+  const opening = await sendChat(url, { messages: [userMessage("open")] });
+  await app.turns.settled();
+  return sessionIdOf(opening.chunks);
+}
+
+describe("resumable streams", () => {
+  test("clients resuming mid-stream by chat id or session id get exactly the parts the first client got", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(60)], 15) });
+    const sessionId = await openSession(url, app);
+    const original = sendChat(url, { messages: [userMessage("a long one")], sessionId, chatId: "chat-42" });
+    await pause(300);
+    const byChatId = resume(url, "chat-42");
+    await pause(300);
+    const bySessionId = resume(url, sessionId);
+    const [{ chunks }, first, second] = await Promise.all([original, byChatId, bySessionId]);
+    assert.ok(chunks.length > 60);
+    assert.deepEqual(first, chunks, "resumed by chat id");
+    assert.deepEqual(second, chunks, "resumed by session id");
+    await app.turns.settled();
+    assert.equal(await resume(url, "chat-42"), null, "204 once the turn has ended");
+    assert.equal(await resume(url, uuidv7()), null, "204 for an id with nothing running");
+  });
+
+  test("the chunk log is written in batches, not per token, and removed after its retention", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel([words(200)]) });
+    const { chunks } = await sendChat(url, { messages: [userMessage("batch me")] });
+    await app.turns.settled();
+    const [row] = (
+      await app.database.client.execute(
+        "SELECT count(*) AS batches, (SELECT count(*) FROM turns) AS turns FROM turn_chunks",
+      )
+    ).rows;
+    assert.equal(Number(row?.turns), 1);
+    assert.ok(Number(row?.batches) >= 1 && Number(row?.batches) < chunks.length / 10, `${row?.batches} batches`);
+    const removed = await app.database.client.execute("SELECT count(*) AS n FROM turn_chunks");
+    assert.ok(Number(removed.rows[0]?.n) > 0, "kept for a while after the turn");
+    await app.database.client.execute("UPDATE turns SET ended_at = ended_at - 3600000");
+    const report = await app.turns.maintain();
+    assert.ok(report.chunkBatchesRemoved > 0);
+    const left = await app.database.client.execute("SELECT count(*) AS n FROM turn_chunks");
+    assert.equal(Number(left.rows[0]?.n), 0);
+  });
+});
+
+describe("stop versus disconnect", () => {
+  test("a client that disconnects mid-stream does not stop the turn: it completes and is saved", async (t) => {
+    const answer = words(40);
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", answer], 15) });
+    const sessionId = await openSession(url, app);
+    const controller = new AbortController();
+    const aborted = sendChat(url, {
+      messages: [userMessage("go")],
+      sessionId,
+      abortSignal: controller.signal,
+    }).catch((error: unknown) => error);
+    await pause(200);
+    controller.abort();
+    await aborted;
+    await app.turns.settled();
+    const [, , , last] = await app.memory.listMessages(sessionId, "local");
+    assert.equal(statusOf(last), "complete");
+    assert.equal(textOf(last).trim(), answer);
+  });
+
+  test("POST stop ends generation and keeps the partial answer marked stopped", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(80)], 15) });
+    const sessionId = await openSession(url, app);
+    const turn = sendChat(url, { messages: [userMessage("go")], sessionId });
+    await pause(250);
+    assert.equal((await callApi(url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
+    const { message } = await turn;
+    await app.turns.settled();
+    assert.equal(statusOf(message), "stopped");
+    const stored = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as UIMessage[];
+    const last = stored.at(-1);
+    assert.equal(statusOf(last), "stopped");
+    const text = textOf(last);
+    assert.ok(text.length > 0 && text.split(" ").length < 80, "a partial answer");
+  });
+
+  test("stop reaches a turn running in another server process on the same database", async (t) => {
+    const first = await startChatServer(t, { model: scriptedModel(["hi", words(150)], 15) });
+    const second = await startChatServer(t, { dataDir: first.dataDir, model: scriptedModel(["unused"]) });
+    const sessionId = await openSession(first.url, first.app);
+    const turn = sendChat(first.url, { messages: [userMessage("go")], sessionId });
+    await pause(250);
+    assert.equal((await callApi(second.url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
+    const { message } = await turn;
+    assert.equal(statusOf(message), "stopped");
+    assert.ok(textOf(message).split(" ").length < 150);
+  });
+});
+
+describe("crash-safe turns", () => {
+  test("the user message is stored before data-session reaches the client; the running answer stays hidden", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(60)], 15) });
+    const sessionId = await openSession(url, app);
+    const question = userMessage("saved at once");
+    const response = await fetch(`${url}/api/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [question], sessionId }),
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let received = "";
+    while (!received.includes("data-session")) received += new TextDecoder().decode((await reader.read()).value);
+    const stored = await app.memory.listMessages(sessionId, "local");
+    assert.ok(stored.some((message) => message.id === question.id));
+    const shown = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as UIMessage[];
+    assert.equal(shown.at(-1)?.id, question.id, "no half-made answer in the restored conversation");
+    await reader.cancel();
+    await app.turns.settled();
+  });
+
+  test("each finished step is saved while the turn runs", async (t) => {
+    const toolCall = [
+      { type: "stream-start" as const, warnings: [] },
+      {
+        type: "tool-call" as const,
+        toolCallId: "call-1",
+        toolName: "sequentialThinking",
+        input: JSON.stringify({ thought: "step one", thoughtNumber: 1, totalThoughts: 1, nextThoughtNeeded: false }),
+      },
+      {
+        type: "finish" as const,
+        finishReason: { unified: "tool-calls" as const, raw: "tool_calls" },
+        usage: {
+          inputTokens: { total: 5, noCache: 5, cacheRead: 0, cacheWrite: 0 },
+          outputTokens: { total: 5, text: 5, reasoning: 0 },
+        },
+      },
+    ];
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", toolCall, words(100)], 20) });
+    const sessionId = await openSession(url, app);
+    const turn = sendChat(url, { messages: [userMessage("think")], sessionId });
+    let saved: UIMessage | undefined;
+    for (let attempt = 0; attempt < 100 && !saved; attempt++) {
+      await pause(20);
+      saved = (await app.memory.listMessages(sessionId, "local")).find(
+        (message) => message.role === "assistant" && statusOf(message) === "streaming",
+      );
+    }
+    assert.ok(saved, "the first step was saved before the turn ended");
+    assert.ok(saved.parts.some((part) => part.type === "tool-sequentialThinking"));
+    await turn;
+    await app.turns.settled();
+    const last = (await app.memory.listMessages(sessionId, "local")).at(-1);
+    assert.equal(statusOf(last), "complete");
+    assert.equal(last?.id, saved.id, "the same message, finished");
+  });
+
+  test("a turn whose process died is marked interrupted, its partial answer kept; the session works at once", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", "after the crash"]) });
+    const sessionId = await openSession(url, app);
+    // A process that ran a turn and died: its pid is gone, its lease still looks valid.
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
+      encoding: "utf8",
+    });
+    const owner = `${(await import("node:os")).hostname()}:${dead.stdout}:x`;
+    const turnId = uuidv7();
+    const question = userMessage("asked before the crash");
+    await app.memory.save({ sessionId, resourceId: "local", messages: [question], index: "later" });
+    await app.database.client.batch(
+      [
+        {
+          sql: "UPDATE sessions SET turn_lease_id = 'dead-lease', turn_lease_until = ? WHERE id = ?",
+          args: [Date.now() + 30_000, sessionId],
+        },
+        {
+          sql: `INSERT INTO turns (id, session_id, resource_id, user_message_id, assistant_message_id, model, lease_id, owner, status, started_at)
+                VALUES (?, ?, 'local', ?, ?, 'local:demo', 'dead-lease', ?, 'running', ?)`,
+          args: [turnId, sessionId, question.id, "answer-1", owner, Date.now()],
+        },
+        {
+          sql: "INSERT INTO turn_chunks (turn_id, seq, chunks) VALUES (?, 0, ?)",
+          args: [
+            turnId,
+            JSON.stringify([
+              { type: "start", messageId: "answer-1" },
+              { type: "data-session", id: "session", data: { sessionId, resourceId: "local" } },
+              { type: "text-start", id: "t" },
+              { type: "text-delta", id: "t", delta: "half an ans" },
+            ]),
+          ],
+        },
+      ],
+      "write",
+    );
+
+    const next = await sendChat(url, { messages: [userMessage("are you there?")], sessionId });
+    assert.equal(sessionIdOf(next.chunks), sessionId, "no session_busy: the dead holder was recovered");
+    await app.turns.settled();
+    const messages = await app.memory.listMessages(sessionId, "local");
+    const interrupted = messages.find((message) => message.id === "answer-1");
+    assert.equal(statusOf(interrupted), "interrupted");
+    assert.equal(textOf(interrupted), "half an ans");
+    assert.equal(messages.filter((message) => message.id === question.id).length, 1);
+    const turns = await app.database.client.execute("SELECT status FROM turns WHERE id = ?", [turnId]);
+    assert.equal(turns.rows[0]?.status, "interrupted");
+    const trace = await app.traces.listForSession(sessionId);
+    assert.ok(trace.some((entry) => entry.id === turnId && entry.outcome === "interrupted"));
+
+    // Retrying the interrupted user message runs the turn again, replacing the partial answer.
+    const retry = await sendChat(url, { messages: [question], sessionId });
+    await app.turns.settled();
+    assert.equal(textOf(retry.message).trim(), "after the crash");
+    const after = await app.memory.listMessages(sessionId, "local");
+    assert.equal(after.filter((message) => message.id === "answer-1").length, 0, "the partial answer was replaced");
+    assert.equal(after.filter((message) => message.id === question.id).length, 1, "stored once");
+  });
+});

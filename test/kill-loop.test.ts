@@ -1,0 +1,171 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { describe, type TestContext, test } from "node:test";
+import { createClient } from "@libsql/client";
+import type { UIMessage } from "ai";
+import { v7 as uuidv7 } from "uuid";
+import { userMessage } from "./_chat.ts";
+import { makeTempDir } from "./_setup.ts";
+
+const bin = path.resolve("packages/server/bin/session-bridge.js");
+const kills = 20;
+
+/** A real server process on its own data dir (port 0), resolved once it reports ready. */
+async function startServer(t: TestContext, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [bin, "serve"], {
+    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "info", AUTH: "none", MODEL: "local:demo" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  t.after(() => child.kill("SIGKILL"));
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const entry = JSON.parse(line) as { msg: string; url?: string };
+    if (entry.msg === "session bridge ready" && entry.url) {
+      lines.on("line", () => {}); // keep draining the logs
+      return { child, url: entry.url };
+    }
+  }
+  throw new Error("the server exited before it was ready");
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGKILL");
+  await exited;
+}
+
+/** Posts a turn and resolves with the session id once `data-session` arrived; the rest streams on. */
+async function startTurn(url: string, message: UIMessage, sessionId?: string) {
+  const response = await fetch(`${url}/api/chat`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ messages: [message], ...(sessionId ? { sessionId } : {}) }),
+  });
+  if (response.status !== 200) return { status: response.status, sessionId: undefined, rest: Promise.resolve("") };
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (!text.includes('"data-session"')) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value);
+  }
+  const rest = (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return text;
+        text += decoder.decode(value);
+      }
+    } catch {
+      return text; // the process was killed mid-stream
+    }
+  })();
+  return { status: 200, sessionId: /"sessionId":"([^"]+)"/.exec(text)?.[1], rest };
+}
+
+/** A deterministic sequence in [0, 1), so a failing run can be replayed. */
+function seededRandom(seed: number) {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+describe("turns that survive SIGKILL", { timeout: 600_000 }, () => {
+  test(`a server killed mid-stream ${kills} times loses nothing acknowledged and duplicates nothing`, async (t) => {
+    const dataDir = await makeTempDir(t);
+    const random = seededRandom(7);
+    const acknowledged: { sessionId: string; messageId: string }[] = [];
+    let sessionId: string | undefined;
+    for (let round = 0; round < kills; round++) {
+      const { child, url } = await startServer(t, dataDir);
+      // Alternate a two-step tool turn and a plain one; every third round starts a new session.
+      const text = round % 2 === 0 ? `/think round ${round} needs a thought` : `round ${round}: tell me something`;
+      const message = userMessage(text, uuidv7());
+      const turn = await startTurn(url, message, round % 3 === 0 ? undefined : sessionId);
+      assert.equal(turn.status, 200, `round ${round}: the session was usable again`);
+      assert.ok(turn.sessionId);
+      sessionId = turn.sessionId;
+      acknowledged.push({ sessionId: turn.sessionId, messageId: message.id });
+      await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 500)));
+      await kill(child);
+      await turn.rest;
+    }
+
+    const { child, url } = await startServer(t, dataDir);
+    try {
+      // Every acknowledged user message is stored exactly once; no turn is left running or half-labelled.
+      const sessions = [...new Set(acknowledged.map((entry) => entry.sessionId))];
+      const stored = new Map<string, UIMessage[]>();
+      for (const id of sessions) {
+        const response = await fetch(`${url}/api/sessions/${id}`);
+        assert.equal(response.status, 200);
+        stored.set(id, ((await response.json()) as { messages: UIMessage[] }).messages);
+      }
+      for (const { sessionId: id, messageId } of acknowledged) {
+        const copies = (stored.get(id) ?? []).filter((message) => message.id === messageId);
+        assert.equal(copies.length, 1, `user message ${messageId} stored once`);
+      }
+      for (const messages of stored.values()) {
+        for (const message of messages.filter((item) => item.role === "assistant")) {
+          const status = (message.metadata as { status?: string } | undefined)?.status;
+          assert.ok(["complete", "interrupted", "stopped", "failed"].includes(status ?? ""), `status ${status}`);
+        }
+      }
+      const app = createClient({ url: `file:${path.join(dataDir, "session-bridge.db")}` });
+      try {
+        const running = await app.execute("SELECT count(*) AS n FROM turns WHERE status = 'running'");
+        assert.equal(Number(running.rows[0]?.n), 0, "every turn is complete or marked interrupted");
+        const ended = await app.execute("SELECT status, count(*) AS n FROM turns GROUP BY status");
+        t.diagnostic(`turns: ${ended.rows.map((row) => `${row.status} ${row.n}`).join(", ")}`);
+      } finally {
+        app.close();
+      }
+
+      // The next turn works, and recall finds what was said before the crashes.
+      const next = await startTurn(url, userMessage("what did I ask in round 1?"), sessionId);
+      assert.equal(next.status, 200);
+      const streamed = await next.rest;
+      assert.match(streamed, /"type":"finish"/);
+      assert.match(streamed, /"type":"data-recall"/);
+    } finally {
+      child.kill("SIGTERM");
+      await once(child, "exit");
+    }
+
+    for (const file of ["session-bridge.db", "memory.db"]) {
+      const client = createClient({ url: `file:${path.join(dataDir, file)}` });
+      try {
+        const check = await client.execute("PRAGMA integrity_check");
+        assert.equal(check.rows[0]?.[0], "ok", file);
+      } finally {
+        client.close();
+      }
+    }
+  });
+
+  test("two server processes on one database never run two turns of one session at once", async (t) => {
+    const dataDir = await makeTempDir(t);
+    const first = await startServer(t, dataDir);
+    const second = await startServer(t, dataDir);
+    const opening = await startTurn(first.url, userMessage("open"));
+    await opening.rest;
+    for (let race = 0; race < 5; race++) {
+      const turns = await Promise.all(
+        [first, second].map((server) =>
+          startTurn(server.url, userMessage(`/think race ${race} on both servers`), opening.sessionId),
+        ),
+      );
+      assert.deepEqual(turns.map((turn) => turn.status).sort(), [200, 409], `race ${race}`);
+      await Promise.all(turns.map((turn) => turn.rest));
+    }
+    await kill(first.child);
+    await kill(second.child);
+  });
+});
