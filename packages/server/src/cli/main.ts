@@ -19,6 +19,10 @@ Commands:
   users create <name> create a user and print its API key (shown once)
   users list          list users
   users revoke <id>   revoke a user; their tokens end at once
+  export <userId> [--out file.jsonl]
+                      write a user's sessions, messages and memories as JSON lines
+                      (to stdout without --out; "local" is the AUTH=none user)
+  import <file.jsonl> import an export; existing records are kept, so it can run again
 
 Options:
   --json              one JSON line on stdout instead of text
@@ -33,7 +37,12 @@ export async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: "boolean" }, "dry-run": { type: "boolean" }, help: { type: "boolean" } },
+      options: {
+        json: { type: "boolean" },
+        "dry-run": { type: "boolean" },
+        out: { type: "string" },
+        help: { type: "boolean" },
+      },
     });
     output = createOutput(values.json === true);
     const [command, ...rest] = positionals;
@@ -42,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (!command) throw new UsageError("no command given; try session-bridge --help");
+    if (values.out !== undefined && command !== "export") throw new UsageError("--out only applies to export");
+    if (command === "export" || command === "import") return await runTransfer(output, command, rest, values.out);
     if (command === "users") return await runUsers(output, rest);
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
     if (values["dry-run"] && command !== "cleanup") throw new UsageError("--dry-run only applies to cleanup");
@@ -172,6 +183,21 @@ async function runUsers(output: Output, args: string[]): Promise<number> {
     default:
       throw new UsageError("users takes create <name>, list or revoke <id>");
   }
+}
+
+async function runTransfer(
+  output: Output,
+  command: "export" | "import",
+  args: string[],
+  out: string | undefined,
+): Promise<number> {
+  const [argument, extra] = args;
+  if (!argument) throw new UsageError(command === "export" ? "export needs a user id" : "import needs a file");
+  if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
+  const { runExportCommand, runImportCommand } = await import("./transfer-commands.ts");
+  return command === "export"
+    ? runExportCommand({ json: output.json, userId: argument, ...(out ? { out } : {}) })
+    : runImportCommand(output, argument);
 }
 
 function describe(error: unknown): string {

@@ -1,0 +1,129 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { Memory, Session } from "@session-bridge/core";
+import { count, eq } from "drizzle-orm";
+import type { App } from "../app.ts";
+import { sessions } from "../db/schema.ts";
+import { toUiMessages } from "../memory/message-format.ts";
+import { fromStoredId } from "../memory/stored-ids.ts";
+import { maxPageSize } from "../storage/sessions.ts";
+import { UnknownUserError } from "./errors.ts";
+import { exportFormat, localResourceId } from "./export-format.ts";
+
+export interface ExportReport {
+  userId: string;
+  sessions: number;
+  messages: number;
+  memories: number;
+  toolSessions: number;
+}
+
+export interface ExportOptions {
+  /** Receives each line (with its newline); awaited, so a slow file or pipe holds the export back. */
+  write(line: string): Promise<void>;
+  onProgress?: (progress: { sessions: number; total: number }) => void;
+  now?: () => Date;
+}
+
+type ExportingApp = Pick<App, "users" | "sessions" | "memory" | "memories" | "toolSessions" | "database">;
+
+/**
+ * Writes one user's sessions, messages (as `UIMessage`s with their time, in
+ * conversation order), memories and tool sessions as JSON lines in the format
+ * of {@link exportFormat}. Never writes an API key or its hash.
+ *
+ * @example
+ * await exportUser(app, userId, { write: async (line) => void stream.write(line) });
+ */
+export async function exportUser(app: ExportingApp, userId: string, options: ExportOptions): Promise<ExportReport> {
+  const user =
+    userId === localResourceId
+      ? { id: localResourceId, name: localResourceId, createdAt: null }
+      : (await app.users.list()).find((candidate) => candidate.id === userId);
+  if (!user) throw new UnknownUserError(userId);
+  const report: ExportReport = { userId, sessions: 0, messages: 0, memories: 0, toolSessions: 0 };
+  const writeRecord = (record: Record<string, unknown>) => options.write(`${JSON.stringify(record)}\n`);
+  const [{ total = 0 } = {}] = await app.database.db
+    .select({ total: count() })
+    .from(sessions)
+    .where(eq(sessions.resourceId, userId));
+  const messageStore = await app.memory.storage.getStore("memory");
+  if (!messageStore) throw new Error("Mastra's LibSQLStore has no memory domain");
+
+  await writeRecord({
+    type: "header",
+    format: exportFormat.name,
+    version: exportFormat.version,
+    exportedAt: (options.now ?? (() => new Date()))(),
+  });
+  await writeRecord({ type: "user", id: user.id, name: user.name, createdAt: user.createdAt });
+  const memories = await app.memories.list(userId);
+  for (const memory of memories.filter((candidate) => candidate.sessionId === null)) {
+    await writeRecord(memoryLine(memory));
+    report.memories++;
+  }
+
+  let cursor: string | null = null;
+  do {
+    const page = await app.sessions.list(userId, { limit: maxPageSize, cursor });
+    for (const session of page.sessions) {
+      await writeRecord(sessionLine(session));
+      const stored = await messageStore.listMessages({
+        threadId: session.id,
+        resourceId: userId,
+        perPage: false,
+        orderBy: { field: "createdAt", direction: "ASC" },
+      });
+      const createdAt = new Map(stored.messages.map((message) => [fromStoredId(message.id), message.createdAt]));
+      const messages = toUiMessages(stored.messages.map((message) => ({ ...message, id: fromStoredId(message.id) })));
+      for (const message of messages) {
+        await writeRecord({ type: "message", sessionId: session.id, createdAt: createdAt.get(message.id), ...message });
+      }
+      report.messages += messages.length;
+      for (const memory of memories.filter((candidate) => candidate.sessionId === session.id)) {
+        await writeRecord(memoryLine(memory));
+        report.memories++;
+      }
+      for (const toolSession of await app.toolSessions.listForSession(session.id)) {
+        await writeRecord({
+          type: "tool_session",
+          id: toolSession.id,
+          sessionId: toolSession.sessionId,
+          toolName: toolSession.toolName,
+          toolKey: toolSession.toolKey,
+          state: toolSession.state,
+          stateVersion: toolSession.stateVersion,
+          createdAt: toolSession.createdAt,
+          lastAccessed: toolSession.lastAccessed,
+        });
+        report.toolSessions++;
+      }
+      report.sessions++;
+      options.onProgress?.({ sessions: report.sessions, total });
+      // Local libSQL calls do not yield: let signals and the output stream run.
+      await yieldToEventLoop();
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return report;
+}
+
+function sessionLine(session: Session) {
+  return {
+    type: "session",
+    id: session.id,
+    title: session.title,
+    createdAt: session.createdAt,
+    lastAccessed: session.lastAccessed,
+  };
+}
+
+function memoryLine(memory: Memory) {
+  return {
+    type: "memory",
+    id: memory.id,
+    scope: memory.scope,
+    sessionId: memory.sessionId,
+    text: memory.text,
+    createdAt: memory.createdAt,
+  };
+}
