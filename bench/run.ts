@@ -4,6 +4,7 @@ const benchmarks: Record<string, () => Promise<{ main(args: string[]): Promise<v
   store: () => import("./store.ts"),
   memory: () => import("./memory.ts"),
   turn: () => import("./turn.ts"),
+  durability: () => import("./durability.ts"),
   http: () => import("./http.ts"),
 };
 

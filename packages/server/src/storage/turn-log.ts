@@ -39,6 +39,8 @@ export interface TurnLog {
   findRunningOwnedBy(ownerPrefix: string): Promise<TurnRow[]>;
   /** Marks an abandoned turn interrupted; false when something else ended it first. */
   markInterrupted(turnId: string): Promise<boolean>;
+  /** Deletes one turn's chunk log. */
+  deleteChunks(turnId: string): Promise<void>;
   /** Deletes the chunk logs of turns that ended before `before`; returns how many batches. */
   pruneChunks(before: Date): Promise<number>;
 }
@@ -144,6 +146,10 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
     },
 
     markInterrupted: (turnId) => end(turnId, "interrupted"),
+
+    async deleteChunks(turnId) {
+      await db.delete(turnChunks).where(eq(turnChunks.turnId, turnId));
+    },
 
     async pruneChunks(before) {
       const result = await db.delete(turnChunks).where(

@@ -38,6 +38,7 @@ export function createStreamRecorder(options: StreamRecorderOptions): StreamReco
   let timer: NodeJS.Timeout | undefined;
   let writes: Promise<void> = Promise.resolve();
   let failure: unknown;
+  let finished = false;
 
   const enqueue = (work: () => Promise<void>) => {
     writes = writes.then(work).catch((error: unknown) => {
@@ -58,10 +59,14 @@ export function createStreamRecorder(options: StreamRecorderOptions): StreamReco
     record(chunk) {
       all.push(chunk);
       buffer.push(chunk);
+      if (chunk.type === "finish") finished = true;
       if (chunk.type === "finish-step") {
         flush();
         const upTo = all.length;
         enqueue(async () => {
+          // The last step needs no save of its own: the turn's final save follows,
+          // and the chunk log (flushed at `finish`) covers the moment between.
+          if (finished) return;
           const message = await messageOfChunks(all.slice(0, upTo));
           if (message) await options.saveStep(message);
         });

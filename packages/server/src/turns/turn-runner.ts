@@ -309,9 +309,12 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         finished();
         // Embedding the answer happens here, after the client got `finish`.
         await memory.indexPending().catch((error) => turnLogger.error({ err: error }, "indexing failed"));
-        await turnLog
-          .pruneChunks(new Date(options.clock.now().getTime() - chunkRetentionMs))
-          .catch((error) => turnLogger.error({ err: error }, "chunk log cleanup failed"));
+        // Resumers still reading get a while; `maintain` removes what a restart left behind.
+        if (durable) {
+          setTimeout(() => {
+            turnLog.deleteChunks(turnId).catch((error) => turnLogger.error({ err: error }, "chunk log cleanup failed"));
+          }, chunkRetentionMs).unref();
+        }
       });
       return { session, stream: forClient };
     },
