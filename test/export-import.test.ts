@@ -49,6 +49,8 @@ async function countRows(dataDir: string): Promise<Record<string, number>> {
 }
 
 const line = (record: Record<string, unknown>) => `${JSON.stringify(record)}\n`;
+const sessionLine = (id: string, title: string) =>
+  line({ type: "session", id, title, createdAt: "2026-01-01T00:00:00.000Z", lastAccessed: "2026-01-01T00:00:00.000Z" });
 const header = line({
   type: "header",
   format: "session-bridge-export",
@@ -175,13 +177,7 @@ describe("export and import", () => {
       file,
       header +
         line({ type: "user", id: uuidv7(), name: "carol" }) +
-        line({
-          type: "session",
-          id: sessionId,
-          title: "ok",
-          createdAt: "2026-01-01T00:00:00.000Z",
-          lastAccessed: "2026-01-01T00:00:00.000Z",
-        }) +
+        sessionLine(sessionId, "ok") +
         line({
           type: "message",
           sessionId,
@@ -218,15 +214,7 @@ describe("export and import", () => {
     const file = path.join(dataDir, "mallory.jsonl");
     await writeFile(
       file,
-      header +
-        line({ type: "user", id: uuidv7(), name: "mallory" }) +
-        line({
-          type: "session",
-          id: bobs.id,
-          title: "mine now",
-          createdAt: "2026-01-01T00:00:00.000Z",
-          lastAccessed: "2026-01-01T00:00:00.000Z",
-        }),
+      header + line({ type: "user", id: uuidv7(), name: "mallory" }) + sessionLine(bobs.id, "mine now"),
     );
     const before = await countRows(dataDir);
     const result = await run(["import", file], { DATA_DIR: dataDir });
