@@ -137,7 +137,9 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
           and(
             eq(sessions.resourceId, resourceId),
             after &&
-              sql`(${sessions.lastAccessed} < ${after.lastAccessed} OR (${sessions.lastAccessed} = ${after.lastAccessed} AND ${sessions.id} < ${after.id}))`,
+              // A row value, so SQLite seeks the (resource_id, last_accessed, id) index
+              // to the cursor instead of reading every row before it.
+              sql`(${sessions.lastAccessed}, ${sessions.id}) < (${after.lastAccessed}, ${after.id})`,
           ),
         )
         .orderBy(desc(sessions.lastAccessed), desc(sessions.id))

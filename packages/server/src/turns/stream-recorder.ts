@@ -25,9 +25,10 @@ export interface StreamRecorder {
 
 /**
  * Appends a turn's UI message stream to its chunk log in batches (not a write
- * per token) and saves the answer at every finished step. Writes happen one
- * after another in order; a batch is flushed before each step save, so the log
- * always holds at least what was saved.
+ * per token) and saves the answer as far as it got at every finished step
+ * (when the next step begins: the last one is the turn's final save). Writes
+ * happen one after another in order; a step's chunks are logged before its
+ * save, so the log always holds at least what was saved.
  */
 export function createStreamRecorder(options: StreamRecorderOptions): StreamRecorder {
   const flushMs = options.flushMs ?? 50;
@@ -38,7 +39,7 @@ export function createStreamRecorder(options: StreamRecorderOptions): StreamReco
   let timer: NodeJS.Timeout | undefined;
   let writes: Promise<void> = Promise.resolve();
   let failure: unknown;
-  let finished = false;
+  let stepEnd: number | undefined;
 
   const enqueue = (work: () => Promise<void>) => {
     writes = writes.then(work).catch((error: unknown) => {
@@ -59,14 +60,15 @@ export function createStreamRecorder(options: StreamRecorderOptions): StreamReco
     record(chunk) {
       all.push(chunk);
       buffer.push(chunk);
-      if (chunk.type === "finish") finished = true;
       if (chunk.type === "finish-step") {
+        // The log gets the step at once; the step's own save waits for the next
+        // step to begin: the last step needs none, the turn's final save follows.
         flush();
-        const upTo = all.length;
+        stepEnd = all.length;
+      } else if (chunk.type === "start-step" && stepEnd !== undefined) {
+        const upTo = stepEnd;
+        stepEnd = undefined;
         enqueue(async () => {
-          // The last step needs no save of its own: the turn's final save follows,
-          // and the chunk log (flushed at `finish`) covers the moment between.
-          if (finished) return;
           const message = await messageOfChunks(all.slice(0, upTo));
           if (message) await options.saveStep(message);
         });
