@@ -32,7 +32,7 @@ export interface StreamRecorder {
  */
 export function createStreamRecorder(options: StreamRecorderOptions): StreamRecorder {
   const flushMs = options.flushMs ?? 50;
-  const maxBatch = options.maxBatch ?? 256;
+  const maxBatch = options.maxBatch ?? 1024;
   const all: UIMessageChunk[] = [];
   let buffer: UIMessageChunk[] = [];
   let seq = 0;

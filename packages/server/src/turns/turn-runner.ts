@@ -185,15 +185,17 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           leaseId,
           owner: processOwner,
         });
-        // Saved before the client hears of the turn: a crash from here on keeps it.
-        if (durable) {
-          await memory.save({ sessionId: session.id, resourceId, messages: [request.userMessage], index: "later" });
-        }
       } catch (error) {
         await releaseLease();
         throw error;
       }
       const turnLogger = logger.child({ turnId, sessionId: session.id });
+      // The user message is saved while memory is recalled; `data-session`
+      // waits for it, so a user message the client saw acknowledged is stored.
+      const userSaved = durable
+        ? memory.save({ sessionId: session.id, resourceId, messages: [request.userMessage], index: "later" })
+        : Promise.resolve();
+      userSaved.catch(() => {}); // awaited (and reported) before the session is announced
       let stopTurn = () => {};
       let finished!: () => void;
       const done = new Promise<void>((resolve) => {
@@ -236,10 +238,19 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       const stream = createUIMessageStream({
         execute: async ({ writer }) => {
           writer.write({ type: "start", messageId: assistantId });
-          writer.write({ type: "data-session", id: "session", data: { sessionId: session.id, resourceId } });
-          const effects = turnEffects(writer, session, resourceId, assistantId, async () => {
-            finalizing = true;
-            await recorder?.idle();
+          let announced = false;
+          const announceSession = async () => {
+            if (announced) return;
+            await userSaved;
+            announced = true;
+            writer.write({ type: "data-session", id: "session", data: { sessionId: session.id, resourceId } });
+          };
+          const effects = turnEffects(writer, session, resourceId, assistantId, {
+            beforeGenerate: announceSession,
+            beforeFinalSave: async () => {
+              finalizing = true;
+              await recorder?.idle();
+            },
           });
           const actor = createActor(turnMachine.provide({ actors: turnActors(effects) }), {
             input: {
@@ -255,6 +266,8 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           actor.start();
           const output = (await toPromise(actor)) as TurnOutput;
           outcome = output.status;
+          // A turn that ended before generating still tells the client its session.
+          await announceSession().catch((error) => turnLogger.error({ err: error }, "user message not saved"));
           await traces.save(session.id, output.trace);
           if (output.trace.transitions.some((transition) => transition.state === "generating")) {
             await options.usage.record(resourceId, options.modelId, output.trace.usage);
@@ -351,7 +364,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
     session: Session,
     resourceId: string,
     assistantId: string,
-    beforeFinalSave: () => Promise<void>,
+    hooks: { beforeGenerate: () => Promise<void>; beforeFinalSave: () => Promise<void> },
   ) {
     let errorWritten = false;
     return {
@@ -367,6 +380,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           excludeMessageIds: [userMessage.id],
         }),
       generate: async ({ recall, userMessage, signal }: GenerateInput) => {
+        await hooks.beforeGenerate();
         const context = buildTurnContext(recall, userMessage, session.id);
         const recallPart = recallData(recall);
         if (recallPart) writer.write(recallPart);
@@ -420,7 +434,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         return { assistantMessage, status, usage, toolCalls } as const;
       },
       saveTurn: async ({ userMessage, assistantMessage }: { userMessage: UIMessage; assistantMessage: UIMessage }) => {
-        await beforeFinalSave();
+        await hooks.beforeFinalSave();
         const answer = {
           ...assistantMessage,
           parts: assistantMessage.parts.filter((part) => part.type !== "data-session"),
