@@ -116,6 +116,29 @@ describe("stop versus disconnect", () => {
   });
 });
 
+describe("deleting a session mid-turn", () => {
+  test("ends the running turn first, so nothing of it outlives the session", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(100)], 15) });
+    const sessionId = await openSession(url, app);
+    const turn = sendChat(url, { messages: [userMessage("go")], sessionId }).catch((error: unknown) => error);
+    await pause(250);
+    assert.equal((await callApi(url, "DELETE", `/api/sessions/${sessionId}`)).status, 204);
+    await turn;
+    await app.turns.settled();
+    const left = await app.memoryDatabase.client.execute({
+      sql: "SELECT count(*) AS n FROM mastra_messages WHERE thread_id = ?",
+      args: [sessionId],
+    });
+    assert.equal(Number(left.rows[0]?.n), 0, "no messages left behind");
+    const turns = await app.database.client.execute({
+      sql: "SELECT count(*) AS n FROM turns WHERE session_id = ?",
+      args: [sessionId],
+    });
+    assert.equal(Number(turns.rows[0]?.n), 0);
+    assert.equal((await callApi(url, "GET", `/api/sessions/${sessionId}`)).status, 404);
+  });
+});
+
 describe("crash-safe turns", () => {
   test("the user message is stored before data-session reaches the client; the running answer stays hidden", async (t) => {
     const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(60)], 15) });

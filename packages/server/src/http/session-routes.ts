@@ -53,8 +53,13 @@ export function registerSessionRoutes(http: Hono, app: App): void {
   });
 
   http.delete("/api/sessions/:id", async (context) => {
+    const resourceId = resourceOf(context);
     const sessionId = pathSessionId(context);
-    if (!(await app.sessions.delete(resourceOf(context), sessionId))) throw new SessionNotFoundError(sessionId);
+    const session = await app.sessions.get(resourceId, sessionId);
+    if (!session) throw new SessionNotFoundError(sessionId);
+    // A running turn ends first, so that nothing it saves outlives the session.
+    await app.turns.stop(resourceId, session.id, { wait: true });
+    if (!(await app.sessions.delete(resourceId, session.id))) throw new SessionNotFoundError(sessionId);
     return context.body(null, 204);
   });
 }

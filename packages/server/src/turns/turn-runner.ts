@@ -75,8 +75,9 @@ export interface TurnRunner {
   /**
    * Stops the session's running turn, in this process or another; its partial
    * answer is saved as stopped. False when no turn of the session runs.
+   * `wait`: resolve once a turn running in this process has ended.
    */
-  stop(resourceId: string, sessionId: string): Promise<boolean>;
+  stop(resourceId: string, sessionId: string, options?: { wait?: boolean }): Promise<boolean>;
   /**
    * The running turn of a session (by session id or the client's chat id) as
    * a stream from its start that follows it live; `undefined` when none runs.
@@ -332,10 +333,11 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       return { session, stream: forClient };
     },
 
-    async stop(resourceId, sessionId) {
+    async stop(resourceId, sessionId, stopOptions = {}) {
       const turn = running.get(sessionId);
       if (turn) {
         turn.stop();
+        if (stopOptions.wait) await turn.done;
         return true;
       }
       return turnLog.requestStop(resourceId, sessionId);
