@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import {
-  type App,
   createApp,
   type Embedder,
   type LanguageModelV4StreamPart,
@@ -21,7 +20,7 @@ import { simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
-import { makeTexts } from "./fixtures.ts";
+import { makeTexts, timedTurn } from "./fixtures.ts";
 import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
 
 const resourceId = "bench-user";
@@ -80,7 +79,7 @@ export async function main(args: string[]): Promise<void> {
         const order = index % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const);
         for (const which of order) {
           const target = which === "on" ? on : off;
-          const result = await timedTurn(target.app, target.sessionId, text);
+          const result = await timedTurn(target.app, resourceId, target.sessionId, text);
           if (index >= 5) {
             samples[which].finish.push(result.finish);
             samples[which].total.push(result.total);
@@ -163,22 +162,4 @@ async function benchApp(embedder: Embedder, tokens: number, tokenMs: number, dur
       await rm(directory, { recursive: true, force: true });
     },
   };
-}
-
-/** Time to the stream's `finish` chunk and to the turn being saved and indexed. */
-async function timedTurn(app: App, sessionId: string, text: string): Promise<{ finish: number; total: number }> {
-  const started = performance.now();
-  const { stream } = await app.turns.start(
-    {
-      chatId: undefined,
-      sessionId,
-      trigger: "submit-message",
-      userMessage: { id: uuidv7(), role: "user", parts: [{ type: "text", text }] },
-    },
-    resourceId,
-  );
-  let finish = Number.NaN;
-  for await (const chunk of stream) if (chunk.type === "finish") finish = performance.now() - started;
-  await app.turns.settled();
-  return { finish, total: performance.now() - started };
 }

@@ -140,3 +140,29 @@ export function makeTexts(count: number, seed: number): string[] {
   }
   return [...texts];
 }
+
+/**
+ * Runs one turn through the app and times it: to the stream's `finish` chunk
+ * (what the user waits for) and to the turn being saved and indexed.
+ */
+export async function timedTurn(
+  app: App,
+  resourceId: string,
+  sessionId: string,
+  text: string,
+): Promise<{ finish: number; total: number }> {
+  const started = performance.now();
+  const { stream } = await app.turns.start(
+    {
+      chatId: undefined,
+      sessionId,
+      trigger: "submit-message",
+      userMessage: { id: uuidv7(), role: "user", parts: [{ type: "text", text }] },
+    },
+    resourceId,
+  );
+  let finish = Number.NaN;
+  for await (const chunk of stream) if (chunk.type === "finish") finish = performance.now() - started;
+  await app.turns.settled();
+  return { finish, total: performance.now() - started };
+}

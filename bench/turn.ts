@@ -10,7 +10,6 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "@mastra/core/agent";
 import {
-  type App,
   createApp,
   type LanguageModelV4StreamPart,
   loadConfig,
@@ -20,7 +19,7 @@ import { simulateReadableStream } from "ai";
 import { MockLanguageModelV3, MockLanguageModelV4 } from "ai/test";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
-import { makeTexts, populateMessages } from "./fixtures.ts";
+import { makeTexts, populateMessages, timedTurn } from "./fixtures.ts";
 import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
 
 const resourceId = "bench-user";
@@ -115,7 +114,7 @@ export async function main(args: string[]): Promise<void> {
       const bare = { finish: [] as number[], total: [] as number[] };
       for (let index = 0; index < runs + 5; index++) {
         const keep = index >= 5;
-        const one = await bridgeTurn(app, bridgeSession as string, query());
+        const one = await timedTurn(app, resourceId, bridgeSession as string, query());
         const two = await mastraTurn(withMemory, mastraThread as string, query());
         const three = await mastraTurn(withoutMemory, undefined, query());
         if (keep) {
@@ -140,7 +139,9 @@ export async function main(args: string[]): Promise<void> {
       }
       const label = `${concurrency} concurrent sessions`;
       const bridgeStart = performance.now();
-      const bridgeResults = await Promise.all(sessions.map((session) => bridgeTurn(app, session.id, query())));
+      const bridgeResults = await Promise.all(
+        sessions.map((session) => timedTurn(app, resourceId, session.id, query())),
+      );
       const bridgeWall = performance.now() - bridgeStart;
       const mastraStart = performance.now();
       const mastraResults = await Promise.all(threads.map((thread) => mastraTurn(withMemory, thread, query())));
@@ -188,24 +189,6 @@ export async function main(args: string[]): Promise<void> {
     `${formatMarkdown(headers, table)}\n\n_${runs} turns per single-turn row; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
   );
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
-}
-
-/** Time to the stream's `finish` chunk (what the user waits for) and to the turn being saved and indexed. */
-async function bridgeTurn(app: App, sessionId: string, text: string): Promise<{ finish: number; total: number }> {
-  const started = performance.now();
-  const { stream } = await app.turns.start(
-    {
-      chatId: undefined,
-      sessionId,
-      trigger: "submit-message",
-      userMessage: { id: uuidv7(), role: "user", parts: [{ type: "text", text }] },
-    },
-    resourceId,
-  );
-  let finish = Number.NaN;
-  for await (const chunk of stream) if (chunk.type === "finish") finish = performance.now() - started;
-  await app.turns.settled();
-  return { finish, total: performance.now() - started };
 }
 
 async function mastraTurn(
