@@ -6,7 +6,10 @@ import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServe
 type Probe = (ids: { sessionId: string; memoryId: string }) => Promise<unknown>;
 
 test("on every route, user B with user A's ids gets exactly what it gets for ids that do not exist", async (t) => {
-  const { url, app } = await startChatServer(t, { model: scriptedModel(["ok"]), environment: { AUTH: "apikey" } });
+  const { url, app } = await startChatServer(t, {
+    model: scriptedModel(["ok", Array.from({ length: 40 }, (_, index) => `w${index}`).join(" ")], 10),
+    environment: { AUTH: "apikey" },
+  });
   const alice = await app.users.create("alice");
   const bob = await app.users.create("bob");
   const tokenOf = async (apiKey: string) =>
@@ -86,9 +89,25 @@ test("on every route, user B with user A's ids gets exactly what it gets for ids
     assert.deepEqual(statusOf(withMissing), expected[route], route);
   }
 
+  // While Alice's turn runs, Bob can neither resume nor stop it, by session id or chat id.
+  const running = sendChat(url, {
+    messages: [userMessage("a long answer please")],
+    sessionId: aliceSession,
+    chatId: "alice-chat",
+    token: aliceToken,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  for (const id of [aliceSession, "alice-chat"]) {
+    assert.deepEqual(await raw("GET", `/api/chat/${id}/stream`), [204, ""], id);
+  }
+  assert.equal((await raw("POST", `/api/sessions/${aliceSession}/stop`))[0], 404);
+  const finished = await running;
+  assert.equal((finished.message?.metadata as { status?: string } | undefined)?.status, "complete");
+  await app.turns.settled();
+
   // Nothing of Alice's moved, and Bob's lists stay empty.
   assert.equal((await app.sessions.get(alice.user.id, aliceSession))?.title, "alice's secret plan");
-  assert.equal((await app.memory.listMessages(aliceSession, alice.user.id)).length, 2);
+  assert.equal((await app.memory.listMessages(aliceSession, alice.user.id)).length, 4);
   const aliceMemories = await callApi(url, "GET", "/api/memories", { token: aliceToken });
   assert.deepEqual(
     (aliceMemories.body.memories as { id: string }[]).map(({ id }) => id),
