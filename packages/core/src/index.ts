@@ -4,6 +4,7 @@ export type { Clock, IdGenerator } from "./ports/clock.ts";
 export { systemClock } from "./ports/clock.ts";
 export type {
   ConversationMemory,
+  IndexPendingOptions,
   RecalledMessage,
   RecallRequest,
   RecallResult,

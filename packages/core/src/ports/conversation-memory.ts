@@ -48,14 +48,22 @@ export interface SaveMessagesRequest {
   index?: "now" | "later";
 }
 
+export interface IndexPendingOptions {
+  resourceId?: string;
+  onProgress?: (progress: { done: number; total: number }) => void;
+}
+
 /** The memory a turn uses: messages, semantic recall and standing instructions. */
 export interface ConversationMemory {
   createThread(session: Session): Promise<void>;
   recall(request: RecallRequest): Promise<RecallResult>;
   /** Saving a message id again replaces it; nothing is ever stored twice. */
   save(request: SaveMessagesRequest): Promise<void>;
-  /** Embeds messages saved with `index: "later"`; returns how many. */
-  indexPending(): Promise<number>;
+  /**
+   * Embeds messages saved with `index: "later"` (of one resource, when given),
+   * reporting progress; returns how many.
+   */
+  indexPending(options?: IndexPendingOptions): Promise<number>;
   /** All of a session's messages, oldest first. */
   listMessages(sessionId: string, resourceId: string): Promise<UIMessage[]>;
   /** Deletes the session's thread, its messages and their vectors. */

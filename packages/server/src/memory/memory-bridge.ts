@@ -6,6 +6,7 @@ import { Memory } from "@mastra/memory";
 import type {
   Clock,
   ConversationMemory,
+  IndexPendingOptions,
   MemoryStore,
   RecalledMessage,
   RecallRequest,
@@ -213,19 +214,35 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     if (request.index !== "later") await indexStoredMessages(stored);
   }
 
-  async function indexPending(): Promise<number> {
+  async function indexPending(request: IndexPendingOptions = {}): Promise<number> {
+    const { resourceId, onProgress } = request;
+    const only = resourceId === undefined ? "" : "WHERE resource_id = ?";
+    const args = resourceId === undefined ? [] : [resourceId];
+    let total = 0;
+    if (onProgress) {
+      const counted = await client.execute({ sql: `SELECT count(*) AS total FROM ${pendingTable} ${only}`, args });
+      total = Number(counted.rows[0]?.total ?? 0);
+      onProgress({ done: 0, total });
+    }
     let done = 0;
+    let embedded = 0;
     for (;;) {
-      const pending = await client.execute(`SELECT message_id FROM ${pendingTable} ORDER BY created_at LIMIT 64`);
+      const pending = await client.execute({
+        sql: `SELECT message_id FROM ${pendingTable} ${only} ORDER BY created_at, message_id LIMIT 64`,
+        args,
+      });
       const ids = pending.rows.map((row) => String(row.message_id));
-      if (ids.length === 0) return done;
+      if (ids.length === 0) return embedded;
+      // A pending row whose message was never saved (a crash in between) is dropped here.
       const found = await messages.listMessagesById({ messageIds: ids });
       await indexStoredMessages(found.messages);
       await client.execute({
         sql: `DELETE FROM ${pendingTable} WHERE message_id IN (${ids.map(() => "?").join(", ")})`,
         args: ids,
       });
-      done += found.messages.length;
+      embedded += found.messages.length;
+      done += ids.length;
+      onProgress?.({ done: Math.min(done, total), total: Math.max(done, total) });
       await yieldToEventLoop();
     }
   }

@@ -9,7 +9,6 @@ import { toStoredMessages } from "../memory/message-format.ts";
 import { toStoredId } from "../memory/stored-ids.ts";
 import { pendingTable } from "../memory/vector-index.ts";
 import { createUserStore } from "../storage/users.ts";
-import { embedPendingMessages } from "./embed-pending.ts";
 import { ImportConflictError } from "./errors.ts";
 import { localResourceId, type MessageRecord } from "./export-format.ts";
 import type { ImportPlan } from "./plan-import.ts";
@@ -146,9 +145,10 @@ export async function importUser(
   await saveBatch();
   options.onProgress?.({ phase: "writing", done, total: plan.records });
 
-  report.embedded = await embedPendingMessages(app, userId, (progress) =>
-    options.onProgress?.({ phase: "embedding", ...progress }),
-  );
+  report.embedded = await app.memory.indexPending({
+    resourceId: userId,
+    onProgress: (progress) => options.onProgress?.({ phase: "embedding", ...progress }),
+  });
   return report;
 }
 
