@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { v7 as uuidv7 } from "uuid";
-import { postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+import { scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 
 const json = async (response: Response) => ({
   status: response.status,

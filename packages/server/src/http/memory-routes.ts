@@ -4,7 +4,7 @@ import type { Hono } from "hono";
 import type { App } from "../app.ts";
 import { memoryListQuery, newMemory, parseInput, readJson } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
-import { parseSessionId, pathSessionId } from "./chat-routes.ts";
+import { parseSessionId } from "./chat-routes.ts";
 
 /** A memory as the HTTP API shows it. */
 function memoryJson(memory: Memory) {
