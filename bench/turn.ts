@@ -9,12 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "@mastra/core/agent";
-import {
-  createApp,
-  type LanguageModelV4StreamPart,
-  loadConfig,
-  loadUseLiteEmbedder,
-} from "@session-bridge/server";
+import { createApp, type LanguageModelV4StreamPart, loadConfig, loadUseLiteEmbedder } from "@session-bridge/server";
 import { simulateReadableStream } from "ai";
 import { MockLanguageModelV3, MockLanguageModelV4 } from "ai/test";
 import pino from "pino";
