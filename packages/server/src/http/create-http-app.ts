@@ -15,13 +15,14 @@ import { registerChatRoutes } from "./chat-routes.ts";
 import { toErrorResponse } from "./error-response.ts";
 import { registerMemoryRoutes } from "./memory-routes.ts";
 import { documentedRoutes, openApiDocument } from "./openapi.ts";
+import { playgroundRoutes, registerPlaygroundRoutes } from "./playground-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { registerUsageRoutes } from "./usage-routes.ts";
 
 export const maxBodyBytes = 1_048_576;
 
 /** Routes and the methods they answer; any other method on them is a 405. */
-const knownRoutes: [string, string[]][] = [...documentedRoutes];
+const knownRoutes: [string, string[]][] = [...documentedRoutes, ...playgroundRoutes];
 
 /**
  * The HTTP interface over a built {@link App}: every answer is JSON, every
@@ -108,6 +109,7 @@ export function createHttpApp(app: App): Hono {
   registerSessionRoutes(http, app);
   registerMemoryRoutes(http, app);
   registerUsageRoutes(http, app);
+  registerPlaygroundRoutes(http);
 
   for (const [path, methods] of knownRoutes) {
     http.all(path, (context) => {
