@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
+import type { App } from "@session-bridge/server";
 import { DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
@@ -197,43 +198,25 @@ describe("crash-safe turns", () => {
     assert.equal(last?.id, saved.id, "the same message, finished");
   });
 
+  test("retrying the user message of a dead turn replaces its partial answer: one answer, not two", async (t) => {
+    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", "the real answer"]) });
+    const sessionId = await openSession(url, app);
+    const { question } = await leaveDeadTurn(app, sessionId);
+    const retry = await sendChat(url, { messages: [question], sessionId });
+    assert.equal(textOf(retry.message).trim(), "the real answer");
+    await app.turns.settled();
+    const messages = await app.memory.listMessages(sessionId, "local");
+    const afterQuestion = messages.slice(messages.findIndex((message) => message.id === question.id) + 1);
+    assert.deepEqual(
+      afterQuestion.map((message) => [message.role, statusOf(message)]),
+      [["assistant", "complete"]],
+    );
+  });
+
   test("a turn whose process died is marked interrupted, its partial answer kept; the session works at once", async (t) => {
     const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", "after the crash"]) });
     const sessionId = await openSession(url, app);
-    // A process that ran a turn and died: its pid is gone, its lease still looks valid.
-    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
-      encoding: "utf8",
-    });
-    const owner = `${(await import("node:os")).hostname()}:${dead.stdout}:x`;
-    const turnId = uuidv7();
-    const question = userMessage("asked before the crash");
-    await app.memory.save({ sessionId, resourceId: "local", messages: [question], index: "later" });
-    await app.database.client.batch(
-      [
-        {
-          sql: "UPDATE sessions SET turn_lease_id = 'dead-lease', turn_lease_until = ? WHERE id = ?",
-          args: [Date.now() + 30_000, sessionId],
-        },
-        {
-          sql: `INSERT INTO turns (id, session_id, resource_id, user_message_id, assistant_message_id, model, lease_id, owner, status, started_at)
-                VALUES (?, ?, 'local', ?, ?, 'local:demo', 'dead-lease', ?, 'running', ?)`,
-          args: [turnId, sessionId, question.id, "answer-1", owner, Date.now()],
-        },
-        {
-          sql: "INSERT INTO turn_chunks (turn_id, seq, chunks) VALUES (?, 0, ?)",
-          args: [
-            turnId,
-            JSON.stringify([
-              { type: "start", messageId: "answer-1" },
-              { type: "data-session", id: "session", data: { sessionId, resourceId: "local" } },
-              { type: "text-start", id: "t" },
-              { type: "text-delta", id: "t", delta: "half an ans" },
-            ]),
-          ],
-        },
-      ],
-      "write",
-    );
+    const { question, turnId } = await leaveDeadTurn(app, sessionId);
 
     const next = await sendChat(url, { messages: [userMessage("are you there?")], sessionId });
     assert.equal(sessionIdOf(next.chunks), sessionId, "no session_busy: the dead holder was recovered");
@@ -257,3 +240,42 @@ describe("crash-safe turns", () => {
     assert.equal(after.filter((message) => message.id === question.id).length, 1, "stored once");
   });
 });
+
+/** What a process that died mid-turn leaves: a running turn, its held lease, its user message and a logged partial. */
+async function leaveDeadTurn(app: App, sessionId: string) {
+  // A process that ran a turn and died: its pid is gone, its lease still looks valid.
+  const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
+    encoding: "utf8",
+  });
+  const owner = `${(await import("node:os")).hostname()}:${dead.stdout}:x`;
+  const turnId = uuidv7();
+  const question = userMessage("asked before the crash");
+  await app.memory.save({ sessionId, resourceId: "local", messages: [question], index: "later" });
+  await app.database.client.batch(
+    [
+      {
+        sql: "UPDATE sessions SET turn_lease_id = 'dead-lease', turn_lease_until = ? WHERE id = ?",
+        args: [Date.now() + 30_000, sessionId],
+      },
+      {
+        sql: `INSERT INTO turns (id, session_id, resource_id, user_message_id, assistant_message_id, model, lease_id, owner, status, started_at)
+              VALUES (?, ?, 'local', ?, ?, 'local:demo', 'dead-lease', ?, 'running', ?)`,
+        args: [turnId, sessionId, question.id, "answer-1", owner, Date.now()],
+      },
+      {
+        sql: "INSERT INTO turn_chunks (turn_id, seq, chunks) VALUES (?, 0, ?)",
+        args: [
+          turnId,
+          JSON.stringify([
+            { type: "start", messageId: "answer-1" },
+            { type: "data-session", id: "session", data: { sessionId, resourceId: "local" } },
+            { type: "text-start", id: "t" },
+            { type: "text-delta", id: "t", delta: "half an ans" },
+          ]),
+        ],
+      },
+    ],
+    "write",
+  );
+  return { question, turnId };
+}

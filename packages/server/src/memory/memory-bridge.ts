@@ -30,6 +30,9 @@ import {
 } from "./vector-index.ts";
 
 /** The recall settings of the product: Mastra's, fixed. */
+/** A pending row without its message is a save in progress for this long, then a crash's leftover. */
+const pendingGraceMs = 60_000;
+
 export const recallSettings = { lastMessages: 10, topK: 4, messageRange: 2 } as const;
 
 export interface MemoryBridgeOptions {
@@ -204,7 +207,9 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       // that indexPending() drops, never a message that is silently unsearchable.
       await client.batch(
         stored.map((message) => ({
-          sql: `INSERT OR IGNORE INTO ${pendingTable} (message_id, thread_id, resource_id, created_at) VALUES (?, ?, ?, ?)`,
+          // A newer save of the same message (the next step, the final answer)
+          // renews the row, so an indexer that read the older text keeps it pending.
+          sql: `INSERT INTO ${pendingTable} (message_id, thread_id, resource_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET created_at = max(excluded.created_at, created_at + 1)`,
           args: [message.id, sessionId, resourceId, clock.now().getTime()],
         })),
         "write",
@@ -216,32 +221,52 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
 
   async function indexPending(request: IndexPendingOptions = {}): Promise<number> {
     const { resourceId, onProgress } = request;
-    const only = resourceId === undefined ? "" : "WHERE resource_id = ?";
+    const scope = resourceId === undefined ? "" : "resource_id = ?";
     const args = resourceId === undefined ? [] : [resourceId];
     let total = 0;
     if (onProgress) {
-      const counted = await client.execute({ sql: `SELECT count(*) AS total FROM ${pendingTable} ${only}`, args });
+      const counted = await client.execute({
+        sql: `SELECT count(*) AS total FROM ${pendingTable} ${scope ? `WHERE ${scope}` : ""}`,
+        args,
+      });
       total = Number(counted.rows[0]?.total ?? 0);
       onProgress({ done: 0, total });
     }
     let done = 0;
     let embedded = 0;
+    let after = { createdAt: -1, messageId: "" };
+    const now = clock.now().getTime();
     for (;;) {
+      // Keyset paging: rows left pending (a message still being saved) are passed over, not re-read.
       const pending = await client.execute({
-        sql: `SELECT message_id FROM ${pendingTable} ${only} ORDER BY created_at, message_id LIMIT 64`,
-        args,
+        sql: `SELECT message_id, created_at FROM ${pendingTable} WHERE (created_at, message_id) > (?, ?) ${scope ? `AND ${scope}` : ""} ORDER BY created_at, message_id LIMIT 64`,
+        args: [after.createdAt, after.messageId, ...args],
       });
-      const ids = pending.rows.map((row) => String(row.message_id));
-      if (ids.length === 0) return embedded;
-      // A pending row whose message was never saved (a crash in between) is dropped here.
-      const found = await messages.listMessagesById({ messageIds: ids });
+      const rows = pending.rows.map((row) => ({
+        messageId: String(row.message_id),
+        createdAt: Number(row.created_at),
+      }));
+      const last = rows.at(-1);
+      if (!last) return embedded;
+      after = last;
+      const found = await messages.listMessagesById({ messageIds: rows.map((row) => row.messageId) });
       await indexStoredMessages(found.messages);
-      await client.execute({
-        sql: `DELETE FROM ${pendingTable} WHERE message_id IN (${ids.map(() => "?").join(", ")})`,
-        args: ids,
-      });
+      const foundIds = new Set(found.messages.map((message) => message.id));
+      // Done: rows whose message was embedded as read (a newer save renewed its row
+      // and stays pending), and rows of messages that never came (a crash between
+      // the row and the save), once they are old enough not to be a save in progress.
+      const finished = rows.filter((row) => foundIds.has(row.messageId) || row.createdAt < now - pendingGraceMs);
+      if (finished.length > 0) {
+        await client.batch(
+          finished.map((row) => ({
+            sql: `DELETE FROM ${pendingTable} WHERE message_id = ? AND created_at = ?`,
+            args: [row.messageId, row.createdAt],
+          })),
+          "write",
+        );
+      }
       embedded += found.messages.length;
-      done += ids.length;
+      done += rows.length;
       onProgress?.({ done: Math.min(done, total), total: Math.max(done, total) });
       await yieldToEventLoop();
     }

@@ -26,8 +26,7 @@ export function createTurnRecovery(options: RecoveryOptions) {
   const { turnLog, sessions, memory, traces, logger } = options;
 
   async function recover(turn: TurnRow): Promise<boolean> {
-    if (!(await turnLog.markInterrupted(turn.id))) return false;
-    await sessions.releaseTurnLease(turn.sessionId, turn.leaseId);
+    if ((await turnLog.get(turn.id))?.status !== "running") return false;
     const logged = await messageOfChunks(await turnLog.readAll(turn.id));
     const saved = await memory.findWithNext(turn.sessionId, turn.resourceId, turn.userMessageId);
     const stored = saved?.next?.id === turn.assistantMessageId ? saved.next : undefined;
@@ -55,6 +54,9 @@ export function createTurnRecovery(options: RecoveryOptions) {
         index: "later",
       });
     }
+    // Marked only after the answer is saved: a crash in between leaves the turn to recover again.
+    if (!(await turnLog.markInterrupted(turn.id))) return false;
+    await sessions.releaseTurnLease(turn.sessionId, turn.leaseId);
     const trace: TurnTrace = {
       id: turn.id,
       startedAt: turn.startedAt,

@@ -114,6 +114,8 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
   const { sessions, memory, traces, turnLog, logger } = options;
   const durable = options.durable ?? true;
   const running = new Map<string, { stop: () => void; done: Promise<void> }>();
+  /** Sessions whose last turn's answer is still being embedded. */
+  const indexing = new Map<string, Promise<void>>();
   const recovery = createTurnRecovery({ turnLog, sessions, memory, traces, logger });
 
   async function resolveSession(request: ChatRequest, resourceId: string): Promise<Session> {
@@ -131,7 +133,12 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
     if (running.has(sessionId)) return false;
     if (await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)) {
       // Turns left running under an older lease are dead now that we hold it.
-      await recovery.recoverSession(sessionId);
+      try {
+        await recovery.recoverSession(sessionId);
+      } catch (error) {
+        await sessions.releaseTurnLease(sessionId, leaseId);
+        throw error;
+      }
       return true;
     }
     return (
@@ -147,19 +154,31 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         request.trigger === "regenerate-message"
           ? undefined
           : await memory.findWithNext(session.id, resourceId, request.userMessage.id);
-      const earlierAnswer = earlier?.next?.role === "assistant" ? earlier.next : undefined;
-      const earlierStatus = (earlierAnswer?.metadata as { status?: string } | undefined)?.status;
+      const answerOf = (found: typeof earlier) => (found?.next?.role === "assistant" ? found.next : undefined);
+      const isFinal = (answer: UIMessage | undefined) => {
+        const status = (answer?.metadata as { status?: string } | undefined)?.status;
+        return status === "complete" || status === "stopped";
+      };
+      let earlierAnswer = answerOf(earlier);
       // A retry of a user message that was already answered gets the stored answer again.
-      if (earlierAnswer && (earlierStatus === "complete" || earlierStatus === "stopped")) {
-        return { session, stream: replayStream(earlierAnswer, session.id, resourceId) };
+      if (isFinal(earlierAnswer)) {
+        return { session, stream: replayStream(earlierAnswer as UIMessage, session.id, resourceId) };
       }
       // One turn per session, across processes: the lease lives in the database.
       const leaseId = options.generateId();
       if (!(await acquireLease(resourceId, session.id, leaseId))) throw new SessionBusyError(session.id);
       const renewal = setInterval(() => {
-        sessions.renewTurnLease(session.id, leaseId, turnLeaseMs).catch((error) => {
-          logger.error({ err: error, sessionId: session.id }, "turn lease renewal failed");
-        });
+        sessions
+          .renewTurnLease(session.id, leaseId, turnLeaseMs)
+          .then((held) => {
+            if (held) return;
+            // Another process took the session (this one stalled past the lease): stop, do not race it.
+            logger.error({ sessionId: session.id }, "turn lease lost; stopping the turn");
+            running.get(session.id)?.stop();
+          })
+          .catch((error) => {
+            logger.error({ err: error, sessionId: session.id }, "turn lease renewal failed");
+          });
       }, leaseRenewMs);
       const releaseLease = async () => {
         clearInterval(renewal);
@@ -168,6 +187,15 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       const turnId = options.generateId();
       const assistantId = options.generateId();
       try {
+        if (earlier) {
+          // Taking the lease may have recovered an interrupted answer, or a turn
+          // may have finished just before: look again now that nothing else runs.
+          earlierAnswer = answerOf(await memory.findWithNext(session.id, resourceId, request.userMessage.id));
+          if (isFinal(earlierAnswer)) {
+            await releaseLease();
+            return { session, stream: replayStream(earlierAnswer as UIMessage, session.id, resourceId) };
+          }
+        }
         // The answer being replaced goes before the new one is made: the last
         // one when regenerating, an interrupted or failed one when retrying.
         const replaced =
@@ -292,10 +320,11 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       // Two readers: the client's, which may go away, and the server's, which
       // reads to the end (logging each chunk) so that the turn always completes and is saved.
       const [forClient, forServer] = stream.tee();
-      void drainThenFinish(forServer, recorder, async () => {
+      const finishing = drainThenFinish(forServer, recorder, async () => {
         clearInterval(stopPoll);
+        // The chunk log is for resuming: losing a batch is logged, never fatal to the turn.
+        await recorder?.close().catch((error) => turnLogger.error({ err: error }, "chunk log write failed"));
         try {
-          await recorder?.close();
           if (outcome === "failed" && stepSaved) {
             // Keep what the failed turn had said, labelled.
             const partial = await recorder?.message();
@@ -314,15 +343,24 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
               });
             }
           }
-          await turnLog.finish(turnId, outcome === "interrupted" ? "failed" : outcome);
         } catch (error) {
-          turnLogger.error({ err: error }, "turn could not be finalized");
+          turnLogger.error({ err: error }, "the failed turn's partial answer could not be saved");
         }
+        await turnLog
+          .finish(turnId, outcome === "interrupted" ? "failed" : outcome)
+          .catch((error) => turnLogger.error({ err: error }, "turn could not be finalized"));
         await releaseLease().catch((error) => turnLogger.error({ err: error }, "turn lease release failed"));
         running.delete(session.id);
+        // Embedding the answer happens here, after the client got `finish`; a
+        // session deleted meanwhile waits for it (see `stop` with `wait`).
+        const indexed = memory.indexPending().then(
+          () => undefined,
+          (error) => turnLogger.error({ err: error }, "indexing failed"),
+        );
+        indexing.set(session.id, indexed);
         finished();
-        // Embedding the answer happens here, after the client got `finish`.
-        await memory.indexPending().catch((error) => turnLogger.error({ err: error }, "indexing failed"));
+        await indexed;
+        if (indexing.get(session.id) === indexed) indexing.delete(session.id);
         // Resumers still reading get a while; `maintain` removes what a restart left behind.
         if (durable) {
           setTimeout(() => {
@@ -330,6 +368,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           }, chunkRetentionMs).unref();
         }
       });
+      finishing.catch((error) => turnLogger.error({ err: error }, "turn could not be finished"));
       return { session, stream: forClient };
     },
 
@@ -337,16 +376,24 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       const turn = running.get(sessionId);
       if (turn) {
         turn.stop();
-        if (stopOptions.wait) await turn.done;
+        if (stopOptions.wait) {
+          await turn.done;
+          await indexing.get(sessionId);
+        }
         return true;
       }
+      if (stopOptions.wait) await indexing.get(sessionId);
       return turnLog.requestStop(resourceId, sessionId);
     },
 
     async resume(resourceId, sessionOrChatId) {
+      const found = await turnLog.findRunning(resourceId, sessionOrChatId);
+      if (!found) return undefined;
+      // A turn whose process died is not streamed forever: it is recovered (and so not running).
+      const alive = () => recovery.recoverDeadHolders(found.sessionId);
+      if (!running.has(found.sessionId)) await alive();
       const turn = await turnLog.findRunning(resourceId, sessionOrChatId);
-      if (!turn) return undefined;
-      return followTurn(turnLog, turn.id);
+      return turn ? followTurn(turnLog, turn.id, alive) : undefined;
     },
 
     async maintain() {
