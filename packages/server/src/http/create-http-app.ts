@@ -74,7 +74,7 @@ export function createHttpApp(app: App): Hono {
     }
     await next();
   });
-  http.use(async (context, next) => {
+  http.use(async (_context, next) => {
     // From the body's last byte to the answer's first: a streamed turn runs on after its response started.
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
