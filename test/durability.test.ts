@@ -4,10 +4,23 @@ import { describe, test } from "node:test";
 import type { App } from "@session-bridge/server";
 import { DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
+import { hostPrefix } from "../packages/server/src/turns/process-owner.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 
 const words = (count: number) => Array.from({ length: count }, (_, index) => `word${index}`).join(" ");
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once the running turn's answer has begun (its text is in the chunk log), whatever the machine's load. */
+async function answerStreaming(app: App): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    const found = await app.database.client.execute(
+      "SELECT count(*) AS n FROM turn_chunks JOIN turns ON turns.id = turn_chunks.turn_id WHERE turns.status = 'running' AND chunks LIKE '%text-delta%'",
+    );
+    if (Number(found.rows[0]?.n) > 0) return;
+    await pause(10);
+  }
+  throw new Error("no turn started streaming");
+}
 
 /** Resumes with the AI SDK's own transport, as `useChat({ resume: true })` does. */
 async function resume(url: string, chatId: string): Promise<UIMessageChunk[] | null> {
@@ -34,7 +47,7 @@ describe("resumable streams", () => {
     const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(60)], 15) });
     const sessionId = await openSession(url, app);
     const original = sendChat(url, { messages: [userMessage("a long one")], sessionId, chatId: "chat-42" });
-    await pause(300);
+    await answerStreaming(app);
     const byChatId = resume(url, "chat-42");
     await pause(300);
     const bySessionId = resume(url, sessionId);
@@ -57,9 +70,9 @@ describe("resumable streams", () => {
       )
     ).rows;
     assert.equal(Number(row?.turns), 1);
-    assert.ok(Number(row?.batches) >= 1 && Number(row?.batches) < chunks.length / 10, `${row?.batches} batches`);
-    const removed = await app.database.client.execute("SELECT count(*) AS n FROM turn_chunks");
-    assert.ok(Number(removed.rows[0]?.n) > 0, "kept for a while after the turn");
+    assert.ok(Number(row?.batches) >= 1 && Number(row?.batches) < chunks.length / 2, `${row?.batches} batches`);
+    const kept = await app.database.client.execute("SELECT count(*) AS n FROM turn_chunks");
+    assert.ok(Number(kept.rows[0]?.n) > 0, "kept for a while after the turn");
     await app.database.client.execute("UPDATE turns SET ended_at = ended_at - 3600000");
     const report = await app.turns.maintain();
     assert.ok(report.chunkBatchesRemoved > 0);
@@ -79,7 +92,7 @@ describe("stop versus disconnect", () => {
       sessionId,
       abortSignal: controller.signal,
     }).catch((error: unknown) => error);
-    await pause(200);
+    await answerStreaming(app);
     controller.abort();
     await aborted;
     await app.turns.settled();
@@ -92,7 +105,7 @@ describe("stop versus disconnect", () => {
     const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(80)], 15) });
     const sessionId = await openSession(url, app);
     const turn = sendChat(url, { messages: [userMessage("go")], sessionId });
-    await pause(250);
+    await answerStreaming(app);
     assert.equal((await callApi(url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
     const { message } = await turn;
     await app.turns.settled();
@@ -109,7 +122,7 @@ describe("stop versus disconnect", () => {
     const second = await startChatServer(t, { dataDir: first.dataDir, model: scriptedModel(["unused"]) });
     const sessionId = await openSession(first.url, first.app);
     const turn = sendChat(first.url, { messages: [userMessage("go")], sessionId });
-    await pause(250);
+    await answerStreaming(first.app);
     assert.equal((await callApi(second.url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
     const { message } = await turn;
     assert.equal(statusOf(message), "stopped");
@@ -122,7 +135,7 @@ describe("deleting a session mid-turn", () => {
     const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(100)], 15) });
     const sessionId = await openSession(url, app);
     const turn = sendChat(url, { messages: [userMessage("go")], sessionId }).catch((error: unknown) => error);
-    await pause(250);
+    await answerStreaming(app);
     assert.equal((await callApi(url, "DELETE", `/api/sessions/${sessionId}`)).status, 204);
     await turn;
     await app.turns.settled();
@@ -247,7 +260,7 @@ async function leaveDeadTurn(app: App, sessionId: string) {
   const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
     encoding: "utf8",
   });
-  const owner = `${(await import("node:os")).hostname()}:${dead.stdout}:x`;
+  const owner = `${hostPrefix}${dead.stdout}:x`;
   const turnId = uuidv7();
   const question = userMessage("asked before the crash");
   await app.memory.save({ sessionId, resourceId: "local", messages: [question], index: "later" });

@@ -30,7 +30,7 @@ const operations: Operation[] = [
     auth: false,
     body: "TokenRequest",
     responses: { 200: "TokenResponse" },
-    errors: [429],
+    errors: [401, 429],
   },
   {
     method: "post",
@@ -142,7 +142,7 @@ const statusText: Record<number, string> = {
   201: "Created",
   204: "No content",
   400: "Invalid input (invalid_json, invalid_request, invalid_session_id, …)",
-  401: "unauthorized",
+  401: "unauthorized (invalid_api_key on the token route)",
   404: "Not found (session_not_found, memory_not_found): also for other users' ids",
   409: "session_busy",
   413: "payload_too_large",

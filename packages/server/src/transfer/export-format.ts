@@ -56,7 +56,8 @@ export const messageRecord = z.looseObject({
 export const memoryRecord = z
   .object({
     type: z.literal("memory"),
-    id,
+    // A UUID, like memories made here: DELETE /api/memories/:id takes no other.
+    id: sessionIdSchema,
     scope: z.enum(["user", "session"]),
     sessionId: sessionIdSchema.nullable(),
     text: z.string().trim().min(1).max(4000),

@@ -1,11 +1,24 @@
+import { readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { v7 as uuidv7 } from "uuid";
 
-/** This process, as recorded with the turns it runs: `host:pid:instance`. */
-export const processOwner = `${hostname()}:${process.pid}:${uuidv7()}`;
+/**
+ * This machine as far as pids mean anything: the host name plus the pid
+ * namespace, so containers that share a host name (each often pid 1) are told apart.
+ */
+function pidSpace(): string {
+  try {
+    return `${hostname()}/${readlinkSync("/proc/self/ns/pid").replace(/\D/g, "")}`;
+  } catch {
+    return hostname();
+  }
+}
 
-/** The `host:` prefix of owners on this machine. */
-export const hostPrefix = `${hostname()}:`;
+/** The `host:` prefix of owners whose pids this process can check. */
+export const hostPrefix = `${pidSpace().replaceAll(":", "_")}:`;
+
+/** This process, as recorded with the turns it runs: `host:pid:instance`. */
+export const processOwner = `${hostPrefix}${process.pid}:${uuidv7()}`;
 
 /**
  * True when `owner` names a process on this machine that is certainly gone:
