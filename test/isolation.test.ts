@@ -96,7 +96,17 @@ test("on every route, user B with user A's ids gets exactly what it gets for ids
     chatId: "alice-chat",
     token: aliceToken,
   });
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Alice herself can resume it (waiting until it runs), so Bob's 204s below are not just "nothing runs".
+  let asAlice = 204;
+  for (let attempt = 0; attempt < 250 && asAlice !== 200; attempt++) {
+    const response = await fetch(`${url}/api/chat/alice-chat/stream`, {
+      headers: { authorization: `Bearer ${aliceToken}` },
+    });
+    asAlice = response.status;
+    await response.body?.cancel();
+    if (asAlice !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.equal(asAlice, 200);
   for (const id of [aliceSession, "alice-chat"]) {
     assert.deepEqual(await raw("GET", `/api/chat/${id}/stream`), [204, ""], id);
   }

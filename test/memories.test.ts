@@ -92,11 +92,11 @@ describe("usage API", () => {
   test("counts the caller's turns and tokens per day and model", async (t) => {
     const { url, app } = await startChatServer(t, { model: scriptedModel(["one", "two"]) });
     assert.deepEqual((await callApi(url, "GET", "/api/usage")).body, { usage: [] });
+    const day = new Date().toISOString().slice(0, 10);
     const { chunks } = await sendChat(url, { messages: [userMessage("hello")] });
     await sendChat(url, { messages: [userMessage("again")], sessionId: sessionIdOf(chunks) });
     await app.turns.settled();
     const { body } = await callApi(url, "GET", "/api/usage");
-    const day = new Date().toISOString().slice(0, 10);
     // The scripted model reports 11 input and 4 output tokens per call.
     assert.deepEqual(body.usage, [{ day, model: "local:demo", turns: 2, inputTokens: 22, outputTokens: 8 }]);
 

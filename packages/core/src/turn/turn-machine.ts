@@ -245,7 +245,6 @@ export const turnMachine = setup({
   }),
 });
 
-/** Wraps plain async functions as the machine's actors. */
 /** Recalled messages as the trace (and the stream's `data-recall` part) show them. */
 export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
   return recalled.map((item) => ({
@@ -256,6 +255,7 @@ export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
   }));
 }
 
+/** Wraps plain async functions as the machine's actors. */
 export function turnActors(effects: TurnEffects) {
   return {
     resolveSession: fromPromise(({ input }: { input: { resourceId: string; sessionId: string | null } }) =>

@@ -238,6 +238,16 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           .catch((error) => turnLogger.error({ err: error }, "stop request check failed"));
       }, stopPollMs);
 
+      /** The answer as far as it got, under the server's message id, labelled `status`. */
+      const savePartial = (message: UIMessage, status: string) =>
+        memory.save({
+          sessionId: session.id,
+          resourceId,
+          messages: [
+            { ...message, id: assistantId, metadata: metadataFor(session.id, options.modelId, status, zeroUsage) },
+          ],
+          index: "later",
+        });
       let stepSaved = false;
       let finalizing = false;
       const recorder = durable
@@ -246,18 +256,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
             turnId,
             saveStep: async (message) => {
               if (finalizing) return;
-              await memory.save({
-                sessionId: session.id,
-                resourceId,
-                messages: [
-                  {
-                    ...message,
-                    id: assistantId,
-                    metadata: metadataFor(session.id, options.modelId, streamingStatus, zeroUsage),
-                  },
-                ],
-                index: "later",
-              });
+              await savePartial(message, streamingStatus);
               stepSaved = true;
             },
           })
@@ -328,20 +327,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           if (outcome === "failed" && stepSaved) {
             // Keep what the failed turn had said, labelled.
             const partial = await recorder?.message();
-            if (partial) {
-              await memory.save({
-                sessionId: session.id,
-                resourceId,
-                messages: [
-                  {
-                    ...partial,
-                    id: assistantId,
-                    metadata: metadataFor(session.id, options.modelId, "failed", zeroUsage),
-                  },
-                ],
-                index: "later",
-              });
-            }
+            if (partial) await savePartial(partial, "failed");
           }
         } catch (error) {
           turnLogger.error({ err: error }, "the failed turn's partial answer could not be saved");
