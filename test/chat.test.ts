@@ -103,6 +103,13 @@ describe("POST /api/chat", () => {
       const { url, app } = await startChatServer(t, { model: scriptedModel(["ok"]) });
       const bad = await postJson(url, { messages: [userMessage("x")], sessionId: "not-a-uuid" });
       assert.deepEqual([bad.status, bad.body.error?.code], [400, "invalid_session_id"]);
+      // A UUID of another version can never name a session: malformed, not unknown.
+      const v4 = "0f8fad5b-d9cb-469f-a165-70867728950e";
+      const notV7 = await postJson(url, { messages: [userMessage("x")], sessionId: v4 });
+      assert.deepEqual([notV7.status, notV7.body.error?.code], [400, "invalid_session_id"]);
+      const notV7Path = await fetch(`${url}/api/sessions/${v4}`);
+      assert.equal(notV7Path.status, 400);
+      assert.equal(((await notV7Path.json()) as { error: { code: string } }).error.code, "invalid_session_id");
       const unknown = await postJson(url, { messages: [userMessage("x")], sessionId: uuidv7() });
       assert.deepEqual([unknown.status, unknown.body.error?.code], [404, "session_not_found"]);
       assert.deepEqual((await app.sessions.list("local")).sessions, [], "nothing was created");

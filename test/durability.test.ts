@@ -198,12 +198,20 @@ describe("crash-safe turns", () => {
     let saved: UIMessage | undefined;
     for (let attempt = 0; attempt < 100 && !saved; attempt++) {
       await pause(20);
-      saved = (await app.memory.listMessages(sessionId, "local")).find(
+      saved = (await app.memory.listMessages(sessionId, "local", { includeRunning: true })).find(
         (message) => message.role === "assistant" && statusOf(message) === "streaming",
       );
     }
     assert.ok(saved, "the first step was saved before the turn ended");
     assert.ok(saved.parts.some((part) => part.type === "tool-sequentialThinking"));
+    // The list and the session agree on what is there: the running answer counts in neither.
+    const listed = (await callApi(url, "GET", "/api/sessions")).body.sessions as { id: string; messageCount: number }[];
+    const shown = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body;
+    assert.equal(
+      listed.find((session) => session.id === sessionId)?.messageCount,
+      (shown.messages as unknown[]).length,
+    );
+    assert.equal((shown.session as { messageCount: number }).messageCount, (shown.messages as unknown[]).length);
     await turn;
     await app.turns.settled();
     const last = (await app.memory.listMessages(sessionId, "local")).at(-1);

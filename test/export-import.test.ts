@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { createClient } from "@libsql/client";
 import { v7 as uuidv7 } from "uuid";
+import { exportUser } from "../packages/server/src/transfer/export-user.ts";
 import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 import { exists, makeTempDir, makeTestApp } from "./_setup.ts";
 
@@ -102,6 +103,7 @@ describe("export and import", () => {
         .trim()
         .split("\n")
         .map((entry) => JSON.parse(entry).type),
+      // Sessions in the order they were created (a key that never moves while the server runs).
       [
         "header",
         "user",
@@ -109,11 +111,11 @@ describe("export and import", () => {
         "session",
         "message",
         "message",
+        "memory",
+        "tool_session",
         "session",
         "message",
         "message",
-        "memory",
-        "tool_session",
       ],
     );
 
@@ -252,4 +254,28 @@ describe("export and import", () => {
     assert.equal((await run(["import"], { DATA_DIR: dataDir })).code, 2);
     assert.equal((await run(["migrate", "--out", "x"], { DATA_DIR: dataDir })).code, 2);
   });
+});
+
+test("a session used while its user is exported is written once, not skipped", async (t) => {
+  const app = await makeTestApp(t);
+  const created: string[] = [];
+  // More than one page of sessions (pages hold 100).
+  for (let index = 0; index < 130; index++)
+    created.push((await app.sessions.create("local", { title: `s${index}` })).id);
+  const written: string[] = [];
+  let touched = false;
+  await exportUser(app, "local", {
+    async write(text) {
+      const record = JSON.parse(text) as { type: string; id?: string };
+      if (record.type !== "session" || !record.id) return;
+      written.push(record.id);
+      if (!touched) {
+        // A user chats in an old session (the last one a most-recently-used order would reach).
+        touched = true;
+        await app.sessions.touch("local", created[0] as string);
+      }
+    },
+  });
+  assert.equal(written.length, created.length);
+  assert.deepEqual([...written].sort(), [...created].sort());
 });

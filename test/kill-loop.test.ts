@@ -1,72 +1,15 @@
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
-import { createInterface } from "node:readline";
-import { describe, type TestContext, test } from "node:test";
+import { describe, test } from "node:test";
 import { createClient } from "@libsql/client";
 import type { UIMessage } from "ai";
 import { v7 as uuidv7 } from "uuid";
 import { userMessage } from "./_chat.ts";
+import { kill, startServer, startTurn } from "./_process.ts";
 import { makeTempDir } from "./_setup.ts";
 
-const bin = path.resolve("packages/server/bin/session-bridge.js");
 const kills = 20;
-
-/** A real server process on its own data dir (port 0), resolved once it reports ready. */
-async function startServer(t: TestContext, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [bin, "serve"], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: "0", LOG_LEVEL: "info", AUTH: "none", MODEL: "local:demo" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  t.after(() => child.kill("SIGKILL"));
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    const entry = JSON.parse(line) as { msg: string; url?: string };
-    if (entry.msg === "session bridge ready" && entry.url) {
-      lines.on("line", () => {}); // keep draining the logs
-      return { child, url: entry.url };
-    }
-  }
-  throw new Error("the server exited before it was ready");
-}
-
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, "exit");
-  child.kill("SIGKILL");
-  await exited;
-}
-
-/** Posts a turn and resolves with the session id once `data-session` arrived; the rest streams on. */
-async function startTurn(url: string, message: UIMessage, sessionId?: string) {
-  const response = await fetch(`${url}/api/chat`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ messages: [message], ...(sessionId ? { sessionId } : {}) }),
-  });
-  if (response.status !== 200) return { status: response.status, sessionId: undefined, rest: Promise.resolve("") };
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  while (!text.includes('"data-session"')) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += decoder.decode(value);
-  }
-  const rest = (async () => {
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return text;
-        text += decoder.decode(value);
-      }
-    } catch {
-      return text; // the process was killed mid-stream
-    }
-  })();
-  return { status: 200, sessionId: /"sessionId":"([^"]+)"/.exec(text)?.[1], rest };
-}
 
 /** A deterministic sequence in [0, 1), so a failing run can be replayed. */
 function seededRandom(seed: number) {

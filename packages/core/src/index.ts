@@ -12,6 +12,7 @@ export type {
   SaveMessagesRequest,
 } from "./ports/conversation-memory.ts";
 export type { ListMemoriesOptions, Memory, MemoryScope, MemoryStore, NewMemory } from "./ports/memory-store.ts";
+export type { ListMessagesOptions, MessageStore, PendingMessage, StoredMessage } from "./ports/message-store.ts";
 export type { RepoCache, RepoCheckout, RepoRequest } from "./ports/repo-cache.ts";
 export type {
   ListSessionsOptions,
@@ -27,7 +28,7 @@ export type {
   ToolState,
   WriteToolStateOptions,
 } from "./ports/tool-session-store.ts";
-export { traceRecalled, turnActors, turnMachine } from "./turn/turn-machine.ts";
+export { runTurn, traceRecalled, turnActors, turnMachine } from "./turn/turn-machine.ts";
 export type {
   GenerateInput,
   GenerateOutput,

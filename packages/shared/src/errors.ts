@@ -26,6 +26,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "rate_limited"
   | "request_timeout"
+  | "tool_failed"
   | "internal_error";
 
 export interface AppErrorOptions {
@@ -52,6 +53,11 @@ export abstract class AppError extends Error {
     return typeof error === "object" && error !== null && appErrorBrand in error;
   }
 
+  /** The message of an error this project raised on purpose; `fallback` for anything else (internals stay hidden). */
+  static safeMessage(error: unknown, fallback: string): string {
+    return AppError.isInstance(error) ? error.message : fallback;
+  }
+
   toJSON(): { error: { code: ErrorCode; message: string } } {
     return { error: { code: this.code, message: this.message } };
   }
@@ -71,7 +77,7 @@ export class InvalidSessionIdError extends AppError {
   readonly code = "invalid_session_id";
 
   constructor(readonly sessionId: string) {
-    super("sessionId must be a UUID");
+    super("sessionId must be a UUIDv7, as the server makes them");
   }
 }
 

@@ -64,8 +64,8 @@ export interface ConversationMemory {
    * reporting progress; returns how many.
    */
   indexPending(options?: IndexPendingOptions): Promise<number>;
-  /** All of a session's messages, oldest first. */
-  listMessages(sessionId: string, resourceId: string): Promise<UIMessage[]>;
+  /** A session's messages, oldest first; answers of running turns only when asked for. */
+  listMessages(sessionId: string, resourceId: string, options?: { includeRunning?: boolean }): Promise<UIMessage[]>;
   /** Deletes the session's thread, its messages and their vectors. */
   deleteThread(session: Session): Promise<void>;
 }

@@ -5,7 +5,7 @@ import type { UIMessage } from "ai";
 import { createActor, toPromise } from "xstate";
 import type { RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
-import { turnActors, turnMachine } from "./turn-machine.ts";
+import { runTurn, turnActors, turnMachine } from "./turn-machine.ts";
 import type { GenerateInput, SaveTurnInput, TurnEffects, TurnOutput, TurnState } from "./turn-types.ts";
 
 const session: Session = {
@@ -68,7 +68,7 @@ function startTurn(effects: TurnEffects) {
     },
   });
   actor.start();
-  return { actor, output: toPromise(actor) as Promise<TurnOutput> };
+  return { actor, output: runTurn(actor) };
 }
 
 const states = (output: TurnOutput) => output.trace.transitions.map((transition) => transition.state);
@@ -220,6 +220,27 @@ describe("turn machine", () => {
     const result = await output;
     assert.equal(result.status, "stopped");
     assert.equal(states(result).at(-1), "aborted");
+    assert.equal(generated, false);
+    assert.deepEqual(saved, []);
+  });
+
+  test("a failure in an action (not an actor) still ends in failed, with the trace as far as it got", async () => {
+    let generated = false;
+    const { effects, saved } = fakeEffects({
+      // A recalled item without its message: turning it into the trace throws inside the machine's own action.
+      recallMemory: async () => ({ ...recall, recalled: [{ ...recall.recalled[0], message: undefined } as never] }),
+      generate: async () => {
+        generated = true;
+        throw new Error("unreachable");
+      },
+    });
+    const output = await startTurn(effects).output;
+    assert.equal(output.status, "failed");
+    assert.equal(output.error?.state, "recallingMemory");
+    assert.doesNotMatch(output.error?.message ?? "", /undefined|TypeError/);
+    assert.deepEqual(states(output), ["resolvingSession", "loadingToolSessions", "recallingMemory", "failed"]);
+    assert.equal(output.trace.outcome, "failed");
+    assert.ok(output.trace.endedAt);
     assert.equal(generated, false);
     assert.deepEqual(saved, []);
   });

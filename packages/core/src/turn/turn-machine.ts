@@ -1,5 +1,5 @@
 import type { UIMessage } from "ai";
-import { assign, fromPromise, setup } from "xstate";
+import { type Actor, assign, fromPromise, setup, toPromise } from "xstate";
 import { excerpt, messageText } from "../memory/turn-context.ts";
 import type { RecalledMessage, RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
@@ -244,6 +244,40 @@ export const turnMachine = setup({
     error: context.error,
   }),
 });
+
+/**
+ * Runs a started turn to its end. A failure anywhere in it (in an actor, which
+ * the machine routes to `failed` itself, or in an action, which stops the
+ * actor) ends as a `failed` output with the trace as far as it got: a turn
+ * never ends without its trace.
+ *
+ * @example
+ * const output = await runTurn(createActor(machine, { input }).start());
+ */
+export async function runTurn(actor: Actor<typeof turnMachine>): Promise<TurnOutput> {
+  try {
+    return (await toPromise(actor)) as TurnOutput;
+  } catch (error) {
+    const snapshot = actor.getSnapshot();
+    const { context } = snapshot;
+    // A running step (generation) must not outlive its machine.
+    context.abort.abort();
+    const state = (typeof snapshot.value === "string" ? snapshot.value : "failed") as TurnState;
+    const at = context.input.clock.now();
+    return {
+      status: "failed",
+      session: context.session,
+      assistantMessage: context.generated?.assistantMessage ?? null,
+      trace: {
+        ...context.trace,
+        outcome: "failed",
+        endedAt: at,
+        transitions: [...context.trace.transitions, { state: "failed", at }],
+      },
+      error: toTurnError(state, error),
+    };
+  }
+}
 
 /** Recalled messages as the trace (and the stream's `data-recall` part) show them. */
 export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {

@@ -23,6 +23,7 @@ const statusByCode: Partial<Record<ErrorCode, number>> = {
   rate_limited: 429,
   repository_unavailable: 502,
   request_timeout: 503,
+  tool_failed: 500,
 };
 
 export interface ErrorBody {

@@ -2,7 +2,6 @@ import type { Session } from "@session-bridge/core";
 import { SessionNotFoundError } from "@session-bridge/shared";
 import type { Hono } from "hono";
 import type { App } from "../app.ts";
-import { streamingStatus } from "../turns/turn-runner.ts";
 import { parseInput, readJson, renameRequest, sessionListQuery } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
 import { pathSessionId } from "./chat-routes.ts";
@@ -36,9 +35,7 @@ export function registerSessionRoutes(http: Hono, app: App): void {
     const session = await app.sessions.get(resourceId, sessionId);
     if (!session) throw new SessionNotFoundError(sessionId);
     // A running turn's answer, saved step by step, is not shown until it ends (resume streams it).
-    const messages = (await app.memory.listMessages(session.id, resourceId)).filter(
-      (message) => (message.metadata as { status?: string } | undefined)?.status !== streamingStatus,
-    );
+    const messages = await app.memory.listMessages(session.id, resourceId);
     return context.json({ session: sessionJson(session, messages.length), messages });
   });
 

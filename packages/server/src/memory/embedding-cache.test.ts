@@ -20,12 +20,12 @@ function countingEmbedder() {
 test("embeds each distinct text once and answers repeats from the cache, in order", async () => {
   const { embedder, calls } = countingEmbedder();
   const embed = cachedEmbed(embedder);
-  assert.deepEqual(await embed(["a", "bb", "a"]), [
+  assert.deepEqual(await embed(["a", "bb", "a"], "query"), [
     [1, 1],
     [2, 1],
     [1, 1],
   ]);
-  assert.deepEqual(await embed(["bb", "ccc"]), [
+  assert.deepEqual(await embed(["bb", "ccc"], "query"), [
     [2, 1],
     [3, 1],
   ]);
@@ -35,17 +35,17 @@ test("embeds each distinct text once and answers repeats from the cache, in orde
 test("forgets the least recently used text beyond its capacity", async () => {
   const { embedder, calls } = countingEmbedder();
   const embed = cachedEmbed(embedder, 2);
-  await embed(["a", "bb"]);
-  await embed(["a"]); // "a" is now the most recent
-  await embed(["ccc"]); // evicts "bb"
-  await embed(["a", "bb"]);
+  await embed(["a", "bb"], "query");
+  await embed(["a"], "query"); // "a" is now the most recent
+  await embed(["ccc"], "query"); // evicts "bb"
+  await embed(["a", "bb"], "query");
   assert.deepEqual(calls, [["a", "bb"], ["ccc"], ["bb"]]);
 });
 
 test("a batch larger than the capacity still returns every vector", async () => {
   const { embedder } = countingEmbedder();
   const embed = cachedEmbed(embedder, 1);
-  assert.deepEqual(await embed(["a", "bb", "ccc"]), [
+  assert.deepEqual(await embed(["a", "bb", "ccc"], "query"), [
     [1, 1],
     [2, 1],
     [3, 1],

@@ -1,6 +1,5 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Client } from "@libsql/client";
-import type { MastraDBMessage } from "@mastra/core/agent/message-list";
 import { LibSQLStore, LibSQLVector } from "@mastra/libsql";
 import { Memory } from "@mastra/memory";
 import type {
@@ -8,31 +7,30 @@ import type {
   ConversationMemory,
   IndexPendingOptions,
   MemoryStore,
+  MessageStore,
+  PendingMessage,
   RecalledMessage,
   RecallRequest,
   RecallResult,
   SaveMessagesRequest,
   Session,
+  StoredMessage,
 } from "@session-bridge/core";
 import type { UIMessage } from "ai";
 import type { Logger } from "pino";
+import { queryOf } from "./embedded-text.ts";
 import type { Embedder } from "./embedders/embedder.ts";
 import { cachedEmbed } from "./embedding-cache.ts";
-import { toStoredMessages, toUiMessages } from "./message-format.ts";
+import { createEmbeddingScheduler } from "./embedding-scheduler.ts";
+import { createLibsqlMessageStore } from "./libsql-message-store.ts";
 import { writeMessageVectors } from "./message-vectors.ts";
-import { fromStoredId, toStoredId } from "./stored-ids.ts";
-import {
-  activeIndexFor,
-  ensureLookupIndexes,
-  ensureVectorMetaTables,
-  pendingTable,
-  type VectorIndexInfo,
-} from "./vector-index.ts";
+import { toStoredId } from "./stored-ids.ts";
+import { activeIndexFor, ensureLookupIndexes, ensureVectorMetaTables, type VectorIndexInfo } from "./vector-index.ts";
 
-/** The recall settings of the product: Mastra's, fixed. */
 /** A pending row without its message is a save in progress for this long, then a crash's leftover. */
 const pendingGraceMs = 60_000;
 
+/** The recall settings of the product: Mastra's, fixed. */
 export const recallSettings = { lastMessages: 10, topK: 4, messageRange: 2 } as const;
 
 export interface MemoryBridgeOptions {
@@ -47,40 +45,57 @@ export interface MemoryBridgeOptions {
   logger: Logger;
 }
 
+/** A message with the time it was first stored, as export writes and import keeps it. */
+export interface TimedMessage {
+  message: UIMessage;
+  createdAt: Date;
+}
+
 export interface MemoryBridge extends ConversationMemory {
   /** Mastra's Memory on the same storage, vectors and embedder. */
   mastra: Memory;
   vector: LibSQLVector;
   storage: LibSQLStore;
   index: VectorIndexInfo;
+  /** The bridge's messages, for re-embedding them all. */
+  messages: MessageStore;
   /**
    * The stored message with this client id and the message right after it (its
-   * answer, when there is one); `undefined` when the session has no such message.
+   * answer, when there is one, running answers included); `undefined` when the
+   * session has no such message.
    */
   findWithNext(
     sessionId: string,
     resourceId: string,
     messageId: string,
   ): Promise<{ message: UIMessage; next: UIMessage | undefined } | undefined>;
-  /** How many messages each session holds (sessions with none are left out). */
+  /** How many visible messages each session holds (sessions with none are left out). */
   countMessages(sessionIds: string[]): Promise<Map<string, number>>;
-  /** The session's last `count` messages, oldest first. */
+  /** The session's last `count` visible messages, oldest first. */
   lastMessages(sessionId: string, resourceId: string, count: number): Promise<UIMessage[]>;
+  /** A session's messages with the times they were stored, oldest first; running answers left out. */
+  listTimedMessages(sessionId: string, resourceId: string): Promise<TimedMessage[]>;
+  /**
+   * Stores messages of a session that are not stored yet, keeping their times,
+   * for embedding by `indexPending`; returns how many were new.
+   */
+  importMessages(sessionId: string, resourceId: string, messages: TimedMessage[]): Promise<number>;
   /** Deletes messages of a session by client id, with their vectors. */
   deleteMessages(sessionId: string, resourceId: string, messageIds: string[]): Promise<void>;
-  /** Embeds and writes vectors for stored messages into `index` (default: the active one). */
-  indexStoredMessages(
-    messages: MastraDBMessage[],
-    options?: { index?: VectorIndexInfo; embedder?: Embedder },
-  ): Promise<void>;
+  /**
+   * Marks a turn as waiting for its answer until the returned function is
+   * called: embedding that nobody waits for holds back meanwhile.
+   */
+  holdBackgroundWork(): () => void;
   close(): Promise<void>;
 }
 
 /**
- * Mastra Memory (LibSQLStore + LibSQLVector) behind the small interface a turn
- * needs. Messages are stored by Mastra; vectors are written by the bridge with
- * deterministic ids (so saving twice never duplicates them) and with one
- * embedding of the user message per turn.
+ * Mastra Memory's storage and vectors behind the small interface a turn
+ * needs. Messages live in Mastra's tables, written and read by the bridge's
+ * {@link MessageStore} so that they come back exactly as they were saved;
+ * vectors are written by the bridge with deterministic ids (so saving twice
+ * never duplicates them) and with one embedding of the user message per turn.
  *
  * @example
  * const bridge = await createMemoryBridge({ client, url, embedder, memories, clock, logger });
@@ -100,172 +115,123 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       semanticRecall: { topK: recallSettings.topK, messageRange: recallSettings.messageRange, scope: "resource" },
     },
   });
-  const memoryDomain = await storage.getStore("memory");
-  if (!memoryDomain) throw new Error("Mastra's LibSQLStore has no memory domain");
-  const messages = memoryDomain;
+  const messages = createLibsqlMessageStore(client);
 
   await ensureVectorMetaTables(client);
   const index = await activeIndexFor(client, embedder);
   await vector.createIndex({ indexName: index.indexName, dimension: index.dimension });
   await ensureLookupIndexes(client, index.indexName);
-  const embed = cachedEmbed(embedder);
-
-  async function indexStoredMessages(
-    stored: MastraDBMessage[],
-    target: { index?: VectorIndexInfo; embedder?: Embedder } = {},
-  ): Promise<void> {
-    await writeMessageVectors({
-      vector,
-      index: target.index ?? index,
-      embed: target.embedder ? target.embedder.embed : embed,
-      messages: stored,
-    });
-  }
+  const scheduler = createEmbeddingScheduler(embedder);
+  const embed = cachedEmbed({ id: embedder.id, embed: scheduler.embed });
+  const embedLater = (texts: string[]) => embed(texts, "background");
 
   async function recall(request: RecallRequest): Promise<RecallResult> {
     const { sessionId, resourceId } = request;
     const excluded = new Set((request.excludeMessageIds ?? []).map((id) => toStoredId(sessionId, id)));
-    const query = request.query.trim();
-    const [queryVector] = query ? await embed([query]) : [];
-    const scopeFilter =
-      request.scope === "session" ? { thread_id: sessionId, resource_id: resourceId } : { resource_id: resourceId };
+    const query = queryOf(request.query);
+    const [queryVector] = query ? await embed([query], "query") : [];
 
-    const recentPage = await messages.listMessages({
-      threadId: sessionId,
-      resourceId,
-      perPage: recallSettings.lastMessages + excluded.size,
-      orderBy: { field: "createdAt", direction: "DESC" },
-    });
-    const recentStored = recentPage.messages
-      .filter((message) => !excluded.has(message.id))
-      .slice(0, recallSettings.lastMessages)
-      .reverse();
-    const seen = new Set([...excluded, ...recentStored.map((message) => message.id)]);
+    const recentStored = (
+      await messages.list(sessionId, resourceId, { last: recallSettings.lastMessages + excluded.size })
+    )
+      .filter((stored) => !excluded.has(stored.key))
+      .slice(-recallSettings.lastMessages);
+    const seen = new Set([...excluded, ...recentStored.map((stored) => stored.key)]);
 
-    const hits = new Map<string, { threadId: string; score: number }>();
+    // Hits by stored key: messages of different sessions may share a client id.
+    const hits = new Map<string, { sessionId: string; score: number }>();
     if (queryVector) {
       const results = await vector.query({
         indexName: index.indexName,
         queryVector,
         topK: recallSettings.topK,
-        filter: scopeFilter,
+        filter:
+          request.scope === "session" ? { thread_id: sessionId, resource_id: resourceId } : { resource_id: resourceId },
       });
       for (const result of results) {
-        const messageId = String(result.metadata?.message_id ?? "");
+        const key = String(result.metadata?.message_id ?? "");
         // The filter already keeps other users out; checking again costs nothing.
-        if (!messageId || seen.has(messageId) || result.metadata?.resource_id !== resourceId) continue;
-        const previous = hits.get(messageId);
+        if (!key || seen.has(key) || result.metadata?.resource_id !== resourceId) continue;
+        const previous = hits.get(key);
         if (!previous || previous.score < result.score) {
-          hits.set(messageId, { threadId: String(result.metadata?.thread_id), score: result.score });
+          hits.set(key, { sessionId: String(result.metadata?.thread_id), score: result.score });
         }
       }
     }
 
-    let recalled: RecalledMessage[] = [];
-    if (hits.size > 0) {
-      const around = await messages.listMessages({
-        threadId: sessionId,
-        resourceId,
-        perPage: 0,
-        include: [...hits].map(([id, hit]) => ({
-          id,
-          threadId: hit.threadId,
-          withPreviousMessages: recallSettings.messageRange,
-          withNextMessages: recallSettings.messageRange,
-        })),
-      });
-      const context = around.messages
-        .filter((message) => !seen.has(message.id))
-        .sort((a, b) => new Date(a.createdAt).getTime() - new Date(b.createdAt).getTime());
-      const uiMessages = toUiMessages(context.map((message) => withClientId(message)));
-      recalled = context.map((message, position) => {
-        const hit = hits.get(message.id);
-        return {
-          message: uiMessages[position] as RecalledMessage["message"],
-          sessionId: message.threadId ?? "",
-          score: hit?.score ?? nearestHitScore(message, context, hits),
-          hit: hit !== undefined,
-        };
-      });
-    }
+    const context = (await messages.around(resourceId, [...hits.keys()], recallSettings.messageRange)).filter(
+      (stored) => !seen.has(stored.key),
+    );
+    const recalled: RecalledMessage[] = context.map((stored) => {
+      const hit = hits.get(stored.key);
+      return {
+        message: stored.message,
+        sessionId: stored.sessionId,
+        score: hit?.score ?? nearestHitScore(stored, context, hits),
+        hit: hit !== undefined,
+      };
+    });
 
     return {
-      recent: toUiMessages(recentStored.map((message) => withClientId(message))),
+      recent: recentStored.map((stored) => stored.message),
       recalled,
       memories: await options.memories.forSession(resourceId, sessionId),
     };
   }
 
+  const storedIn = (sessionId: string, resourceId: string, timed: TimedMessage[]): StoredMessage[] =>
+    timed.map(({ message, createdAt }) => ({
+      key: toStoredId(sessionId, message.id),
+      sessionId,
+      resourceId,
+      createdAt,
+      message,
+    }));
+
   async function save(request: SaveMessagesRequest): Promise<void> {
-    const { sessionId, resourceId } = request;
-    const stored = toStoredMessages(
-      request.messages.map((message) => ({ ...message, id: toStoredId(sessionId, message.id) })),
-      { threadId: sessionId, resourceId, start: clock.now() },
+    const now = clock.now();
+    // One millisecond apart, so that messages saved together keep their order.
+    const stored = storedIn(
+      request.sessionId,
+      request.resourceId,
+      request.messages.map((message, position) => ({ message, createdAt: new Date(now.getTime() + position) })),
     );
-    if (request.index === "later") {
-      // Before the messages themselves: a crash in between leaves a pending row
-      // that indexPending() drops, never a message that is silently unsearchable.
-      await client.batch(
-        stored.map((message) => ({
-          // A newer save of the same message (the next step, the final answer)
-          // renews the row, so an indexer that read the older text keeps it pending.
-          sql: `INSERT INTO ${pendingTable} (message_id, thread_id, resource_id, created_at) VALUES (?, ?, ?, ?) ON CONFLICT(message_id) DO UPDATE SET created_at = max(excluded.created_at, created_at + 1)`,
-          args: [message.id, sessionId, resourceId, clock.now().getTime()],
-        })),
-        "write",
-      );
-    }
-    await mastra.saveMessages({ messages: stored, memoryConfig: { semanticRecall: false } });
-    if (request.index !== "later") await indexStoredMessages(stored);
+    await messages.save(stored, { pending: request.index === "later", now });
+    if (request.index !== "later") await writeMessageVectors({ vector, index, embed: embedLater, messages: stored });
   }
 
   async function indexPending(request: IndexPendingOptions = {}): Promise<number> {
     const { resourceId, onProgress } = request;
-    const scope = resourceId === undefined ? "" : "resource_id = ?";
-    const args = resourceId === undefined ? [] : [resourceId];
-    let total = 0;
-    if (onProgress) {
-      const counted = await client.execute({
-        sql: `SELECT count(*) AS total FROM ${pendingTable} ${scope ? `WHERE ${scope}` : ""}`,
-        args,
-      });
-      total = Number(counted.rows[0]?.total ?? 0);
-      onProgress({ done: 0, total });
-    }
+    const total = onProgress ? await messages.countPending(resourceId) : 0;
+    onProgress?.({ done: 0, total });
     let done = 0;
     let embedded = 0;
-    let after = { createdAt: -1, messageId: "" };
+    let after: PendingMessage | null = null;
     const now = clock.now().getTime();
     for (;;) {
       // Keyset paging: rows left pending (a message still being saved) are passed over, not re-read.
-      const pending = await client.execute({
-        sql: `SELECT message_id, created_at FROM ${pendingTable} WHERE (created_at, message_id) > (?, ?) ${scope ? `AND ${scope}` : ""} ORDER BY created_at, message_id LIMIT 64`,
-        args: [after.createdAt, after.messageId, ...args],
+      const rows = await messages.listPending({
+        after,
+        limit: 64,
+        ...(resourceId === undefined ? {} : { resourceId }),
       });
-      const rows = pending.rows.map((row) => ({
-        messageId: String(row.message_id),
-        createdAt: Number(row.created_at),
-      }));
       const last = rows.at(-1);
       if (!last) return embedded;
       after = last;
-      const found = await messages.listMessagesById({ messageIds: rows.map((row) => row.messageId) });
-      await indexStoredMessages(found.messages);
-      const foundIds = new Set(found.messages.map((message) => message.id));
+      const found = await messages.getByKeys(rows.map((row) => row.key));
+      await writeMessageVectors({ vector, index, embed: embedLater, messages: found });
+      // A session deleted while its messages were embedded takes their vectors with it.
+      const kept = new Set((await messages.getByKeys(found.map((stored) => stored.key))).map((stored) => stored.key));
+      await deleteVectorsWhere(
+        "message_id",
+        found.filter((stored) => !kept.has(stored.key)).map((stored) => stored.key),
+      );
+      const foundKeys = new Set(found.map((stored) => stored.key));
       // Done: rows whose message was embedded as read (a newer save renewed its row
       // and stays pending), and rows of messages that never came (a crash between
       // the row and the save), once they are old enough not to be a save in progress.
-      const finished = rows.filter((row) => foundIds.has(row.messageId) || row.createdAt < now - pendingGraceMs);
-      if (finished.length > 0) {
-        await client.batch(
-          finished.map((row) => ({
-            sql: `DELETE FROM ${pendingTable} WHERE message_id = ? AND created_at = ?`,
-            args: [row.messageId, row.createdAt],
-          })),
-          "write",
-        );
-      }
-      embedded += found.messages.length;
+      await messages.clearPending(rows.filter((row) => foundKeys.has(row.key) || row.savedAt < now - pendingGraceMs));
+      embedded += found.length;
       done += rows.length;
       onProgress?.({ done: Math.min(done, total), total: Math.max(done, total) });
       await yieldToEventLoop();
@@ -277,16 +243,10 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     const indexNames = (await vector.listIndexes()).filter((name) => name.startsWith("memory_messages"));
     const placeholders = values.map(() => "?").join(", ");
     await client.batch(
-      [
-        ...indexNames.map((name) => ({
-          sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders})`,
-          args: values,
-        })),
-        {
-          sql: `DELETE FROM ${pendingTable} WHERE ${key === "thread_id" ? "thread_id" : "message_id"} IN (${placeholders})`,
-          args: values,
-        },
-      ],
+      indexNames.map((name) => ({
+        sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders})`,
+        args: values,
+      })),
       "write",
     );
   }
@@ -294,76 +254,64 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
   return {
     mastra,
     vector,
-    async findWithNext(sessionId, resourceId, messageId) {
-      const page = await messages.listMessages({
-        threadId: sessionId,
-        resourceId,
-        perPage: 0,
-        include: [{ id: toStoredId(sessionId, messageId), threadId: sessionId, withNextMessages: 1 }],
-      });
-      const stored = page.messages.filter((message) => message.threadId === sessionId);
-      const position = stored.findIndex((message) => message.id === toStoredId(sessionId, messageId));
-      if (position === -1) return undefined;
-      const [message, next] = toUiMessages(stored.slice(position, position + 2).map((item) => withClientId(item)));
-      return message ? { message, next } : undefined;
-    },
-    async countMessages(sessionIds) {
-      if (sessionIds.length === 0) return new Map();
-      const result = await client.execute({
-        sql: `SELECT thread_id, count(*) AS count FROM mastra_messages WHERE thread_id IN (${sessionIds.map(() => "?").join(", ")}) GROUP BY thread_id`,
-        args: sessionIds,
-      });
-      return new Map(result.rows.map((row) => [String(row.thread_id), Number(row.count)]));
-    },
-    async lastMessages(sessionId, resourceId, count) {
-      const page = await messages.listMessages({
-        threadId: sessionId,
-        resourceId,
-        perPage: count,
-        orderBy: { field: "createdAt", direction: "DESC" },
-      });
-      return toUiMessages(page.messages.reverse().map((message) => withClientId(message)));
-    },
-    async deleteMessages(sessionId, _resourceId, messageIds) {
-      const storedIds = messageIds.map((id) => toStoredId(sessionId, id));
-      await deleteVectorsWhere("message_id", storedIds);
-      await messages.deleteMessages(storedIds);
-    },
     storage,
     index,
-    indexStoredMessages,
+    messages,
     recall,
     save,
     indexPending,
 
-    async createThread(session: Session) {
-      await mastra.saveThread({
-        thread: {
-          id: session.id,
-          resourceId: session.resourceId,
-          title: session.title ?? "",
-          createdAt: session.createdAt,
-          updatedAt: session.createdAt,
-          metadata: {},
-        },
-      });
+    async findWithNext(sessionId, resourceId, messageId) {
+      const found = await messages.findWithNext(sessionId, resourceId, messageId);
+      return found && { message: found.message.message, next: found.next?.message };
     },
 
-    async listMessages(sessionId, resourceId) {
-      const page = await messages.listMessages({
-        threadId: sessionId,
-        resourceId,
-        perPage: false,
-        orderBy: { field: "createdAt", direction: "ASC" },
+    countMessages: (sessionIds) => messages.count(sessionIds),
+
+    async lastMessages(sessionId, resourceId, count) {
+      return (await messages.list(sessionId, resourceId, { last: count })).map((stored) => stored.message);
+    },
+
+    async listMessages(sessionId, resourceId, listOptions = {}) {
+      return (await messages.list(sessionId, resourceId, listOptions)).map((stored) => stored.message);
+    },
+
+    async listTimedMessages(sessionId, resourceId) {
+      return (await messages.list(sessionId, resourceId)).map(({ message, createdAt }) => ({ message, createdAt }));
+    },
+
+    async importMessages(sessionId, resourceId, timed) {
+      const stored = storedIn(sessionId, resourceId, timed);
+      const existing = new Set((await messages.getByKeys(stored.map((item) => item.key))).map((item) => item.key));
+      const fresh = stored.filter((item) => !existing.has(item.key));
+      await messages.save(fresh, { pending: true, now: clock.now() });
+      return fresh.length;
+    },
+
+    async deleteMessages(sessionId, _resourceId, messageIds) {
+      await deleteVectorsWhere(
+        "message_id",
+        messageIds.map((id) => toStoredId(sessionId, id)),
+      );
+      await messages.delete(sessionId, messageIds);
+    },
+
+    async createThread(session: Session) {
+      await messages.createThread({
+        id: session.id,
+        resourceId: session.resourceId,
+        title: session.title ?? "",
+        createdAt: session.createdAt,
       });
-      return toUiMessages(page.messages.map((message) => withClientId(message)));
     },
 
     async deleteThread(session: Session) {
       await deleteVectorsWhere("thread_id", [session.id]);
-      await messages.deleteThread({ threadId: session.id });
+      await messages.deleteSession(session.id);
       logger.debug({ sessionId: session.id }, "memory thread deleted");
     },
+
+    holdBackgroundWork: () => scheduler.hold(),
 
     async close() {
       await vector.close();
@@ -371,21 +319,17 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
   };
 }
 
-function withClientId(message: MastraDBMessage): MastraDBMessage {
-  return { ...message, id: fromStoredId(message.id) };
-}
-
 /** A neighbour takes the score of the nearest hit in its own session. */
 function nearestHitScore(
-  message: MastraDBMessage,
-  context: MastraDBMessage[],
-  hits: Map<string, { threadId: string; score: number }>,
+  message: StoredMessage,
+  context: StoredMessage[],
+  hits: Map<string, { sessionId: string; score: number }>,
 ): number {
   const position = context.indexOf(message);
   let best: { distance: number; score: number } | undefined;
   context.forEach((candidate, index) => {
-    const hit = hits.get(candidate.id);
-    if (!hit || candidate.threadId !== message.threadId) return;
+    const hit = hits.get(candidate.key);
+    if (!hit || candidate.sessionId !== message.sessionId) return;
     const distance = Math.abs(index - position);
     if (!best || distance < best.distance) best = { distance, score: hit.score };
   });

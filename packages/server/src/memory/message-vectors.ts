@@ -1,36 +1,36 @@
-import type { MastraDBMessage } from "@mastra/core/agent/message-list";
 import type { LibSQLVector } from "@mastra/libsql";
-import { chunkText, storedMessageText } from "./message-format.ts";
+import { messageText, type StoredMessage } from "@session-bridge/core";
+import { chunksToEmbed } from "./embedded-text.ts";
 import type { VectorIndexInfo } from "./vector-index.ts";
 
 /**
- * Embeds stored messages and upserts their vectors into `index`. Vector ids are
- * `<message id>#<chunk>`, so writing a message again replaces its vectors
- * instead of adding more. Metadata uses Mastra's keys, so Mastra's own recall
- * and thread deletion understand these vectors too.
+ * Embeds stored messages (the bounded start of each, see `embeddingLimits`)
+ * and upserts their vectors into `index`. Vector ids are `<message key>#<chunk>`,
+ * so writing a message again replaces its vectors instead of adding more.
+ * Metadata uses Mastra's keys, so Mastra's own recall and thread deletion
+ * understand these vectors too. Returns how many vectors were written.
  */
 export async function writeMessageVectors(options: {
   vector: LibSQLVector;
   index: VectorIndexInfo;
   embed: (texts: string[]) => Promise<number[][]>;
-  messages: MastraDBMessage[];
+  messages: StoredMessage[];
 }): Promise<number> {
-  const entries = options.messages.flatMap((message) => {
-    const text = storedMessageText(message);
-    return text ? chunkText(text).map((chunk, chunkIndex) => ({ message, chunk, chunkIndex })) : [];
-  });
+  const entries = options.messages.flatMap((stored) =>
+    chunksToEmbed(messageText(stored.message)).map((chunk, chunkIndex) => ({ stored, chunk, chunkIndex })),
+  );
   if (entries.length === 0) return 0;
   const vectors = await options.embed(entries.map((entry) => entry.chunk));
   await options.vector.upsert({
     indexName: options.index.indexName,
     vectors,
-    ids: entries.map(({ message, chunkIndex }) => `${message.id}#${chunkIndex}`),
-    metadata: entries.map(({ message }) => ({
-      message_id: message.id,
-      thread_id: message.threadId,
-      resource_id: message.resourceId,
-      role: message.role,
-      created_at: new Date(message.createdAt).toISOString(),
+    ids: entries.map(({ stored, chunkIndex }) => `${stored.key}#${chunkIndex}`),
+    metadata: entries.map(({ stored }) => ({
+      message_id: stored.key,
+      thread_id: stored.sessionId,
+      resource_id: stored.resourceId,
+      role: stored.message.role,
+      created_at: stored.createdAt.toISOString(),
     })),
   });
   return entries.length;

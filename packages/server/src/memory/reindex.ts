@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Client } from "@libsql/client";
 import { LibSQLStore, LibSQLVector } from "@mastra/libsql";
 import type { Embedder } from "./embedders/embedder.ts";
+import { createLibsqlMessageStore } from "./libsql-message-store.ts";
 import { writeMessageVectors } from "./message-vectors.ts";
 import {
   deleteMeta,
@@ -58,8 +59,7 @@ export async function reindexMemory(options: ReindexOptions): Promise<ReindexRep
   await ensureVectorMetaTables(client);
   const storage = new LibSQLStore({ id: "session-bridge-reindex", client });
   await storage.init();
-  const messages = await storage.getStore("memory");
-  if (!messages) throw new Error("Mastra's LibSQLStore has no memory domain");
+  const messages = createLibsqlMessageStore(client);
   const vector = new LibSQLVector({
     id: "session-bridge-reindex-vectors",
     url: options.url,
@@ -73,7 +73,7 @@ export async function reindexMemory(options: ReindexOptions): Promise<ReindexRep
     await vector.createIndex({ indexName: target.indexName, dimension: target.dimension });
     await ensureLookupIndexes(client, target.indexName);
 
-    const total = Number((await client.execute(`SELECT count(*) AS count FROM ${messagesTable}`)).rows[0]?.count ?? 0);
+    const total = await messages.countAll();
     let done = state.cursor ? await countUpTo(client, state.cursor) : 0;
     let embedded = 0;
     options.onProgress?.({ done, total });
@@ -88,20 +88,15 @@ export async function reindexMemory(options: ReindexOptions): Promise<ReindexRep
           replacedIndex: null,
         };
       }
-      const batch = await client.execute({
-        sql: state.cursor
-          ? `SELECT id, "createdAt" FROM ${messagesTable} WHERE ("createdAt", id) > (?, ?) ORDER BY "createdAt", id LIMIT ?`
-          : `SELECT id, "createdAt" FROM ${messagesTable} ORDER BY "createdAt", id LIMIT ?`,
-        args: state.cursor ? [state.cursor.createdAt, state.cursor.id, batchSize] : [batchSize],
-      });
-      const last = batch.rows.at(-1);
+      const after = state.cursor && { createdAt: new Date(state.cursor.createdAt), key: state.cursor.id };
+      const batch = await messages.scan({ after, limit: batchSize });
+      const last = batch.at(-1);
       if (!last) break;
-      const found = await messages.listMessagesById({ messageIds: batch.rows.map((row) => String(row.id)) });
-      await writeMessageVectors({ vector, index: target, embed: embedder.embed, messages: found.messages });
-      state = { target, cursor: { createdAt: String(last.createdAt), id: String(last.id) } };
+      await writeMessageVectors({ vector, index: target, embed: embedder.embed, messages: batch });
+      state = { target, cursor: { createdAt: last.createdAt.toISOString(), id: last.key } };
       await writeMeta(client, "reindex", state);
-      embedded += batch.rows.length;
-      done += batch.rows.length;
+      embedded += batch.length;
+      done += batch.length;
       options.onProgress?.({ done, total: Math.max(total, done) });
       await yieldToEventLoop();
     }

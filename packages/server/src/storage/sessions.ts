@@ -31,6 +31,8 @@ export interface ServerSessionStore extends SessionStore {
   onCreate(hook: SessionCreationHook): void;
   /** Registers work to run before a session is deleted (memory, traces, …). */
   onDelete(hook: SessionDeletionHook): void;
+  /** The resource's sessions in order of creation, after `after`: a paging key that never moves (export). */
+  listByCreation(resourceId: string, options: { after: Session | null; limit: number }): Promise<Session[]>;
   /** Sessions of any resource not used since `before`, oldest first. */
   findIdle(before: Date, limit: number): Promise<Session[]>;
   /** Sessions beyond the newest `keep` of their resource, least recently used first. */
@@ -147,6 +149,22 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { sessions: page, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+    },
+
+    async listByCreation(resourceId, { after, limit }) {
+      return db
+        .select(sessionColumns)
+        .from(sessions)
+        .where(
+          and(
+            eq(sessions.resourceId, resourceId),
+            after
+              ? sql`(${sessions.createdAt}, ${sessions.id}) > (${after.createdAt.getTime()}, ${after.id})`
+              : undefined,
+          ),
+        )
+        .orderBy(sessions.createdAt, sessions.id)
+        .limit(limit);
     },
 
     async rename(resourceId, sessionId, title) {

@@ -1,7 +1,23 @@
 import type { RepoCache, ToolSessionStore, TraceToolCall } from "@session-bridge/core";
+import { AppError } from "@session-bridge/shared";
 import { tool } from "ai";
 import { searchDocs, searchDocsInput, searchDocsName } from "./search-docs.ts";
 import { sequentialThinking, sequentialThinkingInput, sequentialThinkingName } from "./sequential-thinking.ts";
+
+/**
+ * A tool failed in a way that is not one of ours (a bug, the disk): the model,
+ * the client and the trace see this safe message; the cause goes to the log.
+ */
+export class ToolFailedError extends AppError {
+  readonly code = "tool_failed";
+
+  constructor(
+    readonly toolName: string,
+    options: { cause: unknown },
+  ) {
+    super(`The ${toolName} tool failed; the failure was logged`, options);
+  }
+}
 
 export interface ChatToolDependencies {
   toolSessions: ToolSessionStore;
@@ -14,7 +30,12 @@ export interface ChatToolDependencies {
  * by their zod schemas; a tool that throws becomes a tool error the model sees
  * in its next step, never a crashed turn. Every call is recorded for the trace.
  */
-export function createChatTools(dependencies: ChatToolDependencies, sessionId: string, calls: TraceToolCall[]) {
+export function createChatTools(
+  dependencies: ChatToolDependencies,
+  sessionId: string,
+  calls: TraceToolCall[],
+  onUnexpectedError: (error: ToolFailedError) => void,
+) {
   const traced =
     <TInput, TOutput>(toolName: string, run: (input: TInput) => Promise<TOutput>) =>
     async (input: TInput): Promise<TOutput> => {
@@ -24,8 +45,11 @@ export function createChatTools(dependencies: ChatToolDependencies, sessionId: s
         call.output = await run(input);
         return call.output as TOutput;
       } catch (error) {
-        call.error = error instanceof Error ? error.message : String(error);
-        throw error;
+        // Stream, model and trace all see a safe message; an unexpected cause is only logged.
+        const safe = AppError.isInstance(error) ? error : new ToolFailedError(toolName, { cause: error });
+        if (safe instanceof ToolFailedError) onUnexpectedError(safe);
+        call.error = safe.message;
+        throw safe;
       }
     };
   return {

@@ -3,8 +3,6 @@ import type { Memory, Session } from "@session-bridge/core";
 import { count, eq } from "drizzle-orm";
 import type { App } from "../app.ts";
 import { sessions } from "../db/schema.ts";
-import { toUiMessages } from "../memory/message-format.ts";
-import { fromStoredId } from "../memory/stored-ids.ts";
 import { maxPageSize } from "../storage/sessions.ts";
 import { UnknownUserError } from "./errors.ts";
 import { exportFormat, localResourceId } from "./export-format.ts";
@@ -46,8 +44,6 @@ export async function exportUser(app: ExportingApp, userId: string, options: Exp
     .select({ total: count() })
     .from(sessions)
     .where(eq(sessions.resourceId, userId));
-  const messageStore = await app.memory.storage.getStore("memory");
-  if (!messageStore) throw new Error("Mastra's LibSQLStore has no memory domain");
 
   await writeRecord({
     type: "header",
@@ -62,21 +58,15 @@ export async function exportUser(app: ExportingApp, userId: string, options: Exp
     report.memories++;
   }
 
-  let cursor: string | null = null;
-  do {
-    const page = await app.sessions.list(userId, { limit: maxPageSize, cursor });
-    for (const session of page.sessions) {
+  // Paged by creation, which never moves: a session used during the export is neither skipped nor repeated.
+  let after: Session | null = null;
+  for (;;) {
+    const page = await app.sessions.listByCreation(userId, { after, limit: maxPageSize });
+    for (const session of page) {
       await writeRecord(sessionLine(session));
-      const stored = await messageStore.listMessages({
-        threadId: session.id,
-        resourceId: userId,
-        perPage: false,
-        orderBy: { field: "createdAt", direction: "ASC" },
-      });
-      const createdAt = new Map(stored.messages.map((message) => [fromStoredId(message.id), message.createdAt]));
-      const messages = toUiMessages(stored.messages.map((message) => ({ ...message, id: fromStoredId(message.id) })));
-      for (const message of messages) {
-        await writeRecord({ type: "message", sessionId: session.id, createdAt: createdAt.get(message.id), ...message });
+      const messages = await app.memory.listTimedMessages(session.id, userId);
+      for (const { message, createdAt } of messages) {
+        await writeRecord({ type: "message", sessionId: session.id, createdAt, ...message });
       }
       report.messages += messages.length;
       for (const memory of memories.filter((candidate) => candidate.sessionId === session.id)) {
@@ -102,8 +92,9 @@ export async function exportUser(app: ExportingApp, userId: string, options: Exp
       // Local libSQL calls do not yield: let signals and the output stream run.
       await yieldToEventLoop();
     }
-    cursor = page.nextCursor;
-  } while (cursor);
+    after = page.at(-1) ?? null;
+    if (page.length < maxPageSize) break;
+  }
   return report;
 }
 

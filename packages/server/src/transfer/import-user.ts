@@ -1,13 +1,8 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { MastraDBMessage } from "@mastra/core/agent/message-list";
-import type { MemoryStorage } from "@mastra/core/storage";
 import { systemClock } from "@session-bridge/core";
 import { inArray } from "drizzle-orm";
 import type { App } from "../app.ts";
 import { memories, sessions, toolSessions } from "../db/schema.ts";
-import { toStoredMessages } from "../memory/message-format.ts";
-import { toStoredId } from "../memory/stored-ids.ts";
-import { pendingTable } from "../memory/vector-index.ts";
 import { createUserStore } from "../storage/users.ts";
 import { ImportConflictError } from "./errors.ts";
 import { localResourceId, type MessageRecord } from "./export-format.ts";
@@ -84,13 +79,15 @@ export async function importUser(
     }
   }
 
-  const messageStore = await app.memory.storage.getStore("memory");
-  if (!messageStore) throw new Error("Mastra's LibSQLStore has no memory domain");
   let batch: MessageRecord[] = [];
   const saveBatch = async () => {
     const [first] = batch;
     if (!first) return;
-    const written = await saveMessages(app, messageStore, userId, first.sessionId, batch);
+    const written = await app.memory.importMessages(
+      first.sessionId,
+      userId,
+      batch.map((record) => ({ message: uiMessageOf(record), createdAt: record.createdAt })),
+    );
     report.imported.messages += written;
     report.kept.messages += batch.length - written;
     batch = [];
@@ -193,38 +190,6 @@ async function checkOwnership(app: ImportingApp, plan: ImportPlan): Promise<Set<
     }
   }
   return existing;
-}
-
-/**
- * Saves one session's messages that are not stored yet, keeping their ids
- * and times: pending vector rows first, then the messages (as the memory
- * bridge's `save({ index: "later" })` does). Returns how many were written.
- */
-async function saveMessages(
-  app: ImportingApp,
-  messageStore: MemoryStorage,
-  resourceId: string,
-  sessionId: string,
-  records: MessageRecord[],
-): Promise<number> {
-  const createdAt = new Map(records.map((record) => [toStoredId(sessionId, record.id), record.createdAt]));
-  const stored: MastraDBMessage[] = toStoredMessages(
-    records.map((record) => ({ ...uiMessageOf(record), id: toStoredId(sessionId, record.id) })),
-    { threadId: sessionId, resourceId, start: records[0]?.createdAt ?? new Date() },
-  ).map((message) => ({ ...message, createdAt: createdAt.get(message.id) ?? message.createdAt }));
-  const found = await messageStore.listMessagesById({ messageIds: stored.map((message) => message.id) });
-  const existing = new Set(found.messages.map((message) => message.id));
-  const fresh = stored.filter((message) => !existing.has(message.id));
-  if (fresh.length === 0) return 0;
-  await app.memoryDatabase.client.batch(
-    fresh.map((message) => ({
-      sql: `INSERT OR IGNORE INTO ${pendingTable} (message_id, thread_id, resource_id, created_at) VALUES (?, ?, ?, ?)`,
-      args: [message.id, sessionId, resourceId, Date.now()],
-    })),
-    "write",
-  );
-  await app.memory.mastra.saveMessages({ messages: fresh, memoryConfig: { semanticRecall: false } });
-  return fresh.length;
 }
 
 function lineOf(records: Map<string, { line: number }>, id: string): number {

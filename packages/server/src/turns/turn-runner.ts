@@ -6,6 +6,7 @@ import {
   type IdGenerator,
   messageText,
   type RecallResult,
+  runTurn,
   type Session,
   type TraceToolCall,
   type TurnOutput,
@@ -24,8 +25,9 @@ import {
   type UIMessageStreamWriter,
 } from "ai";
 import type { Logger } from "pino";
-import { createActor, toPromise } from "xstate";
+import { createActor } from "xstate";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
+import { streamingStatus } from "../memory/message-codec.ts";
 import type { ServerSessionStore } from "../storage/sessions.ts";
 import type { TraceStore } from "../storage/traces.ts";
 import type { TurnLog } from "../storage/turn-log.ts";
@@ -99,10 +101,10 @@ export const turnLeaseMs = 30_000;
 const leaseRenewMs = 10_000;
 /** How often a running turn checks whether another process asked it to stop. */
 const stopPollMs = 500;
+/** How long stopping a turn in another process waits for it to end (deleting its session). */
+const stopWaitMs = 10_000;
 /** How long a finished turn's chunk log is kept for resumers still reading it. */
 export const chunkRetentionMs = 60_000;
-/** Internal status of an answer saved step by step while its turn runs; never shown. */
-export const streamingStatus = "streaming";
 const safeFailure = "The answer could not be completed; the turn was recorded as failed.";
 
 /**
@@ -219,6 +221,8 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         throw error;
       }
       const turnLogger = logger.child({ turnId, sessionId: session.id });
+      // Until `finish`, embedding that nobody waits for (other answers' vectors) holds back.
+      const releaseBackgroundWork = memory.holdBackgroundWork();
       // The user message is saved while memory is recalled; `data-session`
       // waits for it, so a user message the client saw acknowledged is stored.
       const userSaved = durable
@@ -266,12 +270,18 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       const stream = createUIMessageStream({
         execute: async ({ writer }) => {
           writer.write({ type: "start", messageId: assistantId });
+          const sessionPart = {
+            type: "data-session",
+            id: "session",
+            data: { sessionId: session.id, resourceId },
+          } as const;
           let announced = false;
           const announceSession = async () => {
-            if (announced) return;
+            if (announced) return sessionPart;
             await userSaved;
             announced = true;
-            writer.write({ type: "data-session", id: "session", data: { sessionId: session.id, resourceId } });
+            writer.write(sessionPart);
+            return sessionPart;
           };
           const effects = turnEffects(writer, session, resourceId, assistantId, {
             beforeGenerate: announceSession,
@@ -292,7 +302,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           });
           stopTurn = () => actor.send({ type: "stop" });
           actor.start();
-          const output = (await toPromise(actor)) as TurnOutput;
+          const output = await runTurn(actor);
           outcome = output.status;
           // A turn that ended before generating still tells the client its session.
           await announceSession().catch((error) => turnLogger.error({ err: error }, "user message not saved"));
@@ -320,6 +330,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       // reads to the end (logging each chunk) so that the turn always completes and is saved.
       const [forClient, forServer] = stream.tee();
       const finishing = drainThenFinish(forServer, recorder, async () => {
+        releaseBackgroundWork();
         clearInterval(stopPoll);
         // The chunk log is for resuming: losing a batch is logged, never fatal to the turn.
         await recorder?.close().catch((error) => turnLogger.error({ err: error }, "chunk log write failed"));
@@ -339,10 +350,14 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         running.delete(session.id);
         // Embedding the answer happens here, after the client got `finish`; a
         // session deleted meanwhile waits for it (see `stop` with `wait`).
-        const indexed = memory.indexPending().then(
-          () => undefined,
-          (error) => turnLogger.error({ err: error }, "indexing failed"),
-        );
+        const indexed = memory
+          .indexPending()
+          // A session deleted by another process while this turn ran may have
+          // received this turn's writes after its deletion: remove them.
+          .then(async () => {
+            if (!(await sessions.get(resourceId, session.id))) await memory.deleteThread(session);
+          })
+          .catch((error) => turnLogger.error({ err: error }, "indexing failed"));
         indexing.set(session.id, indexed);
         finished();
         await indexed;
@@ -369,7 +384,9 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         return true;
       }
       if (stopOptions.wait) await indexing.get(sessionId);
-      return turnLog.requestStop(resourceId, sessionId);
+      const requested = await turnLog.requestStop(resourceId, sessionId);
+      if (requested && stopOptions.wait) await untilNotRunning(resourceId, sessionId);
+      return requested;
     },
 
     async resume(resourceId, sessionOrChatId) {
@@ -391,15 +408,37 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
 
     async settled() {
       await Promise.all([...running.values()].map((turn) => turn.done));
+      // The answers' embedding after `finish` is part of a turn's work (shutdown waits for it).
+      await Promise.all(indexing.values());
     },
   };
+
+  /**
+   * Waits (a while) until no turn of the session runs in any process: one
+   * asked to stop saves its partial answer within a stop poll; one whose
+   * process died is recovered. A turn still running after that is left to the
+   * check it makes itself once it ends.
+   */
+  async function untilNotRunning(resourceId: string, sessionId: string): Promise<void> {
+    // Real elapsed time, not the injected clock (which dates records and may stand still in tests).
+    const deadline = performance.now() + stopWaitMs;
+    for (let poll = 0; performance.now() < deadline; poll++) {
+      if (poll % 20 === 0) await recovery.recoverDeadHolders(sessionId);
+      if (!(await turnLog.findRunning(resourceId, sessionId))) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 
   function turnEffects(
     writer: UIMessageStreamWriter,
     session: Session,
     resourceId: string,
     assistantId: string,
-    hooks: { beforeGenerate: () => Promise<void>; beforeFinalSave: () => Promise<void> },
+    hooks: {
+      /** Announces the session once the user message is stored; returns the part the client got. */
+      beforeGenerate: () => Promise<UIMessage["parts"][number]>;
+      beforeFinalSave: () => Promise<void>;
+    },
   ) {
     let errorWritten = false;
     return {
@@ -415,17 +454,21 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           excludeMessageIds: [userMessage.id],
         }),
       generate: async ({ recall, userMessage, signal }: GenerateInput) => {
-        await hooks.beforeGenerate();
+        const sessionPart = await hooks.beforeGenerate();
         const context = buildTurnContext(recall, userMessage, session.id);
         const recallPart = recallData(recall);
         if (recallPart) writer.write(recallPart);
+        // The answer is stored as the client builds it: the data parts written here, then the model's.
+        const leadingParts = recallPart ? [sessionPart, recallPart] : [sessionPart];
         const toolCalls: TraceToolCall[] = [];
         let modelError: unknown;
         const result = streamText({
           model: options.model,
           instructions: context.system,
           messages: await convertToModelMessages(context.messages),
-          tools: createChatTools(options.tools, session.id, toolCalls),
+          tools: createChatTools(options.tools, session.id, toolCalls, (error) =>
+            logger.error({ err: error.cause, sessionId: session.id, tool: error.toolName }, "tool failed"),
+          ),
           stopWhen: stepCountIs(options.maxSteps ?? 5),
           abortSignal: signal,
           onError: ({ error }) => {
@@ -437,9 +480,11 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
           writer.merge(
             result.toUIMessageStream({
               sendStart: false,
+              // Sources the model cites reach the client, as reasoning does by default.
+              sendSources: true,
               generateMessageId: () => assistantId,
               // Tool errors are ours and say what went wrong safely; anything else is hidden.
-              onError: (error) => (AppError.isInstance(error) ? error.message : safeFailure),
+              onError: (error) => AppError.safeMessage(error, safeFailure),
               messageMetadata: ({ part }) => {
                 if (part.type !== "finish") return undefined;
                 usage = {
@@ -459,6 +504,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
         const status = final.aborted || signal.aborted ? "stopped" : "complete";
         const assistantMessage: UIMessage = {
           ...(final.message ?? { parts: [] }),
+          parts: [...leadingParts, ...(final.message?.parts ?? [])],
           id: assistantId,
           role: "assistant",
           metadata: metadataFor(session.id, options.modelId, status, usage),
@@ -470,15 +516,11 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       },
       saveTurn: async ({ userMessage, assistantMessage }: { userMessage: UIMessage; assistantMessage: UIMessage }) => {
         await hooks.beforeFinalSave();
-        const answer = {
-          ...assistantMessage,
-          parts: assistantMessage.parts.filter((part) => part.type !== "data-session"),
-        };
         await memory.save({
           sessionId: session.id,
           resourceId,
           // A durable turn saved its user message when it started.
-          messages: durable ? [answer] : [userMessage, answer],
+          messages: durable ? [assistantMessage] : [userMessage, assistantMessage],
           index: "later",
         });
       },

@@ -1,0 +1,71 @@
+import type { UIMessage } from "ai";
+
+/** A conversation message as stored: the UI message exactly as accepted or streamed, in its session. */
+export interface StoredMessage {
+  /** The store's own key, unique across sessions (the client's id is `message.id`). */
+  key: string;
+  sessionId: string;
+  resourceId: string;
+  /** Orders a session's messages; saving a message again keeps its first time. */
+  createdAt: Date;
+  message: UIMessage;
+}
+
+/** A message saved but not yet embedded: the work `indexPending` finishes, also after a crash. */
+export interface PendingMessage {
+  key: string;
+  /** Renewed by every save of the message, so an embedder that read an older text leaves it pending. */
+  savedAt: number;
+}
+
+export interface ListMessagesOptions {
+  /** At most this many, from the newest (still returned oldest first). */
+  last?: number;
+  /** Include answers of running turns (hidden everywhere else). Default false. */
+  includeRunning?: boolean;
+}
+
+/**
+ * Conversation messages of sessions, stored byte for byte. Every read names the
+ * resource: another resource's messages are never returned.
+ */
+export interface MessageStore {
+  /** Registers a new session for its messages (idempotent). */
+  createThread(session: { id: string; resourceId: string; title: string; createdAt: Date }): Promise<void>;
+  /**
+   * Saves messages of one session in one transaction: a message already stored
+   * (same session and client id) is replaced but keeps its `createdAt`.
+   * `pending`: also records them as not yet embedded, in the same transaction.
+   */
+  save(messages: StoredMessage[], options: { pending: boolean; now: Date }): Promise<void>;
+  /** The session's messages, oldest first. */
+  list(sessionId: string, resourceId: string, options?: ListMessagesOptions): Promise<StoredMessage[]>;
+  /** The message with this client id and the one right after it (answers of running turns included). */
+  findWithNext(
+    sessionId: string,
+    resourceId: string,
+    messageId: string,
+  ): Promise<{ message: StoredMessage; next: StoredMessage | undefined } | undefined>;
+  /** Messages by key (any session), in no particular order; unknown keys are left out. */
+  getByKeys(keys: string[]): Promise<StoredMessage[]>;
+  /**
+   * Each keyed message of the resource with up to `range` messages before and
+   * after it in its own session, each once, oldest first; running answers left out.
+   */
+  around(resourceId: string, keys: string[], range: number): Promise<StoredMessage[]>;
+  /** Every message of every session after `after`, in (createdAt, key) order: for re-embedding them all. */
+  scan(options: { after: { createdAt: Date; key: string } | null; limit: number }): Promise<StoredMessage[]>;
+  /** How many messages are stored in all. */
+  countAll(): Promise<number>;
+  /** How many visible messages each session holds (sessions with none are left out). */
+  count(sessionIds: string[]): Promise<Map<string, number>>;
+  /** Deletes messages of a session by client id, with their pending rows. */
+  delete(sessionId: string, messageIds: string[]): Promise<void>;
+  /** Deletes every message of a session, with their pending rows. */
+  deleteSession(sessionId: string): Promise<void>;
+  /** Pending messages after `after` in (savedAt, key) order, of one resource when given. */
+  listPending(options: { after: PendingMessage | null; limit: number; resourceId?: string }): Promise<PendingMessage[]>;
+  countPending(resourceId?: string): Promise<number>;
+  /** Clears pending rows that were not renewed since they were read. */
+  clearPending(rows: PendingMessage[]): Promise<void>;
+}
