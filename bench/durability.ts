@@ -9,17 +9,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import {
-  createApp,
-  type Embedder,
-  type LanguageModelV4StreamPart,
-  loadConfig,
-  loadUseLiteEmbedder,
-} from "@session-bridge/server";
+import { createApp, type Embedder, type LanguageModelV4StreamPart, loadConfig } from "@session-bridge/server";
 import { simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { makeTexts, timedTurn } from "./fixtures.ts";
 import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
 

@@ -1,9 +1,7 @@
-import type { MastraDBMessage } from "@mastra/core/agent/message-list";
+import type { StoredMessage } from "@session-bridge/core";
 import type { App } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
-
-/** The vector table Mastra's own Memory uses for 512-dimensional embedders. */
-export const mastraIndexName = "memory_messages_512";
+import { mastraIndexName, mastraPeer } from "./mastra-peer.ts";
 
 /**
  * Stores `size` messages of one resource, `perSession` per session (or all in
@@ -24,13 +22,12 @@ export async function populateMessages(
   const { resourceId, size, perSession, pool, poolVectors } = options;
   process.stderr.write(`populating ${size.toLocaleString("en-US")} messages…\n`);
   const sessionIds: string[] = [...(options.sessionIds ?? [])];
-  const store = await app.memory.storage.getStore("memory");
-  if (!store) throw new Error("no memory store");
-  await app.memory.vector.createIndex({ indexName: mastraIndexName, dimension: 512 });
+  const { vector } = await mastraPeer(app);
+  await vector.createIndex({ indexName: mastraIndexName, dimension: 512 });
   const started = Date.now() - size * 1000;
   const batch = 500;
   for (let offset = 0; offset < size; offset += batch) {
-    const messages: MastraDBMessage[] = [];
+    const messages: StoredMessage[] = [];
     for (let index = offset; index < Math.min(size, offset + batch); index++) {
       if (!options.sessionIds && index % perSession === 0) {
         sessionIds.push((await app.sessions.create(resourceId)).id);
@@ -38,32 +35,46 @@ export async function populateMessages(
       const sessionId = options.sessionIds
         ? (sessionIds[index % sessionIds.length] as string)
         : (sessionIds.at(-1) as string);
+      const id = uuidv7();
       messages.push({
-        id: `${sessionId}/${uuidv7()}`,
-        role: index % 2 ? "assistant" : "user",
-        threadId: sessionId,
+        key: `${sessionId}/${id}`,
+        sessionId,
         resourceId,
         createdAt: new Date(started + index * 1000),
-        content: { format: 2, parts: [{ type: "text", text: pool[index % pool.length] as string }] },
+        message: {
+          id,
+          role: index % 2 ? "assistant" : "user",
+          parts: [{ type: "text", text: pool[index % pool.length] as string }],
+        },
       });
     }
-    await store.saveMessages({ messages });
+    const now = new Date();
+    for (const sessionId of new Set(messages.map((stored) => stored.sessionId))) {
+      const ofSession = messages.filter((stored) => stored.sessionId === sessionId);
+      await app.memoryStorage.messages.save(ofSession, { pending: false, now });
+    }
     const vectors = messages.map((_, index) => poolVectors[(offset + index) % poolVectors.length] as number[]);
-    const metadata = messages.map((message) => ({
-      message_id: message.id,
-      thread_id: message.threadId,
+    await app.memoryStorage.vectors.upsert(
+      app.memory.index.indexName,
+      messages.map((stored, index) => ({
+        id: `${stored.key}#0`,
+        vector: vectors[index] as number[],
+        key: stored.key,
+        sessionId: stored.sessionId,
+        resourceId,
+        role: stored.message.role,
+        createdAt: stored.createdAt,
+      })),
+    );
+    const metadata = messages.map((stored) => ({
+      message_id: stored.key,
+      thread_id: stored.sessionId,
       resource_id: resourceId,
-      role: message.role,
-      created_at: message.createdAt.toISOString(),
+      role: stored.message.role,
+      created_at: stored.createdAt.toISOString(),
     }));
-    await app.memory.vector.upsert({
-      indexName: app.memory.index.indexName,
-      vectors,
-      ids: messages.map((message) => `${message.id}#0`),
-      metadata,
-    });
     // Mastra's own table for its own recall: the same vectors; its metadata also carries the text.
-    await app.memory.vector.upsert({
+    await vector.upsert({
       indexName: mastraIndexName,
       vectors,
       metadata: metadata.map((entry, index) => ({ ...entry, content: pool[(offset + index) % pool.length] })),

@@ -20,13 +20,13 @@ import {
   createLogger,
   type HttpServer,
   loadConfig,
-  loadUseLiteEmbedder,
   startHttpServer,
 } from "@session-bridge/server";
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import { Hono } from "hono";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { makeTexts } from "./fixtures.ts";
 import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
 
@@ -185,7 +185,7 @@ async function populate(app: App, resourceId: string, sessions: number, perSessi
   const sessionIds: string[] = [];
   for (let index = 0; index < sessions; index++) {
     const session = await app.sessions.create(resourceId, { title: texts[index * perSession]?.slice(0, 60) ?? null });
-    const messages = Array.from({ length: perSession }, (_, position): UIMessage => {
+    const messages = Array.from({ length: perSession }, (_, position): ChatMessage => {
       const text = texts[index * perSession + position] as string;
       return position % 2 === 0
         ? { id: uuidv7(), role: "user", parts: [{ type: "text", text }] }

@@ -9,11 +9,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { MastraDBMessage } from "@mastra/core/agent/message-list";
-import { type App, createApp, type Embedder, loadConfig, loadUseLiteEmbedder } from "@session-bridge/server";
-import type { UIMessage } from "ai";
+import { type App, createApp, type Embedder, loadConfig } from "@session-bridge/server";
+import type { ChatMessage } from "@session-bridge/shared";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { makeTexts, populateMessages } from "./fixtures.ts";
+import { mastraPeer } from "./mastra-peer.ts";
 import {
   formatMarkdown,
   formatTable,
@@ -110,7 +112,7 @@ async function benchmarkSize(
       poolVectors,
     });
     const bridge = app.memory;
-    const mastra = bridge.mastra;
+    const { memory: mastra } = await mastraPeer(app);
     const queries = makeTexts(runs * 4 + 40, 7);
     let next = 0;
     const turn = () => {
@@ -237,7 +239,7 @@ async function recallQuality(embedder: Embedder): Promise<{ pairs: number; at4: 
   }
 }
 
-function uiMessage(role: "user" | "assistant", text: string): UIMessage {
+function uiMessage(role: "user" | "assistant", text: string): ChatMessage {
   return { id: uuidv7(), role, parts: [{ type: "text", text }] };
 }
 

@@ -8,8 +8,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { InValue } from "@libsql/client";
-import { createSessionStore, createToolSessionStore, migrateDatabase, openDatabase } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
+import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
+import { migrateDatabase } from "../packages/server/src/storage/libsql/migrate.ts";
+import { createSessionStore } from "../packages/server/src/storage/libsql/session-store.ts";
+import { createToolSessionStore } from "../packages/server/src/storage/libsql/tool-session-store.ts";
 import { formatMarkdown, formatTable, machine, measure, type Timing, updateReadme, writeResults } from "./measure.ts";
 
 interface Row {

@@ -9,12 +9,14 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "@mastra/core/agent";
-import { createApp, type LanguageModelV4StreamPart, loadConfig, loadUseLiteEmbedder } from "@session-bridge/server";
+import { createApp, type LanguageModelV4StreamPart, loadConfig } from "@session-bridge/server";
 import { simulateReadableStream } from "ai";
 import { MockLanguageModelV3, MockLanguageModelV4 } from "ai/test";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { makeTexts, populateMessages, timedTurn } from "./fixtures.ts";
+import { mastraPeer } from "./mastra-peer.ts";
 import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
 
 const resourceId = "bench-user";
@@ -71,13 +73,14 @@ export async function main(args: string[]): Promise<void> {
     logger: pino({ level: "silent" }),
   });
   const rows: Row[] = [];
+  const { memory: mastraMemory } = await mastraPeer(app);
   try {
     const withMemory = new Agent({
       id: "with-memory",
       name: "with-memory",
       instructions: "Answer briefly.",
       model: mockV3() as never,
-      memory: app.memory.mastra,
+      memory: mastraMemory,
     });
     const withoutMemory = new Agent({
       id: "no-memory",
@@ -101,7 +104,7 @@ export async function main(args: string[]): Promise<void> {
         pool,
         poolVectors,
       });
-      await app.memory.mastra.saveThread({
+      await mastraMemory.saveThread({
         thread: { id: mastraThread as string, resourceId, title: "", createdAt: new Date(), updatedAt: new Date() },
       });
       const bridge = { finish: [] as number[], total: [] as number[] };
@@ -128,7 +131,7 @@ export async function main(args: string[]): Promise<void> {
       const sessions = await Promise.all(Array.from({ length: concurrency }, () => app.sessions.create(resourceId)));
       const threads = sessions.map(() => uuidv7());
       for (const thread of threads) {
-        await app.memory.mastra.saveThread({
+        await mastraMemory.saveThread({
           thread: { id: thread, resourceId, title: "", createdAt: new Date(), updatedAt: new Date() },
         });
       }

@@ -1,12 +1,7 @@
 import type { TestContext } from "node:test";
 import { createHttpApp, type LanguageModelV4StreamPart, startHttpServer } from "@session-bridge/server";
-import {
-  DefaultChatTransport,
-  readUIMessageStream,
-  simulateReadableStream,
-  type UIMessage,
-  type UIMessageChunk,
-} from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
+import { DefaultChatTransport, readUIMessageStream, simulateReadableStream, type UIMessageChunk } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { v7 as uuidv7 } from "uuid";
 import { makeTempDir, makeTestApp } from "./_setup.ts";
@@ -64,7 +59,7 @@ export async function startChatServer(
   return { app, url: server.url, dataDir };
 }
 
-export const userMessage = (text: string, id = uuidv7()): UIMessage => ({
+export const userMessage = (text: string, id = uuidv7()): ChatMessage => ({
   id,
   role: "user",
   parts: [{ type: "text", text }],
@@ -74,13 +69,13 @@ export const userMessage = (text: string, id = uuidv7()): UIMessage => ({
 export async function sendChat(
   url: string,
   options: {
-    messages: UIMessage[];
+    messages: ChatMessage[];
     sessionId?: string | null;
     abortSignal?: AbortSignal;
     chatId?: string;
     token?: string;
   },
-): Promise<{ chunks: UIMessageChunk[]; message: UIMessage | undefined }> {
+): Promise<{ chunks: UIMessageChunk[]; message: ChatMessage | undefined }> {
   const transport = new DefaultChatTransport({
     api: `${url}/api/chat`,
     ...(options.token ? { headers: { authorization: `Bearer ${options.token}` } } : {}),
@@ -102,8 +97,8 @@ export async function sendChat(
       },
     }),
   );
-  let message: UIMessage | undefined;
-  for await (const snapshot of readUIMessageStream({ stream: recorded })) message = snapshot;
+  let message: ChatMessage | undefined;
+  for await (const snapshot of readUIMessageStream<ChatMessage>({ stream: recorded })) message = snapshot;
   return { chunks, message };
 }
 

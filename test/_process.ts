@@ -3,7 +3,7 @@ import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { TestContext } from "node:test";
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 
 const bin = path.resolve("packages/server/bin/session-bridge.js");
 
@@ -65,7 +65,7 @@ export async function terminate(child: ChildProcess): Promise<number | null> {
 }
 
 /** Posts a turn and resolves with the session id once `data-session` arrived; the rest streams on. */
-export async function startTurn(url: string, message: UIMessage, sessionId?: string) {
+export async function startTurn(url: string, message: ChatMessage, sessionId?: string) {
   const response = await fetch(`${url}/api/chat`, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -11,11 +11,11 @@ import {
   type Embedder,
   type LanguageModelV4,
   loadConfig,
-  loadUseLiteEmbedder,
-  migrateDatabase,
-  openDatabase,
 } from "@session-bridge/server";
 import pino from "pino";
+import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
+import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
+import { migrateDatabase } from "../packages/server/src/storage/libsql/migrate.ts";
 
 /** True when the path exists. */
 export const exists = (target: string) =>
@@ -106,7 +106,6 @@ export async function makeTestApp(
     ...(options.clock ? { clock: options.clock } : {}),
   });
   t.after(() => app.close());
-  await app.migrate();
   return Object.assign(app, { logLines: lines });
 }
 

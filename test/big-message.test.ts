@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import { v7 as uuidv7 } from "uuid";
 import { embeddingLimits } from "../packages/server/src/memory/embedded-text.ts";
 import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
@@ -37,7 +37,7 @@ test("a 1 MiB message is stored whole, only its start is embedded, and another u
   const usual = median([await bobTurn("what is for dinner?"), await bobTurn("and for dessert?"), await bobTurn("ok")]);
   await app.turns.settled();
 
-  const big: UIMessage = { id: uuidv7(), role: "user", parts: [{ type: "text", text: bigText() }] };
+  const big: ChatMessage = { id: uuidv7(), role: "user", parts: [{ type: "text", text: bigText() }] };
   const response = await fetch(`${url}/api/chat`, {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${alice}` },
@@ -56,7 +56,7 @@ test("a 1 MiB message is stored whole, only its start is embedded, and another u
   // Stored whole; embedded only as far as the limits say.
   const sessionId = /"sessionId":"([^"]+)"/.exec(aliceStream)?.[1] ?? "";
   const session = await callApi(url, "GET", `/api/sessions/${sessionId}`, { token: alice });
-  const [stored] = session.body.messages as UIMessage[];
+  const [stored] = session.body.messages as ChatMessage[];
   assert.deepEqual(stored, big);
   const vectors = await app.memoryDatabase.client.execute({
     sql: `SELECT count(*) AS count FROM ${app.memory.index.indexName} WHERE json_extract(metadata, '$."message_id"') = ?`,

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { messageText } from "@session-bridge/core";
-import { DefaultChatTransport, readUIMessageStream, simulateReadableStream, type UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
+import { DefaultChatTransport, readUIMessageStream, simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { scriptedModel, sendChat, sessionIdOf, startChatServer, textChunks, userMessage } from "./_chat.ts";
 
@@ -68,8 +69,8 @@ describe("retries and regenerate", () => {
       abortSignal: undefined,
       body: { sessionId },
     });
-    let regenerated: UIMessage | undefined;
-    for await (const message of readUIMessageStream({ stream })) regenerated = message;
+    let regenerated: ChatMessage | undefined;
+    for await (const message of readUIMessageStream<ChatMessage>({ stream })) regenerated = message;
     assert.equal(regenerated && messageText(regenerated), "Second draft.");
     await app.turns.settled();
     const stored = await app.memory.listMessages(sessionId, "local");

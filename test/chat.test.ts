@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { messageText } from "@session-bridge/core";
-import { demoLabel, LocalDemoModel } from "@session-bridge/server";
 import { simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { v7 as uuidv7 } from "uuid";
+import { demoLabel, LocalDemoModel } from "../packages/server/src/models/local-demo-model.ts";
 import { postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, textChunks, userMessage } from "./_chat.ts";
 
 const uuidV7Pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

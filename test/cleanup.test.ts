@@ -96,9 +96,9 @@ describe("cleanup", () => {
     const app = await makeTestApp(t, { clock, environment: { SESSION_TTL: "1d" } });
     const ids = [(await app.sessions.create("alice")).id, (await app.sessions.create("bob")).id];
     const deleted: string[] = [];
-    app.sessions.onDelete(async (session) => {
+    app.memory.deleteThread = async (session) => {
       deleted.push(session.id);
-    });
+    };
     clock.advance(2 * day);
     await app.cleanup();
     assert.deepEqual(deleted.sort(), ids.sort());

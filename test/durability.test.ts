@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import type { App } from "@session-bridge/server";
-import { DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
+import { DefaultChatTransport, type UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
 import { hostPrefix } from "../packages/server/src/turns/process-owner.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
@@ -32,8 +33,8 @@ async function resume(url: string, chatId: string): Promise<UIMessageChunk[] | n
   return chunks;
 }
 
-const statusOf = (message: UIMessage | undefined) => (message?.metadata as { status?: string } | undefined)?.status;
-const textOf = (message: UIMessage | undefined) =>
+const statusOf = (message: ChatMessage | undefined) => (message?.metadata as { status?: string } | undefined)?.status;
+const textOf = (message: ChatMessage | undefined) =>
   message?.parts.map((part) => (part.type === "text" ? part.text : "")).join("") ?? "";
 
 async function openSession(url: string, app: { turns: { settled(): Promise<void> } }) {
@@ -110,7 +111,7 @@ describe("stop versus disconnect", () => {
     const { message } = await turn;
     await app.turns.settled();
     assert.equal(statusOf(message), "stopped");
-    const stored = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as UIMessage[];
+    const stored = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as ChatMessage[];
     const last = stored.at(-1);
     assert.equal(statusOf(last), "stopped");
     const text = textOf(last);
@@ -168,7 +169,7 @@ describe("crash-safe turns", () => {
     while (!received.includes("data-session")) received += new TextDecoder().decode((await reader.read()).value);
     const stored = await app.memory.listMessages(sessionId, "local");
     assert.ok(stored.some((message) => message.id === question.id));
-    const shown = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as UIMessage[];
+    const shown = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as ChatMessage[];
     assert.equal(shown.at(-1)?.id, question.id, "no half-made answer in the restored conversation");
     await reader.cancel();
     await app.turns.settled();
@@ -195,11 +196,12 @@ describe("crash-safe turns", () => {
     const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", toolCall, words(100)], 20) });
     const sessionId = await openSession(url, app);
     const turn = sendChat(url, { messages: [userMessage("think")], sessionId });
-    let saved: UIMessage | undefined;
+    let saved: ChatMessage | undefined;
     for (let attempt = 0; attempt < 100 && !saved; attempt++) {
       await pause(20);
+      // A running answer is stored as it would stand if its turn never finished, hidden until it does.
       saved = (await app.memory.listMessages(sessionId, "local", { includeRunning: true })).find(
-        (message) => message.role === "assistant" && statusOf(message) === "streaming",
+        (message) => message.role === "assistant" && statusOf(message) === "interrupted",
       );
     }
     assert.ok(saved, "the first step was saved before the turn ended");

@@ -3,21 +3,15 @@ import { execFile } from "node:child_process";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import {
-  createApp,
-  defineEmbedder,
-  EmbedderMismatchError,
-  loadEmbedder,
-  loadUseLiteEmbedder,
-  openDatabase,
-  reindexApp,
-  reindexMemory,
-} from "@session-bridge/server";
-import type { UIMessage } from "ai";
+import { createApp, defineEmbedder, EmbedderMismatchError, loadEmbedder, reindexApp } from "@session-bridge/server";
+import type { ChatMessage } from "@session-bridge/shared";
 import { v7 as uuidv7 } from "uuid";
+import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
+import { reindexMemory } from "../packages/server/src/memory/reindex.ts";
+import { openLibsqlMemoryStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
 import { makeCapturedLogger, makeTempDir, makeTestApp, sharedEmbedder, testConfig } from "./_setup.ts";
 
-const user = (text: string): UIMessage => ({ id: uuidv7(), role: "user", parts: [{ type: "text", text }] });
+const user = (text: string): ChatMessage => ({ id: uuidv7(), role: "user", parts: [{ type: "text", text }] });
 const cosine = (a: number[], b: number[]) =>
   a.reduce((sum, value, index) => sum + value * (b[index] ?? 0), 0) / Math.hypot(...a) / Math.hypot(...b);
 
@@ -69,7 +63,7 @@ test("fastembed without its model files fails at once with one clear line", asyn
 });
 
 test("a provider embedder of AI SDK 7 (specification v4) is adapted to one Mastra accepts", async () => {
-  const { embedderFromProvider } = await import("@session-bridge/server");
+  const { embedderFromProvider } = await import("../packages/server/src/memory/embedders/provider.ts");
   const embedder = await embedderFromProvider("test:v4", {
     specificationVersion: "v4",
     provider: "test",
@@ -127,13 +121,13 @@ test("a different embedder stops start-up pointing to reindex; reindex can be in
     },
   );
 
-  const memoryDb = await openDatabase({ url: config.memoryDatabaseUrl });
-  t.after(() => memoryDb.close());
+  const memoryStorage = await openLibsqlMemoryStorage({ url: config.memoryDatabaseUrl });
+  t.after(() => memoryStorage.close());
   const controller = new AbortController();
   const progress: number[] = [];
   const partial = await reindexMemory({
-    client: memoryDb.client,
-    url: config.memoryDatabaseUrl,
+    messages: memoryStorage.messages,
+    vectors: memoryStorage.vectors,
     embedder: renamed,
     batchSize: 2,
     signal: controller.signal,
@@ -157,7 +151,7 @@ test("a different embedder stops start-up pointing to reindex; reindex can be in
   assert.equal(finished.complete, true);
   assert.equal(finished.messages, finished.total - 2, "resumed where it stopped");
   assert.equal(finished.replacedIndex, oldIndex);
-  const tables = await memoryDb.client.execute({
+  const tables = await memoryStorage.database.client.execute({
     sql: "SELECT name FROM sqlite_master WHERE name = ?",
     args: [oldIndex],
   });
@@ -168,7 +162,8 @@ test("a different embedder stops start-up pointing to reindex; reindex can be in
   assert.ok(recallAfter.recalled.some((item) => item.message.id === fact.id));
   assert.equal(
     Number(
-      (await memoryDb.client.execute(`SELECT count(*) AS count FROM ${after.memory.index.indexName}`)).rows[0]?.count,
+      (await memoryStorage.database.client.execute(`SELECT count(*) AS count FROM ${after.memory.index.indexName}`))
+        .rows[0]?.count,
     ),
     finished.total,
   );

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { LanguageModelV4StreamPart } from "@session-bridge/server";
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 
 const usage = {
@@ -34,7 +34,7 @@ const everyPart: LanguageModelV4StreamPart[] = [
 ];
 
 const messagesOf = async (url: string, sessionId: string) =>
-  (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as UIMessage[];
+  (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as ChatMessage[];
 
 describe("messages are stored exactly", () => {
   test("accepted user text comes back byte for byte: spaces, leading line breaks, NUL, lone surrogates, any script", async (t) => {
@@ -48,7 +48,7 @@ describe("messages are stored exactly", () => {
       "\t",
     ];
     const sent = texts.map((text) => userMessage(text));
-    const first = await sendChat(url, { messages: [sent[0] as UIMessage] });
+    const first = await sendChat(url, { messages: [sent[0] as ChatMessage] });
     const sessionId = sessionIdOf(first.chunks);
     await app.turns.settled();
     for (const message of sent.slice(1)) {
@@ -61,7 +61,7 @@ describe("messages are stored exactly", () => {
 
   test("a user message with files and several text parts round-trips whole", async (t) => {
     const { url, app } = await startChatServer(t, { model: scriptedModel(["ok"]) });
-    const message: UIMessage = {
+    const message: ChatMessage = {
       id: "with-file",
       role: "user",
       parts: [

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { createClient } from "@libsql/client";
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import { v7 as uuidv7 } from "uuid";
 import { userMessage } from "./_chat.ts";
 import { kill, startServer, startTurn } from "./_process.ts";
@@ -45,11 +45,11 @@ describe("turns that survive SIGKILL", { timeout: 600_000 }, () => {
     try {
       // Every acknowledged user message is stored exactly once; no turn is left running or half-labelled.
       const sessions = [...new Set(acknowledged.map((entry) => entry.sessionId))];
-      const stored = new Map<string, UIMessage[]>();
+      const stored = new Map<string, ChatMessage[]>();
       for (const id of sessions) {
         const response = await fetch(`${url}/api/sessions/${id}`);
         assert.equal(response.status, 200);
-        stored.set(id, ((await response.json()) as { messages: UIMessage[] }).messages);
+        stored.set(id, ((await response.json()) as { messages: ChatMessage[] }).messages);
       }
       for (const { sessionId: id, messageId } of acknowledged) {
         const copies = (stored.get(id) ?? []).filter((message) => message.id === messageId);

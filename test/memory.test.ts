@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { buildTurnContext, messageText } from "@session-bridge/core";
 import { defineEmbedder } from "@session-bridge/server";
-import type { UIMessage } from "ai";
+import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
 import { v7 as uuidv7 } from "uuid";
 import { makeTempDir, makeTestApp, sharedEmbedder } from "./_setup.ts";
 
-const user = (text: string, id = uuidv7()): UIMessage => ({ id, role: "user", parts: [{ type: "text", text }] });
-const assistant = (text: string, id = uuidv7()): UIMessage => ({
+const user = (text: string, id = uuidv7()): ChatMessage => ({ id, role: "user", parts: [{ type: "text", text }] });
+const assistant = (text: string, id = uuidv7()): ChatMessage => ({
   id,
   role: "assistant",
   parts: [{ type: "text", text }],
@@ -36,7 +36,7 @@ describe("memory bridge", () => {
     const app = await makeTestApp(t);
     const session = await app.sessions.create("alice");
     const important = user("Our production database password rotation happens every 90 days on the first Monday.");
-    const history: UIMessage[] = [important, assistant("Noted: rotation every 90 days.")];
+    const history: ChatMessage[] = [important, assistant("Noted: rotation every 90 days.")];
     for (let turn = 0; turn < 50; turn++) {
       history.push(user(`${fillers[turn % fillers.length]} (${turn})`), assistant(`Answer number ${turn}.`));
     }
@@ -233,10 +233,10 @@ describe("memory bridge", () => {
   test("restores a conversation with tool calls as UI messages", async (t) => {
     const app = await makeTestApp(t);
     const session = await app.sessions.create("alice");
-    const answer: UIMessage = {
+    const answer: ChatMessage = {
       id: uuidv7(),
       role: "assistant",
-      metadata: { sessionId: session.id, status: "complete" },
+      metadata: chatMetadata(session.id, "local:demo", "complete", { inputTokens: 1, outputTokens: 1 }),
       parts: [
         { type: "step-start" },
         {

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { migrateDatabase, migrationStatus, openDatabase } from "@session-bridge/server";
+import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
+import { migrateDatabase, migrationStatus } from "../packages/server/src/storage/libsql/migrate.ts";
 
-const journal = JSON.parse(readFileSync(new URL("../drizzle/meta/_journal.json", import.meta.url), "utf8"));
+const journal = JSON.parse(readFileSync(new URL("../drizzle/libsql/meta/_journal.json", import.meta.url), "utf8"));
 const available: number = journal.entries.length;
 
 import { makeTempDir } from "./_setup.ts";

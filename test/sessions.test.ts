@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { Session } from "@session-bridge/core";
-import { createSessionStore, createToolSessionStore } from "@session-bridge/server";
+import type { ConversationMemory, Session } from "@session-bridge/core";
 import { v7 as uuidv7 } from "uuid";
+import { createSessionStore } from "../packages/server/src/storage/libsql/session-store.ts";
+import { createToolSessionStore } from "../packages/server/src/storage/libsql/tool-session-store.ts";
+import { withMemoryThreads } from "../packages/server/src/storage/session-threads.ts";
 import { makeClock, openTestDatabase } from "./_setup.ts";
 
 async function setup(t: import("node:test").TestContext) {
@@ -16,6 +18,16 @@ async function setup(t: import("node:test").TestContext) {
     toolSessions: createToolSessionStore({ db: database.db, clock, generateId }),
   };
 }
+
+/** A memory that does nothing: the session store's own behaviour, without threads. */
+const noMemory: ConversationMemory = {
+  createThread: async () => {},
+  deleteThread: async () => {},
+  recall: async () => ({ recent: [], recalled: [], memories: [] }),
+  save: async () => {},
+  indexPending: async () => 0,
+  listMessages: async () => [],
+};
 
 describe("session store", () => {
   test("creates a UUIDv7 session for a resource", async (t) => {
@@ -115,12 +127,15 @@ describe("session store", () => {
     await toolSessions.getOrCreate(session.id, "search_docs", "repo-key");
     await toolSessions.getOrCreate(keep.id, "search_docs", "repo-key");
     const hookSaw: string[] = [];
-    sessions.onDelete(async (deleted) => {
-      hookSaw.push(deleted.id);
-      assert.ok(await sessions.get("alice", deleted.id), "hooks run while the session still exists");
+    const withThreads = withMemoryThreads(sessions, {
+      ...noMemory,
+      deleteThread: async (deleted) => {
+        hookSaw.push(deleted.id);
+        assert.ok(await sessions.get("alice", deleted.id), "hooks run while the session still exists");
+      },
     });
 
-    assert.equal(await sessions.delete("alice", session.id), true);
+    assert.equal(await withThreads.delete("alice", session.id), true);
     assert.deepEqual(hookSaw, [session.id]);
     assert.equal(await sessions.get("alice", session.id), undefined);
     assert.deepEqual(await toolSessions.listForSession(session.id), []);
@@ -135,10 +150,13 @@ describe("session store", () => {
   test("a failing deletion hook leaves the session in place", async (t) => {
     const { sessions } = await setup(t);
     const session = await sessions.create("alice");
-    sessions.onDelete(async () => {
-      throw new Error("memory store is down");
+    const withThreads = withMemoryThreads(sessions, {
+      ...noMemory,
+      deleteThread: async () => {
+        throw new Error("memory store is down");
+      },
     });
-    await assert.rejects(sessions.delete("alice", session.id), /memory store is down/);
+    await assert.rejects(withThreads.delete("alice", session.id), /memory store is down/);
     assert.ok(await sessions.get("alice", session.id));
   });
 

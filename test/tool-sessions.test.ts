@@ -4,8 +4,10 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createSessionStore, createToolSessionStore, openDatabase } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
+import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
+import { createSessionStore } from "../packages/server/src/storage/libsql/session-store.ts";
+import { createToolSessionStore } from "../packages/server/src/storage/libsql/tool-session-store.ts";
 import { makeClock, openTestDatabase } from "./_setup.ts";
 
 async function setup(t: import("node:test").TestContext) {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { repoResourceKey, searchDocs, sequentialThinking } from "@session-bridge/server";
+import { repoResourceKey } from "../packages/server/src/storage/repo-input.ts";
+import { searchDocs } from "../packages/server/src/tools/search-docs.ts";
+import { sequentialThinking } from "../packages/server/src/tools/sequential-thinking.ts";
 import { makeGitRepo, makeTempDir, makeTestApp } from "./_setup.ts";
 
 const thought = (thoughtNumber: number, text: string) => ({

@@ -13,25 +13,33 @@ export type {
 } from "./ports/conversation-memory.ts";
 export type { ListMemoriesOptions, Memory, MemoryScope, MemoryStore, NewMemory } from "./ports/memory-store.ts";
 export type { ListMessagesOptions, MessageStore, PendingMessage, StoredMessage } from "./ports/message-store.ts";
-export type { RepoCache, RepoCheckout, RepoRequest } from "./ports/repo-cache.ts";
-export type {
-  ListSessionsOptions,
-  Session,
-  SessionCreationHook,
-  SessionDeletionHook,
-  SessionPage,
-  SessionStore,
-} from "./ports/session-store.ts";
+export type { RepoCache, RepoCacheEntry, RepoCacheRows, RepoCheckout, RepoRequest } from "./ports/repo-cache.ts";
+export type { ListSessionsOptions, Session, SessionPage, SessionStore } from "./ports/session-store.ts";
+export { sessionPageSize } from "./ports/session-store.ts";
+export type { AppStorage, MemoryStorage, MigrationStatus } from "./ports/storage.ts";
 export type {
   ToolSession,
   ToolSessionStore,
   ToolState,
   WriteToolStateOptions,
 } from "./ports/tool-session-store.ts";
+export type { TraceStore } from "./ports/trace-store.ts";
+export type { NewTurn, TurnLog, TurnRecord } from "./ports/turn-log.ts";
+export type { UsageDay, UsageStore } from "./ports/usage-store.ts";
+export type { User, UserStore } from "./ports/user-store.ts";
+export type {
+  MessageVector,
+  VectorHit,
+  VectorIndexInfo,
+  VectorMetaKey,
+  VectorStore,
+} from "./ports/vector-store.ts";
+export type { TurnActor } from "./turn/turn-machine.ts";
 export { runTurn, traceRecalled, turnActors, turnMachine } from "./turn/turn-machine.ts";
 export type {
   GenerateInput,
   GenerateOutput,
+  ResolvedSession,
   SaveTurnInput,
   TokenUsage,
   TraceRecalled,

@@ -1,16 +1,21 @@
 import path from "node:path";
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import {
+  type AppStorage,
   type Clock,
   type IdGenerator,
+  type MemoryStorage,
   type MemoryStore,
+  type MigrationStatus,
+  type SessionStore,
   systemClock,
   type ToolSessionStore,
+  type TraceStore,
+  type UsageStore,
+  type UserStore,
 } from "@session-bridge/core";
 import { v7 as uuidv7 } from "uuid";
 import type { Config } from "./config/config.ts";
-import { type DatabaseHandle, openDatabase } from "./db/client.ts";
-import { type MigrationStatus, migrateDatabase, migrationStatus } from "./db/migrate.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import type { Embedder } from "./memory/embedders/embedder.ts";
 import { loadEmbedder } from "./memory/embedders/registry.ts";
@@ -18,14 +23,15 @@ import { createMemoryBridge, type MemoryBridge } from "./memory/memory-bridge.ts
 import { type ReindexOptions, type ReindexReport, reindexMemory } from "./memory/reindex.ts";
 import { resolveLanguageModel } from "./models/model-registry.ts";
 import { type CleanupReport, runCleanup } from "./storage/cleanup.ts";
-import { createMemoryStore } from "./storage/memories.ts";
+import type { DatabaseHandle } from "./storage/libsql/client.ts";
+import {
+  type LibsqlMemoryStorage,
+  type LibsqlStorage,
+  openLibsqlMemoryStorage,
+  openLibsqlStorage,
+} from "./storage/libsql/libsql-storage.ts";
 import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
-import { createSessionStore, type ServerSessionStore } from "./storage/sessions.ts";
-import { createToolSessionStore } from "./storage/tool-sessions.ts";
-import { createTraceStore, type TraceStore } from "./storage/traces.ts";
-import { createTurnLog } from "./storage/turn-log.ts";
-import { createUsageStore, type UsageStore } from "./storage/usage.ts";
-import { createUserStore, type UserStore } from "./storage/users.ts";
+import { withMemoryThreads } from "./storage/session-threads.ts";
 import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
 
 /** What tests and embedders may swap; the real thing is the default. */
@@ -44,19 +50,27 @@ export interface AppOverrides {
 export interface App {
   config: Config;
   logger: Logger;
+  clock: Clock;
+  /** The app's stores, as their backend's adapters implement them. */
+  storage: AppStorage;
+  /** Mastra Memory's storage (messages and vectors), as its backend's adapters implement it. */
+  memoryStorage: MemoryStorage;
+  /** What the migrations applied when the app was built. */
+  migrations: MigrationStatus;
+  /** The libSQL databases (app, memory): for what only libSQL has (tests, benchmarks). */
   database: DatabaseHandle;
   memoryDatabase: DatabaseHandle;
-  sessions: ServerSessionStore;
+  /** Sessions with their memory threads. */
+  sessions: SessionStore;
   toolSessions: ToolSessionStore;
   memories: MemoryStore;
+  traces: TraceStore;
+  users: UserStore;
+  usage: UsageStore;
   memory: MemoryBridge;
   embedder: Embedder;
   repos: ServerRepoCache;
-  traces: TraceStore;
   turns: TurnRunner;
-  users: UserStore;
-  usage: UsageStore;
-  migrate(): Promise<MigrationStatus>;
   migrationStatus(): Promise<MigrationStatus>;
   cleanup(options?: {
     dryRun?: boolean;
@@ -65,24 +79,14 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** Applies the app database's migrations without building anything else (`session-bridge migrate`). */
-export async function migrateApp(config: Config): Promise<MigrationStatus> {
-  const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken });
+/** The app's stores alone, migrated (the CLI's `migrate` and `users`), closed after `work`. */
+export async function withStorage<T>(config: Config, work: (storage: AppStorage) => Promise<T>): Promise<T> {
+  const storage = await openAppStorage(config, systemClock, () => uuidv7());
   try {
-    return await migrateDatabase(database.db);
+    await storage.migrate();
+    return await work(storage);
   } finally {
-    database.close();
-  }
-}
-
-/** The user store alone, for `session-bridge users …` (no memory, no model). */
-export async function withUserStore<T>(config: Config, work: (users: UserStore) => Promise<T>): Promise<T> {
-  const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken });
-  try {
-    await migrateDatabase(database.db);
-    return await work(createUserStore({ db: database.db, clock: systemClock, generateId: () => uuidv7() }));
-  } finally {
-    database.close();
+    await storage.close();
   }
 }
 
@@ -94,19 +98,26 @@ export async function reindexApp(
   config: Config,
   options: Pick<ReindexOptions, "signal" | "onProgress"> & { embedder?: Embedder } = {},
 ): Promise<ReindexReport> {
-  const memoryDatabase = await openDatabase({ url: config.memoryDatabaseUrl, authToken: config.databaseAuthToken });
+  const memoryStorage = await openMemoryStorage(config);
   try {
     return await reindexMemory({
-      client: memoryDatabase.client,
-      url: config.memoryDatabaseUrl,
-      authToken: config.databaseAuthToken,
+      messages: memoryStorage.messages,
+      vectors: memoryStorage.vectors,
       embedder: options.embedder ?? (await loadConfiguredEmbedder(config)),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } finally {
-    memoryDatabase.close();
+    await memoryStorage.close();
   }
+}
+
+function openAppStorage(config: Config, clock: Clock, generateId: IdGenerator): Promise<LibsqlStorage> {
+  return openLibsqlStorage({ url: config.databaseUrl, authToken: config.databaseAuthToken, clock, generateId });
+}
+
+function openMemoryStorage(config: Config): Promise<LibsqlMemoryStorage> {
+  return openLibsqlMemoryStorage({ url: config.memoryDatabaseUrl, authToken: config.databaseAuthToken });
 }
 
 function loadConfiguredEmbedder(config: Config): Promise<Embedder> {
@@ -120,7 +131,7 @@ function loadConfiguredEmbedder(config: Config): Promise<Embedder> {
 /**
  * The composition root: builds the real adapters from the configuration. The
  * only place that opens databases; nothing else reads the environment.
- * Migrates the app database before building the stores on it.
+ * Migrates the app database (once per start) before building on it.
  *
  * @example
  * const app = await createApp(loadConfig(process.env));
@@ -129,28 +140,23 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const clock = overrides.clock ?? systemClock;
   const generateId = overrides.generateId ?? (() => uuidv7());
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  const database = await openDatabase({ url: config.databaseUrl, authToken: config.databaseAuthToken });
-  const memoryDatabase = await openDatabase({ url: config.memoryDatabaseUrl, authToken: config.databaseAuthToken });
+  const storage = await openAppStorage(config, clock, generateId);
+  let memoryStorage: LibsqlMemoryStorage | undefined;
   try {
-    await migrateDatabase(database.db);
-    const { db } = database;
-    const sessions = createSessionStore({ db, clock, generateId });
-    const toolSessions = createToolSessionStore({ db, clock, generateId });
-    const memories = createMemoryStore({ db, clock, generateId });
+    const migrations = await storage.migrate();
+    memoryStorage = await openMemoryStorage(config);
     const embedder = overrides.embedder ?? (await loadConfiguredEmbedder(config));
     const memory = await createMemoryBridge({
-      client: memoryDatabase.client,
-      url: config.memoryDatabaseUrl,
-      authToken: config.databaseAuthToken,
+      messages: memoryStorage.messages,
+      vectors: memoryStorage.vectors,
       embedder,
-      memories,
+      memories: storage.memories,
       clock,
       logger,
     });
-    sessions.onCreate((session) => memory.createThread(session));
-    sessions.onDelete((session) => memory.deleteThread(session));
+    const sessions = withMemoryThreads(storage.sessions, memory);
     const repos = createRepoCache({
-      db,
+      rows: storage.repos,
       clock,
       logger,
       directory: path.join(config.dataDir, "repos"),
@@ -158,17 +164,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       allowLocal: config.repoAllowLocal,
       gitTimeoutMs: config.gitTimeoutMs,
     });
-    const traces = createTraceStore(db);
-    const users = createUserStore({ db, clock, generateId });
-    const usage = createUsageStore({ db, clock });
     const turns = createTurnRunner({
       sessions,
       memory,
-      traces,
-      usage,
-      turnLog: createTurnLog({ db, clock }),
+      traces: storage.traces,
+      usage: storage.usage,
+      turnLog: storage.turns,
       ...(overrides.durable === undefined ? {} : { durable: overrides.durable }),
-      tools: { toolSessions, repos, gitTimeoutMs: config.gitTimeoutMs },
+      tools: { toolSessions: storage.toolSessions, repos, gitTimeoutMs: config.gitTimeoutMs },
       model:
         overrides.model ??
         resolveLanguageModel(config.model, {
@@ -181,24 +184,28 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       generateId,
       logger,
     });
+    const openedMemory = memoryStorage;
 
     return {
       config,
       logger,
-      database,
-      memoryDatabase,
+      clock,
+      storage,
+      memoryStorage: openedMemory,
+      migrations,
+      database: storage.database,
+      memoryDatabase: openedMemory.database,
       sessions,
-      toolSessions,
-      memories,
+      toolSessions: storage.toolSessions,
+      memories: storage.memories,
+      traces: storage.traces,
+      users: storage.users,
+      usage: storage.usage,
       memory,
       embedder,
       repos,
-      traces,
       turns,
-      users,
-      usage,
-      migrate: () => migrateDatabase(db),
-      migrationStatus: () => migrationStatus(db),
+      migrationStatus: () => storage.migrationStatus(),
       cleanup: (options) =>
         runCleanup({
           sessions,
@@ -211,15 +218,14 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         }),
       async close() {
         await turns.settled();
-        await memory.close();
-        memoryDatabase.close();
-        database.close();
+        await openedMemory.close();
+        await storage.close();
         logger.flush();
       },
     };
   } catch (error) {
-    memoryDatabase.close();
-    database.close();
+    await memoryStorage?.close();
+    await storage.close();
     throw error;
   }
 }

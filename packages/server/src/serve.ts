@@ -8,14 +8,13 @@ export interface ServeOptions {
 }
 
 /**
- * Runs the server until `signal` aborts: applies migrations, checks the repo
+ * Runs the server until `signal` aborts (the app migrated its database when it was built): checks the repo
  * cache, listens on `HOST:PORT`, and runs cleanup now and every `CLEANUP_INTERVAL`.
  * On abort it stops accepting requests, lets running ones finish, and closes the databases.
  */
 export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   const { logger, config } = app;
-  const migrations = await app.migrate();
-  logger.info(migrations, "database migrated");
+  logger.info(app.migrations, "database migrated");
   // Turns a killed process left running: marked interrupted, partial answers kept.
   const recovered = await app.turns.maintain();
   if (recovered.interrupted > 0) logger.warn(recovered, "interrupted turns recovered");

@@ -1,3 +1,13 @@
+export type {
+  ChatDataParts,
+  ChatMessage,
+  ChatMetadata,
+  MessageStatus,
+  MessageUsage,
+  RecallData,
+  RecalledItem,
+} from "./chat-message.ts";
+export { chatMetadata, statusOf } from "./chat-message.ts";
 export type { AppErrorOptions, ErrorCode } from "./errors.ts";
 export {
   AppError,

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import type { RecallResult } from "../ports/conversation-memory.ts";
 import { buildTurnContext, excerpt, messageText } from "./turn-context.ts";
 
-const text = (id: string, role: "user" | "assistant", body: string): UIMessage => ({
+const text = (id: string, role: "user" | "assistant", body: string): ChatMessage => ({
   id,
   role,
   parts: [{ type: "text", text: body }],
@@ -44,7 +44,7 @@ test("has no system prompt when there is nothing to add, and never repeats the n
 });
 
 test("messageText joins text parts; excerpt cuts long text", () => {
-  const message: UIMessage = {
+  const message: ChatMessage = {
     id: "a",
     role: "assistant",
     parts: [{ type: "text", text: "one" }, { type: "step-start" }, { type: "text", text: "two" }],

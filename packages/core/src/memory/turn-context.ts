@@ -1,11 +1,11 @@
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import type { RecallResult } from "../ports/conversation-memory.ts";
 
 export interface TurnContext {
   /** Standing instructions and earlier context, for the model's system prompt. */
   system: string | undefined;
   /** The session's recent history followed by the new user message. */
-  messages: UIMessage[];
+  messages: ChatMessage[];
 }
 
 const excerptLength = 500;
@@ -19,7 +19,7 @@ const excerptLength = 500;
  * const { system, messages } = buildTurnContext(recall, userMessage);
  * streamText({ model, system, messages: await convertToModelMessages(messages) });
  */
-export function buildTurnContext(recall: RecallResult, newMessage: UIMessage, sessionId?: string): TurnContext {
+export function buildTurnContext(recall: RecallResult, newMessage: ChatMessage, sessionId?: string): TurnContext {
   const sections: string[] = [];
   const userMemories = recall.memories.filter((memory) => memory.scope === "user");
   const sessionMemories = recall.memories.filter((memory) => memory.scope === "session");
@@ -47,7 +47,7 @@ export function buildTurnContext(recall: RecallResult, newMessage: UIMessage, se
 }
 
 /** The text parts of a message joined by spaces: what is embedded and searched. */
-export function messageText(message: UIMessage): string {
+export function messageText(message: ChatMessage): string {
   return message.parts
     .flatMap((part) => (part.type === "text" ? [part.text] : []))
     .join(" ")

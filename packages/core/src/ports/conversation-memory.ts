@@ -1,4 +1,4 @@
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import type { Memory } from "./memory-store.ts";
 import type { Session } from "./session-store.ts";
 
@@ -18,7 +18,7 @@ export interface RecallRequest {
 
 /** A message semantic recall brought back from earlier, and why. */
 export interface RecalledMessage {
-  message: UIMessage;
+  message: ChatMessage;
   /** The session it came from (this one or another of the user's). */
   sessionId: string;
   /** Cosine similarity of the hit that brought it in; neighbours share their hit's score. */
@@ -29,7 +29,7 @@ export interface RecalledMessage {
 
 export interface RecallResult {
   /** The session's last messages, oldest first. */
-  recent: UIMessage[];
+  recent: ChatMessage[];
   /** Earlier context found by meaning: time order, none repeated from `recent`. */
   recalled: RecalledMessage[];
   /** The user's memories and this session's, oldest first. */
@@ -39,13 +39,15 @@ export interface RecallResult {
 export interface SaveMessagesRequest {
   sessionId: string;
   resourceId: string;
-  messages: UIMessage[];
+  messages: ChatMessage[];
   /**
    * `"now"` embeds and writes vectors before returning; `"later"` only records
    * the messages as pending, for {@link ConversationMemory.indexPending} after
    * the answer has reached the client. Pending work survives a crash.
    */
   index?: "now" | "later";
+  /** The answer of a turn still running, saved step by step: hidden until it is saved again without this. */
+  running?: boolean;
 }
 
 export interface IndexPendingOptions {
@@ -65,7 +67,7 @@ export interface ConversationMemory {
    */
   indexPending(options?: IndexPendingOptions): Promise<number>;
   /** A session's messages, oldest first; answers of running turns only when asked for. */
-  listMessages(sessionId: string, resourceId: string, options?: { includeRunning?: boolean }): Promise<UIMessage[]>;
+  listMessages(sessionId: string, resourceId: string, options?: { includeRunning?: boolean }): Promise<ChatMessage[]>;
   /** Deletes the session's thread, its messages and their vectors. */
   deleteThread(session: Session): Promise<void>;
 }

@@ -36,4 +36,8 @@ export interface MemoryStore {
   forSession(resourceId: string, sessionId: string): Promise<Memory[]>;
   /** False when the memory is not the resource's. */
   delete(resourceId: string, memoryId: string): Promise<boolean>;
+  /** Import: writes the memory as it is unless its id exists; false when it did. */
+  restore(memory: Memory): Promise<boolean>;
+  /** Import's ownership check: these ids that exist, of any resource. */
+  getMany(memoryIds: string[]): Promise<Memory[]>;
 }

@@ -1,4 +1,4 @@
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 
 /** A conversation message as stored: the UI message exactly as accepted or streamed, in its session. */
 export interface StoredMessage {
@@ -8,7 +8,12 @@ export interface StoredMessage {
   resourceId: string;
   /** Orders a session's messages; saving a message again keeps its first time. */
   createdAt: Date;
-  message: UIMessage;
+  message: ChatMessage;
+  /**
+   * The answer of a turn still running, saved step by step: hidden from every
+   * read but the turn's own (retry, recovery) until the turn saves it again.
+   */
+  running?: boolean;
 }
 
 /** A message saved but not yet embedded: the work `indexPending` finishes, also after a crash. */
@@ -55,8 +60,8 @@ export interface MessageStore {
   around(resourceId: string, keys: string[], range: number): Promise<StoredMessage[]>;
   /** Every message of every session after `after`, in (createdAt, key) order: for re-embedding them all. */
   scan(options: { after: { createdAt: Date; key: string } | null; limit: number }): Promise<StoredMessage[]>;
-  /** How many messages are stored in all. */
-  countAll(): Promise<number>;
+  /** How many messages are stored in all, or up to and including `upTo` in (createdAt, key) order. */
+  countAll(upTo?: { createdAt: Date; key: string }): Promise<number>;
   /** How many visible messages each session holds (sessions with none are left out). */
   count(sessionIds: string[]): Promise<Map<string, number>>;
   /** Deletes messages of a session by client id, with their pending rows. */

@@ -27,3 +27,33 @@ export interface RepoCheckout {
 export interface RepoCache {
   ensureRepo(request: RepoRequest): Promise<RepoCheckout>;
 }
+
+/** A cached checkout as its row records it. */
+export interface RepoCacheEntry {
+  resourceKey: string;
+  url: string;
+  ref: string | null;
+  searchPath: string | null;
+  localPath: string;
+  commit: string;
+  clonedAt: Date;
+  lastUpdated: Date;
+  lastAccessed: Date;
+}
+
+/** The repository cache's rows; the checkouts themselves are folders the cache manages. */
+export interface RepoCacheRows {
+  get(resourceKey: string): Promise<RepoCacheEntry | undefined>;
+  /** Inserts or replaces the row of `entry.resourceKey`. */
+  put(entry: RepoCacheEntry): Promise<void>;
+  /** Updates the given fields of an existing row. */
+  update(
+    resourceKey: string,
+    fields: Partial<Pick<RepoCacheEntry, "commit" | "lastUpdated" | "lastAccessed">>,
+  ): Promise<void>;
+  /** Deletes the row; returns it, or `undefined` when there was none. */
+  delete(resourceKey: string): Promise<RepoCacheEntry | undefined>;
+  list(): Promise<RepoCacheEntry[]>;
+  /** Rows not used since `before`, oldest first. */
+  findIdle(before: Date): Promise<RepoCacheEntry[]>;
+}

@@ -19,28 +19,48 @@ export interface ListSessionsOptions {
   cursor?: string | null;
 }
 
-/** Something created together with a session (its memory thread). */
-export type SessionCreationHook = (session: Session) => Promise<void>;
-
-/**
- * Something else that hangs off a session (memory thread, trace, …) and must go
- * when the session goes. Runs before the session row is deleted, so a failure
- * leaves the session in place to be deleted again.
- */
-export type SessionDeletionHook = (session: Session) => Promise<void>;
+/** Sessions per page at most, and by default. */
+export const sessionPageSize = { max: 100, default: 20 } as const;
 
 /**
  * Sessions, always seen through the resource that owns them: another
  * resource's session is indistinguishable from one that does not exist.
+ * Deleting a session deletes everything of it in the same database (tool
+ * sessions, session memories, turns and their chunk logs, traces): the
+ * database cascades, one rule for every table.
  */
 export interface SessionStore {
   create(resourceId: string, options?: { title?: string | null }): Promise<Session>;
   get(resourceId: string, sessionId: string): Promise<Session | undefined>;
   /** Marks the session used now; false when it is not the resource's. */
   touch(resourceId: string, sessionId: string): Promise<boolean>;
-  /** Most recently used first. */
+  /** Most recently used first; `invalid_request` for a bad limit or cursor. */
   list(resourceId: string, options?: ListSessionsOptions): Promise<SessionPage>;
+  /** The resource's sessions in order of creation, after `after`: a paging key that never moves (export). */
+  listByCreation(resourceId: string, options: { after: Session | null; limit: number }): Promise<Session[]>;
+  /** How many sessions the resource has. */
+  count(resourceId: string): Promise<number>;
   rename(resourceId: string, sessionId: string, title: string | null): Promise<Session | undefined>;
-  /** Deletes the session and everything hanging off it; false when it is not the resource's. */
+  /** Deletes the session and, by cascade, everything of it in this database; false when it is not the resource's. */
   delete(resourceId: string, sessionId: string): Promise<boolean>;
+
+  /** Sessions of any resource not used since `before`, oldest first. */
+  findIdle(before: Date, limit: number): Promise<Session[]>;
+  /** Sessions beyond the newest `keep` of their resource, least recently used first. */
+  findBeyondLimit(keep: number, limit: number): Promise<Session[]>;
+
+  /**
+   * Takes the session's turn lease for `ttlMs` unless another live lease holds
+   * it, and marks the session used: one conditional write, so two processes
+   * can never both win.
+   */
+  acquireTurnLease(resourceId: string, sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease this holder still has; false when it was lost. */
+  renewTurnLease(sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
+  releaseTurnLease(sessionId: string, leaseId: string): Promise<void>;
+
+  /** Import: writes the session with its own id and times; false when that id exists already. */
+  restore(session: Session): Promise<boolean>;
+  /** Import's ownership check: the owner of each of these ids that exists, of any resource. */
+  ownersOf(sessionIds: string[]): Promise<Map<string, string>>;
 }

@@ -22,12 +22,19 @@ export interface WriteToolStateOptions {
 
 /**
  * Tool sessions of a session. Callers have already resolved the session for
- * its owner; these methods take the session id as given.
+ * its owner; these methods take the session id as given. `(sessionId,
+ * toolName, toolKey)` is unique, a `null` key included: concurrent
+ * `getOrCreate` calls on any number of connections return one tool session.
  */
 export interface ToolSessionStore {
   /** Returns the one tool session for the triple, creating it on first use. */
   getOrCreate(sessionId: string, toolName: string, toolKey: string | null): Promise<ToolSession>;
   get(toolSessionId: string): Promise<ToolSession | undefined>;
   writeState(toolSessionId: string, state: ToolState, options?: WriteToolStateOptions): Promise<ToolSession>;
+  /** Oldest first. */
   listForSession(sessionId: string): Promise<ToolSession[]>;
+  /** Import: writes the tool session as it is unless its id exists; false when it did. */
+  restore(toolSession: ToolSession): Promise<boolean>;
+  /** Import's ownership check: these ids that exist, with the session each belongs to. */
+  sessionsOf(toolSessionIds: string[]): Promise<Map<string, string>>;
 }

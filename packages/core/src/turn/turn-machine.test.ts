@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { SessionNotFoundError } from "@session-bridge/shared";
-import type { UIMessage } from "ai";
+import { type ChatMessage, SessionNotFoundError } from "@session-bridge/shared";
 import { createActor, toPromise } from "xstate";
 import type { RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
@@ -15,8 +14,8 @@ const session: Session = {
   createdAt: new Date(0),
   lastAccessed: new Date(0),
 };
-const userMessage: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "hello" }] };
-const answer: UIMessage = { id: "a1", role: "assistant", parts: [{ type: "text", text: "hi" }] };
+const userMessage: ChatMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "hello" }] };
+const answer: ChatMessage = { id: "a1", role: "assistant", parts: [{ type: "text", text: "hi" }] };
 const recall: RecallResult = {
   recent: [],
   recalled: [
@@ -34,7 +33,7 @@ const recall: RecallResult = {
 function fakeEffects(overrides: Partial<TurnEffects> = {}) {
   const saved: SaveTurnInput[] = [];
   const effects: TurnEffects = {
-    resolveSession: async () => session,
+    resolveSession: async () => ({ session, replay: null }),
     loadToolSessions: async () => [],
     recallMemory: async () => recall,
     generate: async () => ({
@@ -46,6 +45,8 @@ function fakeEffects(overrides: Partial<TurnEffects> = {}) {
     saveTurn: async (input) => {
       saved.push(input);
     },
+    keepLease: () => () => {},
+    watchStopRequests: () => () => {},
     ...overrides,
   };
   return { effects, saved };
@@ -63,6 +64,7 @@ function startTurn(effects: TurnEffects) {
       resourceId: "alice",
       sessionId: null,
       userMessage,
+      trigger: "submit-message",
       model: "test:model",
       clock: steppingClock(),
     },
@@ -172,7 +174,7 @@ describe("turn machine", () => {
   });
 
   test("stop while generating ends generation, saves the partial answer as stopped and ends aborted", async () => {
-    const partial: UIMessage = { id: "a1", role: "assistant", parts: [{ type: "text", text: "hal" }] };
+    const partial: ChatMessage = { id: "a1", role: "assistant", parts: [{ type: "text", text: "hal" }] };
     let started!: () => void;
     const generating = new Promise<void>((resolve) => {
       started = resolve;
@@ -245,9 +247,90 @@ describe("turn machine", () => {
     assert.deepEqual(saved, []);
   });
 
+  test("a user message answered before is replayed: no lease kept, no step run", async () => {
+    const calls: string[] = [];
+    const { effects, saved } = fakeEffects({
+      resolveSession: async () => ({ session, replay: answer }),
+      keepLease: () => {
+        calls.push("keepLease");
+        return () => {};
+      },
+      recallMemory: async () => {
+        calls.push("recall");
+        return recall;
+      },
+    });
+    const output = await startTurn(effects).output;
+    assert.deepEqual(output.replay, answer);
+    assert.equal(output.session, session);
+    assert.deepEqual(calls, []);
+    assert.deepEqual(saved, []);
+  });
+
+  test("the lease is kept and stop requests watched exactly while the turn is active", async () => {
+    const log: string[] = [];
+    const watcher = (name: string) => () => {
+      log.push(`${name} start`);
+      return () => log.push(`${name} stop`);
+    };
+    const { effects } = fakeEffects({
+      resolveSession: async () => {
+        log.push("resolved");
+        return { session, replay: null };
+      },
+      keepLease: watcher("lease"),
+      watchStopRequests: watcher("stop watch"),
+      saveTurn: async () => {
+        log.push("saved");
+      },
+    });
+    const output = await startTurn(effects).output;
+    assert.equal(output.status, "complete");
+    assert.deepEqual(log, ["resolved", "lease start", "stop watch start", "saved", "lease stop", "stop watch stop"]);
+  });
+
+  for (const [name, signal] of [
+    ["a lost lease", "keepLease"],
+    ["a stop asked from another process", "watchStopRequests"],
+  ] as const) {
+    test(`${name} while generating ends generation and the turn as stopped`, async () => {
+      let raise!: () => void;
+      const { effects, saved } = fakeEffects({
+        [signal]: (_input: unknown, notify: () => void) => {
+          raise = notify;
+          return () => {};
+        },
+        generate: ({ signal: abort }) =>
+          new Promise((resolve) => {
+            raise();
+            abort.addEventListener("abort", () =>
+              resolve({
+                assistantMessage: answer,
+                status: "stopped",
+                usage: { inputTokens: 0, outputTokens: 0 },
+                toolCalls: [],
+              }),
+            );
+          }),
+      });
+      const output = await startTurn(effects).output;
+      assert.equal(output.status, "stopped");
+      assert.equal(states(output).at(-1), "aborted");
+      assert.equal(saved.length, 1);
+    });
+  }
+
   test("an actor that was not provided fails the turn instead of hanging", async () => {
     const actor = createActor(turnMachine, {
-      input: { turnId: "t", resourceId: "a", sessionId: null, userMessage, model: "m", clock: steppingClock() },
+      input: {
+        turnId: "t",
+        resourceId: "a",
+        sessionId: null,
+        userMessage,
+        trigger: "submit-message",
+        model: "m",
+        clock: steppingClock(),
+      },
     }).start();
     const output = (await toPromise(actor)) as TurnOutput;
     assert.equal(output.status, "failed");

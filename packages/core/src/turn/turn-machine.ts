@@ -1,5 +1,5 @@
-import type { UIMessage } from "ai";
-import { type Actor, assign, fromPromise, setup, toPromise } from "xstate";
+import type { ChatMessage } from "@session-bridge/shared";
+import { type Actor, assign, fromCallback, fromPromise, setup, toPromise } from "xstate";
 import { excerpt, messageText } from "../memory/turn-context.ts";
 import type { RecalledMessage, RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
@@ -7,6 +7,7 @@ import type { ToolSession } from "../ports/tool-session-store.ts";
 import type {
   GenerateInput,
   GenerateOutput,
+  ResolvedSession,
   SaveTurnInput,
   TraceRecalled,
   TurnEffects,
@@ -21,6 +22,7 @@ interface TurnContext {
   input: TurnInput;
   abort: AbortController;
   session: Session | null;
+  replay: ChatMessage | null;
   toolSessions: ToolSession[];
   recall: RecallResult | null;
   generated: GenerateOutput | null;
@@ -28,7 +30,10 @@ interface TurnContext {
   trace: TurnTrace;
 }
 
-type TurnEvent = { type: "stop" };
+/** `stop`: a client or another process asked; `lease-lost`: another process took the session. */
+type TurnEvent = { type: "stop" } | { type: "lease-lost" };
+
+type ResolveInput = Parameters<TurnEffects["resolveSession"]>[0];
 
 /** A placeholder that names the actor the caller forgot to provide. */
 const notProvided = <TOutput, TInput>(name: string) =>
@@ -53,15 +58,21 @@ function toTurnError(state: TurnState, error: unknown): TurnError {
 }
 
 /**
- * One chat turn: resolve the session, load its tool sessions, recall memory,
- * generate (streaming, with tools), save, done — or `failed` with a typed
- * error, or `aborted` after a `stop` (the partial answer is still saved).
- * Every side effect is an actor provided with `.provide({ actors })`; every
- * state entered is recorded in the trace with the injected clock.
+ * One chat turn: resolve the session (and make this its one running turn),
+ * load its tool sessions, recall memory, generate (streaming, with tools),
+ * save, done — or `failed` with a typed error, or `aborted` after a `stop`
+ * (the partial answer is still saved). A user message answered before ends in
+ * `replaying` instead: its answer is sent again and no turn runs.
+ *
+ * While the turn is `active` two callback actors live with it: one keeps the
+ * session's lease, one watches for a stop asked from another process; both
+ * stop when the turn leaves `active`. Every side effect is an actor provided
+ * with `.provide({ actors })`; every state a turn enters is recorded in its
+ * trace with the injected clock.
  *
  * @example
  * const actor = createActor(turnMachine.provide({ actors: turnActors(effects) }), { input }).start();
- * const output = (await toPromise(actor)) as TurnOutput;
+ * const output = await runTurn(actor);
  */
 export const turnMachine = setup({
   types: {
@@ -71,11 +82,13 @@ export const turnMachine = setup({
     output: {} as TurnOutput,
   },
   actors: {
-    resolveSession: notProvided<Session, { resourceId: string; sessionId: string | null }>("resolveSession"),
+    resolveSession: notProvided<ResolvedSession, ResolveInput>("resolveSession"),
     loadToolSessions: notProvided<ToolSession[], { session: Session }>("loadToolSessions"),
-    recallMemory: notProvided<RecallResult, { session: Session; userMessage: UIMessage }>("recallMemory"),
+    recallMemory: notProvided<RecallResult, { session: Session; userMessage: ChatMessage }>("recallMemory"),
     generate: notProvided<GenerateOutput, GenerateInput>("generate"),
     saveTurn: notProvided<void, SaveTurnInput>("saveTurn"),
+    keepLease: fromCallback<TurnEvent, { session: Session }>(() => () => {}),
+    watchStopRequests: fromCallback<TurnEvent, { session: Session }>(() => () => {}),
   },
   actions: {
     recordTransition: assign(({ context }, params: { state: TurnState }) => ({
@@ -100,6 +113,7 @@ export const turnMachine = setup({
     input,
     abort: new AbortController(),
     session: null,
+    replay: null,
     toolSessions: [],
     recall: null,
     generated: null,
@@ -117,17 +131,32 @@ export const turnMachine = setup({
     },
   }),
   initial: "resolvingSession",
-  on: { stop: { actions: "requestStop" } },
+  // A stop (or a lost lease) aborts generation; states before it end the turn at once.
+  on: { stop: { actions: "requestStop" }, "lease-lost": { actions: "requestStop" } },
   states: {
     resolvingSession: {
       entry: { type: "recordTransition", params: { state: "resolvingSession" } },
-      on: { stop: { target: "aborted" } },
       invoke: {
         src: "resolveSession",
-        input: ({ context }) => ({ resourceId: context.input.resourceId, sessionId: context.input.sessionId }),
-        onDone: { target: "loadingToolSessions", actions: assign({ session: ({ event }) => event.output }) },
+        input: ({ context }) => ({
+          resourceId: context.input.resourceId,
+          sessionId: context.input.sessionId,
+          userMessage: context.input.userMessage,
+          trigger: context.input.trigger,
+        }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output.replay !== null,
+            target: "replaying",
+            actions: assign({
+              session: ({ event }) => event.output.session,
+              replay: ({ event }) => event.output.replay,
+            }),
+          },
+          { target: "active", actions: assign({ session: ({ event }) => event.output.session }) },
+        ],
         onError: {
-          target: "failed",
+          target: "#turn.failed",
           actions: {
             type: "recordFailure",
             params: ({ event }) => ({ state: "resolvingSession", error: event.error }),
@@ -135,87 +164,97 @@ export const turnMachine = setup({
         },
       },
     },
-    loadingToolSessions: {
-      entry: { type: "recordTransition", params: { state: "loadingToolSessions" } },
-      on: { stop: { target: "aborted" } },
-      invoke: {
-        src: "loadToolSessions",
-        input: ({ context }) => ({ session: context.session as Session }),
-        onDone: { target: "recallingMemory", actions: assign({ toolSessions: ({ event }) => event.output }) },
-        onError: {
-          target: "failed",
-          actions: {
-            type: "recordFailure",
-            params: ({ event }) => ({ state: "loadingToolSessions", error: event.error }),
+    replaying: { type: "final" },
+    active: {
+      invoke: [
+        { src: "keepLease", input: ({ context }) => ({ session: context.session as Session }) },
+        { src: "watchStopRequests", input: ({ context }) => ({ session: context.session as Session }) },
+      ],
+      initial: "loadingToolSessions",
+      states: {
+        loadingToolSessions: {
+          entry: { type: "recordTransition", params: { state: "loadingToolSessions" } },
+          on: { stop: { target: "#turn.aborted" }, "lease-lost": { target: "#turn.aborted" } },
+          invoke: {
+            src: "loadToolSessions",
+            input: ({ context }) => ({ session: context.session as Session }),
+            onDone: { target: "recallingMemory", actions: assign({ toolSessions: ({ event }) => event.output }) },
+            onError: {
+              target: "#turn.failed",
+              actions: {
+                type: "recordFailure",
+                params: ({ event }) => ({ state: "loadingToolSessions", error: event.error }),
+              },
+            },
           },
         },
-      },
-    },
-    recallingMemory: {
-      entry: { type: "recordTransition", params: { state: "recallingMemory" } },
-      on: { stop: { target: "aborted" } },
-      invoke: {
-        src: "recallMemory",
-        input: ({ context }) => ({ session: context.session as Session, userMessage: context.input.userMessage }),
-        onDone: {
-          target: "generating",
-          actions: assign(({ context, event }) => ({
-            recall: event.output,
-            trace: {
-              ...context.trace,
-              recalled: traceRecalled(event.output.recalled),
+        recallingMemory: {
+          entry: { type: "recordTransition", params: { state: "recallingMemory" } },
+          on: { stop: { target: "#turn.aborted" }, "lease-lost": { target: "#turn.aborted" } },
+          invoke: {
+            src: "recallMemory",
+            input: ({ context }) => ({ session: context.session as Session, userMessage: context.input.userMessage }),
+            onDone: {
+              target: "generating",
+              actions: assign(({ context, event }) => ({
+                recall: event.output,
+                trace: { ...context.trace, recalled: traceRecalled(event.output.recalled) },
+              })),
             },
-          })),
-        },
-        onError: {
-          target: "failed",
-          actions: { type: "recordFailure", params: ({ event }) => ({ state: "recallingMemory", error: event.error }) },
-        },
-      },
-    },
-    generating: {
-      entry: { type: "recordTransition", params: { state: "generating" } },
-      invoke: {
-        src: "generate",
-        input: ({ context }) => ({
-          session: context.session as Session,
-          toolSessions: context.toolSessions,
-          recall: context.recall as RecallResult,
-          userMessage: context.input.userMessage,
-          signal: context.abort.signal,
-        }),
-        onDone: {
-          target: "saving",
-          actions: assign(({ context, event }) => ({
-            generated: event.output,
-            trace: {
-              ...context.trace,
-              outcome: event.output.status,
-              toolCalls: event.output.toolCalls,
-              usage: event.output.usage,
+            onError: {
+              target: "#turn.failed",
+              actions: {
+                type: "recordFailure",
+                params: ({ event }) => ({ state: "recallingMemory", error: event.error }),
+              },
             },
-          })),
+          },
         },
-        onError: {
-          target: "failed",
-          actions: { type: "recordFailure", params: ({ event }) => ({ state: "generating", error: event.error }) },
+        generating: {
+          entry: { type: "recordTransition", params: { state: "generating" } },
+          invoke: {
+            src: "generate",
+            input: ({ context }) => ({
+              session: context.session as Session,
+              toolSessions: context.toolSessions,
+              recall: context.recall as RecallResult,
+              userMessage: context.input.userMessage,
+              signal: context.abort.signal,
+            }),
+            onDone: {
+              target: "saving",
+              actions: assign(({ context, event }) => ({
+                generated: event.output,
+                trace: {
+                  ...context.trace,
+                  outcome: event.output.status,
+                  toolCalls: event.output.toolCalls,
+                  usage: event.output.usage,
+                },
+              })),
+            },
+            onError: {
+              target: "#turn.failed",
+              actions: { type: "recordFailure", params: ({ event }) => ({ state: "generating", error: event.error }) },
+            },
+          },
         },
-      },
-    },
-    saving: {
-      entry: { type: "recordTransition", params: { state: "saving" } },
-      invoke: {
-        src: "saveTurn",
-        input: ({ context }) => ({
-          session: context.session as Session,
-          userMessage: context.input.userMessage,
-          assistantMessage: (context.generated as GenerateOutput).assistantMessage,
-          status: (context.generated as GenerateOutput).status,
-        }),
-        onDone: [{ guard: "wasStopped", target: "aborted" }, { target: "done" }],
-        onError: {
-          target: "failed",
-          actions: { type: "recordFailure", params: ({ event }) => ({ state: "saving", error: event.error }) },
+        saving: {
+          entry: { type: "recordTransition", params: { state: "saving" } },
+          invoke: {
+            src: "saveTurn",
+            input: ({ context }) => ({
+              session: context.session as Session,
+              userMessage: context.input.userMessage,
+              assistantMessage: (context.generated as GenerateOutput).assistantMessage,
+              status: (context.generated as GenerateOutput).status,
+            }),
+            onDone: [{ guard: "wasStopped", target: "#turn.aborted" }, { target: "#turn.done" }],
+            onError: {
+              target: "#turn.failed",
+              actions: { type: "recordFailure", params: ({ event }) => ({ state: "saving", error: event.error }) },
+            },
+          },
         },
       },
     },
@@ -239,11 +278,15 @@ export const turnMachine = setup({
   output: ({ context }) => ({
     status: context.error ? "failed" : context.trace.outcome,
     session: context.session,
+    replay: context.replay,
     assistantMessage: context.generated?.assistantMessage ?? null,
     trace: context.trace,
     error: context.error,
   }),
 });
+
+/** A started turn's actor. */
+export type TurnActor = Actor<typeof turnMachine>;
 
 /**
  * Runs a started turn to its end. A failure anywhere in it (in an actor, which
@@ -254,7 +297,7 @@ export const turnMachine = setup({
  * @example
  * const output = await runTurn(createActor(machine, { input }).start());
  */
-export async function runTurn(actor: Actor<typeof turnMachine>): Promise<TurnOutput> {
+export async function runTurn(actor: TurnActor): Promise<TurnOutput> {
   try {
     return (await toPromise(actor)) as TurnOutput;
   } catch (error) {
@@ -262,11 +305,12 @@ export async function runTurn(actor: Actor<typeof turnMachine>): Promise<TurnOut
     const { context } = snapshot;
     // A running step (generation) must not outlive its machine.
     context.abort.abort();
-    const state = (typeof snapshot.value === "string" ? snapshot.value : "failed") as TurnState;
+    const state = leafState(snapshot.value);
     const at = context.input.clock.now();
     return {
       status: "failed",
       session: context.session,
+      replay: null,
       assistantMessage: context.generated?.assistantMessage ?? null,
       trace: {
         ...context.trace,
@@ -279,6 +323,13 @@ export async function runTurn(actor: Actor<typeof turnMachine>): Promise<TurnOut
   }
 }
 
+/** `"generating"` of `{ active: "generating" }`. */
+function leafState(value: unknown): TurnState {
+  let current = value;
+  while (typeof current === "object" && current !== null) current = Object.values(current)[0];
+  return (typeof current === "string" ? current : "failed") as TurnState;
+}
+
 /** Recalled messages as the trace (and the stream's `data-recall` part) show them. */
 export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
   return recalled.map((item) => ({
@@ -289,17 +340,22 @@ export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
   }));
 }
 
-/** Wraps plain async functions as the machine's actors. */
+/** Wraps the plain functions of {@link TurnEffects} as the machine's actors. */
 export function turnActors(effects: TurnEffects) {
   return {
-    resolveSession: fromPromise(({ input }: { input: { resourceId: string; sessionId: string | null } }) =>
-      effects.resolveSession(input),
-    ),
+    resolveSession: fromPromise(({ input }: { input: ResolveInput }) => effects.resolveSession(input)),
     loadToolSessions: fromPromise(({ input }: { input: { session: Session } }) => effects.loadToolSessions(input)),
-    recallMemory: fromPromise(({ input }: { input: { session: Session; userMessage: UIMessage } }) =>
+    recallMemory: fromPromise(({ input }: { input: { session: Session; userMessage: ChatMessage } }) =>
       effects.recallMemory(input),
     ),
     generate: fromPromise(({ input }: { input: GenerateInput }) => effects.generate(input)),
     saveTurn: fromPromise(({ input }: { input: SaveTurnInput }) => effects.saveTurn(input)),
+    // Callback actors: what they start (an interval) lives exactly as long as the state that invokes them.
+    keepLease: fromCallback<TurnEvent, { session: Session }>(({ input, sendBack }) =>
+      effects.keepLease(input, () => sendBack({ type: "lease-lost" })),
+    ),
+    watchStopRequests: fromCallback<TurnEvent, { session: Session }>(({ input, sendBack }) =>
+      effects.watchStopRequests(input, () => sendBack({ type: "stop" })),
+    ),
   };
 }

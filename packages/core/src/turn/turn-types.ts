@@ -1,11 +1,11 @@
-import type { UIMessage } from "ai";
+import type { ChatMessage, MessageStatus } from "@session-bridge/shared";
 import type { Clock } from "../ports/clock.ts";
 import type { RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
 import type { ToolSession } from "../ports/tool-session-store.ts";
 
 /** How a turn ended, as stored with the assistant message and in the trace. */
-export type TurnStatus = "complete" | "stopped" | "interrupted" | "failed";
+export type TurnStatus = MessageStatus;
 
 /** The states a turn passes through; the trace records each entry. */
 export type TurnState =
@@ -64,23 +64,35 @@ export interface TurnInput {
   resourceId: string;
   /** `null` creates a new session for the resource. */
   sessionId: string | null;
-  userMessage: UIMessage;
+  userMessage: ChatMessage;
+  /** `regenerate-message` replaces the last answer instead of answering a new message. */
+  trigger: "submit-message" | "regenerate-message";
   /** `provider:model`, for the trace. */
   model: string;
   clock: Clock;
+}
+
+/**
+ * A session resolved for a turn: found (or created) for its resource, and the
+ * turn made its one running turn. `replay`: the user message was answered
+ * before, so that answer is sent again and no turn runs.
+ */
+export interface ResolvedSession {
+  session: Session;
+  replay: ChatMessage | null;
 }
 
 export interface GenerateInput {
   session: Session;
   toolSessions: ToolSession[];
   recall: RecallResult;
-  userMessage: UIMessage;
+  userMessage: ChatMessage;
   /** Aborted by a `stop` event: end generation and resolve with what there is. */
   signal: AbortSignal;
 }
 
 export interface GenerateOutput {
-  assistantMessage: UIMessage;
+  assistantMessage: ChatMessage;
   /** `stopped` when the signal ended generation early. */
   status: "complete" | "stopped";
   usage: TokenUsage;
@@ -89,28 +101,42 @@ export interface GenerateOutput {
 
 export interface SaveTurnInput {
   session: Session;
-  userMessage: UIMessage;
-  assistantMessage: UIMessage;
+  userMessage: ChatMessage;
+  assistantMessage: ChatMessage;
   status: TurnStatus;
 }
 
 /**
  * The side effects a turn needs, injected with `turnMachine.provide({ actors })`
- * (each as `fromPromise`); `packages/core` performs none itself.
+ * (through {@link turnActors}); `packages/core` performs none itself.
  */
 export interface TurnEffects {
-  resolveSession(input: { resourceId: string; sessionId: string | null }): Promise<Session>;
+  resolveSession(input: {
+    resourceId: string;
+    sessionId: string | null;
+    userMessage: ChatMessage;
+    trigger: TurnInput["trigger"];
+  }): Promise<ResolvedSession>;
   loadToolSessions(input: { session: Session }): Promise<ToolSession[]>;
-  recallMemory(input: { session: Session; userMessage: UIMessage }): Promise<RecallResult>;
+  recallMemory(input: { session: Session; userMessage: ChatMessage }): Promise<RecallResult>;
   generate(input: GenerateInput): Promise<GenerateOutput>;
   saveTurn(input: SaveTurnInput): Promise<void>;
+  /**
+   * Keeps the session's lease while the turn is active; calls `lost` if another
+   * process took it (this one stalled past its expiry). Returns the cleanup.
+   */
+  keepLease(input: { session: Session }, lost: () => void): () => void;
+  /** Watches for a stop asked of this turn from elsewhere (another process); returns the cleanup. */
+  watchStopRequests(input: { session: Session }, stopRequested: () => void): () => void;
 }
 
 /** What a finished turn machine outputs, whatever its final state. */
 export interface TurnOutput {
   status: TurnStatus;
   session: Session | null;
-  assistantMessage: UIMessage | null;
+  /** The earlier answer sent again instead of running the turn (see {@link ResolvedSession}). */
+  replay: ChatMessage | null;
+  assistantMessage: ChatMessage | null;
   trace: TurnTrace;
   error: TurnError | null;
 }

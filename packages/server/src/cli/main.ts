@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { UserStore } from "@session-bridge/core";
 import { AppError } from "@session-bridge/shared";
 import { ConfigError, loadConfig } from "../config/config.ts";
 import { createLogger } from "../logger.ts";
@@ -96,8 +97,8 @@ async function runServe(): Promise<number> {
 
 async function runMigrate(output: Output): Promise<number> {
   const config = loadConfig(process.env);
-  const { migrateApp } = await loadApp();
-  const status = await migrateApp(config);
+  const { withStorage } = await loadApp();
+  const status = await withStorage(config, (storage) => storage.migrationStatus());
   output.result(`Migrations applied: ${status.applied} of ${status.available}.`, status);
   return 0;
 }
@@ -154,11 +155,13 @@ async function runUsers(output: Output, args: string[]): Promise<number> {
   const [subcommand, argument, extra] = args;
   if (extra !== undefined) throw new UsageError(`unexpected argument "${extra}"`);
   const config = loadConfig(process.env);
-  const { withUserStore } = await loadApp();
+  const { withStorage } = await loadApp();
+  const withUserStore = <T>(work: (users: UserStore) => Promise<T>) =>
+    withStorage(config, (storage) => work(storage.users));
   switch (subcommand) {
     case "create": {
       if (!argument) throw new UsageError("users create needs a name");
-      const { user, apiKey } = await withUserStore(config, (users) => users.create(argument));
+      const { user, apiKey } = await withUserStore((users) => users.create(argument));
       output.result(`Created user ${user.name} (${user.id}). API key, shown only now: ${apiKey}`, {
         id: user.id,
         name: user.name,
@@ -168,14 +171,14 @@ async function runUsers(output: Output, args: string[]): Promise<number> {
     }
     case "list": {
       if (argument) throw new UsageError(`unexpected argument "${argument}"`);
-      const users = await withUserStore(config, (store) => store.list());
+      const users = await withUserStore((store) => store.list());
       const lines = users.map((user) => `${user.id}  ${user.name}${user.revokedAt ? "  (revoked)" : ""}`);
       output.result(lines.length > 0 ? lines.join("\n") : "No users.", { users });
       return 0;
     }
     case "revoke": {
       if (!argument) throw new UsageError("users revoke needs a user id");
-      const revoked = await withUserStore(config, (users) => users.revoke(argument));
+      const revoked = await withUserStore((users) => users.revoke(argument));
       if (!revoked) throw new Error(`no active user with id ${argument}`);
       output.result(`Revoked user ${argument}; their tokens no longer work.`, { id: argument, revoked: true });
       return 0;

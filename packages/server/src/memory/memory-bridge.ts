@@ -1,7 +1,4 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { Client } from "@libsql/client";
-import { LibSQLStore, LibSQLVector } from "@mastra/libsql";
-import { Memory } from "@mastra/memory";
 import type {
   Clock,
   ConversationMemory,
@@ -15,17 +12,18 @@ import type {
   SaveMessagesRequest,
   Session,
   StoredMessage,
+  VectorIndexInfo,
+  VectorStore,
 } from "@session-bridge/core";
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import type { Logger } from "pino";
 import { queryOf } from "./embedded-text.ts";
 import type { Embedder } from "./embedders/embedder.ts";
 import { cachedEmbed } from "./embedding-cache.ts";
 import { createEmbeddingScheduler } from "./embedding-scheduler.ts";
-import { createLibsqlMessageStore } from "./libsql-message-store.ts";
 import { writeMessageVectors } from "./message-vectors.ts";
 import { toStoredId } from "./stored-ids.ts";
-import { activeIndexFor, ensureLookupIndexes, ensureVectorMetaTables, type VectorIndexInfo } from "./vector-index.ts";
+import { activeIndexFor } from "./vector-index.ts";
 
 /** A pending row without its message is a save in progress for this long, then a crash's leftover. */
 const pendingGraceMs = 60_000;
@@ -34,11 +32,9 @@ const pendingGraceMs = 60_000;
 export const recallSettings = { lastMessages: 10, topK: 4, messageRange: 2 } as const;
 
 export interface MemoryBridgeOptions {
-  /** The memory database's client, shared with Mastra's storage. */
-  client: Client;
-  /** The same database by URL, for Mastra's vector store (which opens its own client). */
-  url: string;
-  authToken?: string | undefined;
+  /** Mastra Memory's storage (messages) and vector store, through their ports. */
+  messages: MessageStore;
+  vectors: VectorStore;
   embedder: Embedder;
   memories: MemoryStore;
   clock: Clock;
@@ -47,18 +43,13 @@ export interface MemoryBridgeOptions {
 
 /** A message with the time it was first stored, as export writes and import keeps it. */
 export interface TimedMessage {
-  message: UIMessage;
+  message: ChatMessage;
   createdAt: Date;
 }
 
 export interface MemoryBridge extends ConversationMemory {
-  /** Mastra's Memory on the same storage, vectors and embedder. */
-  mastra: Memory;
-  vector: LibSQLVector;
-  storage: LibSQLStore;
+  /** The vector index recall searches (the active embedder's). */
   index: VectorIndexInfo;
-  /** The bridge's messages, for re-embedding them all. */
-  messages: MessageStore;
   /**
    * The stored message with this client id and the message right after it (its
    * answer, when there is one, running answers included); `undefined` when the
@@ -68,11 +59,11 @@ export interface MemoryBridge extends ConversationMemory {
     sessionId: string,
     resourceId: string,
     messageId: string,
-  ): Promise<{ message: UIMessage; next: UIMessage | undefined } | undefined>;
+  ): Promise<{ message: ChatMessage; next: ChatMessage | undefined } | undefined>;
   /** How many visible messages each session holds (sessions with none are left out). */
   countMessages(sessionIds: string[]): Promise<Map<string, number>>;
   /** The session's last `count` visible messages, oldest first. */
-  lastMessages(sessionId: string, resourceId: string, count: number): Promise<UIMessage[]>;
+  lastMessages(sessionId: string, resourceId: string, count: number): Promise<ChatMessage[]>;
   /** A session's messages with the times they were stored, oldest first; running answers left out. */
   listTimedMessages(sessionId: string, resourceId: string): Promise<TimedMessage[]>;
   /**
@@ -92,35 +83,19 @@ export interface MemoryBridge extends ConversationMemory {
 
 /**
  * Mastra Memory's storage and vectors behind the small interface a turn
- * needs. Messages live in Mastra's tables, written and read by the bridge's
- * {@link MessageStore} so that they come back exactly as they were saved;
- * vectors are written by the bridge with deterministic ids (so saving twice
- * never duplicates them) and with one embedding of the user message per turn.
+ * needs, through the {@link MessageStore} and {@link VectorStore} ports (one
+ * adapter per backend). Messages come back exactly as they were saved;
+ * vectors are written with deterministic ids (so saving twice never
+ * duplicates them) and with one embedding of the user message per turn.
  *
  * @example
- * const bridge = await createMemoryBridge({ client, url, embedder, memories, clock, logger });
+ * const bridge = await createMemoryBridge({ messages, vectors, embedder, memories, clock, logger });
  * const recall = await bridge.recall({ sessionId, resourceId, query: "what did we decide about retries?" });
  */
 export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<MemoryBridge> {
-  const { client, embedder, clock, logger } = options;
-  const storage = new LibSQLStore({ id: "session-bridge-memory", client });
-  await storage.init();
-  const vector = new LibSQLVector({ id: "session-bridge-vectors", url: options.url, authToken: options.authToken });
-  const mastra = new Memory({
-    storage,
-    vector,
-    embedder: embedder.model,
-    options: {
-      lastMessages: recallSettings.lastMessages,
-      semanticRecall: { topK: recallSettings.topK, messageRange: recallSettings.messageRange, scope: "resource" },
-    },
-  });
-  const messages = createLibsqlMessageStore(client);
-
-  await ensureVectorMetaTables(client);
-  const index = await activeIndexFor(client, embedder);
-  await vector.createIndex({ indexName: index.indexName, dimension: index.dimension });
-  await ensureLookupIndexes(client, index.indexName);
+  const { messages, vectors, embedder, clock, logger } = options;
+  const index = await activeIndexFor(vectors, embedder);
+  await vectors.ensureIndex(index);
   const scheduler = createEmbeddingScheduler(embedder);
   const embed = cachedEmbed({ id: embedder.id, embed: scheduler.embed });
   const embedLater = (texts: string[]) => embed(texts, "background");
@@ -141,20 +116,16 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     // Hits by stored key: messages of different sessions may share a client id.
     const hits = new Map<string, { sessionId: string; score: number }>();
     if (queryVector) {
-      const results = await vector.query({
-        indexName: index.indexName,
-        queryVector,
+      const results = await vectors.query(index.indexName, queryVector, {
         topK: recallSettings.topK,
-        filter:
-          request.scope === "session" ? { thread_id: sessionId, resource_id: resourceId } : { resource_id: resourceId },
+        resourceId,
+        ...(request.scope === "session" ? { sessionId } : {}),
       });
       for (const result of results) {
-        const key = String(result.metadata?.message_id ?? "");
-        // The filter already keeps other users out; checking again costs nothing.
-        if (!key || seen.has(key) || result.metadata?.resource_id !== resourceId) continue;
-        const previous = hits.get(key);
+        if (seen.has(result.key)) continue;
+        const previous = hits.get(result.key);
         if (!previous || previous.score < result.score) {
-          hits.set(key, { sessionId: String(result.metadata?.thread_id), score: result.score });
+          hits.set(result.key, { sessionId: result.sessionId, score: result.score });
         }
       }
     }
@@ -179,13 +150,14 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     };
   }
 
-  const storedIn = (sessionId: string, resourceId: string, timed: TimedMessage[]): StoredMessage[] =>
+  const storedIn = (sessionId: string, resourceId: string, timed: TimedMessage[], running = false): StoredMessage[] =>
     timed.map(({ message, createdAt }) => ({
       key: toStoredId(sessionId, message.id),
       sessionId,
       resourceId,
       createdAt,
       message,
+      ...(running ? { running } : {}),
     }));
 
   async function save(request: SaveMessagesRequest): Promise<void> {
@@ -195,9 +167,11 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       request.sessionId,
       request.resourceId,
       request.messages.map((message, position) => ({ message, createdAt: new Date(now.getTime() + position) })),
+      request.running,
     );
     await messages.save(stored, { pending: request.index === "later", now });
-    if (request.index !== "later") await writeMessageVectors({ vector, index, embed: embedLater, messages: stored });
+    if (request.index !== "later")
+      await writeMessageVectors({ vectors, indexName: index.indexName, embed: embedLater, messages: stored });
   }
 
   async function indexPending(request: IndexPendingOptions = {}): Promise<number> {
@@ -219,13 +193,10 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       if (!last) return embedded;
       after = last;
       const found = await messages.getByKeys(rows.map((row) => row.key));
-      await writeMessageVectors({ vector, index, embed: embedLater, messages: found });
+      await writeMessageVectors({ vectors, indexName: index.indexName, embed: embedLater, messages: found });
       // A session deleted while its messages were embedded takes their vectors with it.
       const kept = new Set((await messages.getByKeys(found.map((stored) => stored.key))).map((stored) => stored.key));
-      await deleteVectorsWhere(
-        "message_id",
-        found.filter((stored) => !kept.has(stored.key)).map((stored) => stored.key),
-      );
+      await vectors.deleteForMessages(found.filter((stored) => !kept.has(stored.key)).map((stored) => stored.key));
       const foundKeys = new Set(found.map((stored) => stored.key));
       // Done: rows whose message was embedded as read (a newer save renewed its row
       // and stays pending), and rows of messages that never came (a crash between
@@ -238,25 +209,8 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     }
   }
 
-  async function deleteVectorsWhere(key: "thread_id" | "message_id", values: string[]): Promise<void> {
-    if (values.length === 0) return;
-    const indexNames = (await vector.listIndexes()).filter((name) => name.startsWith("memory_messages"));
-    const placeholders = values.map(() => "?").join(", ");
-    await client.batch(
-      indexNames.map((name) => ({
-        sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders})`,
-        args: values,
-      })),
-      "write",
-    );
-  }
-
   return {
-    mastra,
-    vector,
-    storage,
     index,
-    messages,
     recall,
     save,
     indexPending,
@@ -289,10 +243,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     },
 
     async deleteMessages(sessionId, _resourceId, messageIds) {
-      await deleteVectorsWhere(
-        "message_id",
-        messageIds.map((id) => toStoredId(sessionId, id)),
-      );
+      await vectors.deleteForMessages(messageIds.map((id) => toStoredId(sessionId, id)));
       await messages.delete(sessionId, messageIds);
     },
 
@@ -306,7 +257,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     },
 
     async deleteThread(session: Session) {
-      await deleteVectorsWhere("thread_id", [session.id]);
+      await vectors.deleteForSessions([session.id]);
       await messages.deleteSession(session.id);
       logger.debug({ sessionId: session.id }, "memory thread deleted");
     },
@@ -314,7 +265,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     holdBackgroundWork: () => scheduler.hold(),
 
     async close() {
-      await vector.close();
+      await vectors.close();
     },
   };
 }

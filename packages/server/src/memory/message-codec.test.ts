@@ -1,17 +1,22 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
 import { decodeMessage, encodeContent } from "./message-codec.ts";
 import { fromStoredId, toStoredId } from "./stored-ids.ts";
 
-const roundTrip = (message: UIMessage) =>
-  decodeMessage({ id: message.id, role: message.role, content: encodeContent(message) });
+const roundTrip = (message: ChatMessage) =>
+  decodeMessage({ id: message.id, role: message.role, content: encodeContent(message) }).message;
 
 test("every part of a message comes back exactly as it was saved", () => {
-  const answer: UIMessage = {
+  const answer: ChatMessage = {
     id: "a1",
     role: "assistant",
-    metadata: { sessionId: "s1", status: "complete", usage: { inputTokens: 1, outputTokens: 2, totalTokens: 3 } },
+    metadata: {
+      sessionId: "s1",
+      model: "local:demo",
+      status: "complete",
+      usage: { inputTokens: 1, outputTokens: 2, totalTokens: 3 },
+    },
     parts: [
       { type: "data-session", id: "session", data: { sessionId: "s1", resourceId: "local" } },
       { type: "data-recall", id: "recall", data: { recalled: [], memories: [{ id: "m", scope: "user", text: "t" }] } },
@@ -38,9 +43,16 @@ test("user text is kept byte for byte: whitespace, line breaks, NUL, lone surrog
     "\uFEFF\u200B",
     "",
   ]) {
-    const message: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text }] };
+    const message: ChatMessage = { id: "u1", role: "user", parts: [{ type: "text", text }] };
     assert.deepEqual(roundTrip(message), message, JSON.stringify(text));
   }
+});
+
+test("a running answer is marked outside its metadata and comes back marked", () => {
+  const answer: ChatMessage = { id: "a1", role: "assistant", parts: [{ type: "text", text: "so far" }] };
+  const content = encodeContent(answer, true);
+  assert.deepEqual(decodeMessage({ id: "a1", role: "assistant", content }), { message: answer, running: true });
+  assert.equal(decodeMessage({ id: "a1", role: "assistant", content: encodeContent(answer) }).running, false);
 });
 
 test("rows saved through Mastra's conversion before are still read", () => {
@@ -62,7 +74,7 @@ test("rows saved through Mastra's conversion before are still read", () => {
     ],
     metadata: { status: "complete" },
   });
-  const message = decodeMessage({ id: "a1", role: "assistant", content: legacy });
+  const { message } = decodeMessage({ id: "a1", role: "assistant", content: legacy });
   assert.equal(message.id, "a1");
   assert.deepEqual(message.metadata, { status: "complete" });
   assert.deepEqual(message.parts.at(-1), { type: "text", text: "Nothing found." });

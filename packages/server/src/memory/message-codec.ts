@@ -1,11 +1,5 @@
 import { type MastraDBMessage, MessageList } from "@mastra/core/agent/message-list";
-import type { UIMessage } from "ai";
-
-/**
- * Internal status of an answer saved step by step while its turn runs: hidden
- * from every read but the turn's own (retry, recovery) until the turn ends.
- */
-export const streamingStatus = "streaming";
+import type { ChatMessage } from "@session-bridge/shared";
 
 /**
  * Marks stored content whose `parts` are the AI SDK UI parts exactly as
@@ -16,40 +10,62 @@ export const streamingStatus = "streaming";
  */
 const exactParts = "ai-sdk-ui";
 
+/**
+ * How answers of running turns were marked before they had their own flag
+ * (`metadata.status`); such rows are still read as running.
+ */
+const legacyRunningStatus = "streaming";
+
 /** Stored content: Mastra's format-2 shape, so Mastra's own readers still find text and metadata. */
 interface StoredContent {
   format: 2;
   parts: unknown[];
   metadata?: unknown;
   partsFormat?: typeof exactParts;
+  /** The answer of a turn still running: hidden from every read but the turn's own (retry, recovery). */
+  running?: true;
+}
+
+/** A message as decoded from its row. */
+export interface DecodedMessage {
+  message: ChatMessage;
+  running: boolean;
 }
 
 /**
  * The JSON a message is stored as. `JSON.stringify` escapes NUL and lone
  * surrogates, so every string the client sent comes back byte for byte.
  */
-export function encodeContent(message: UIMessage): string {
+export function encodeContent(message: ChatMessage, running = false): string {
   const content: StoredContent = { format: 2, parts: message.parts, partsFormat: exactParts };
   if (message.metadata !== undefined) content.metadata = message.metadata;
+  if (running) content.running = true;
   return JSON.stringify(content);
 }
 
 /** A stored row back as the UI message its client saw, under the client's id. */
-export function decodeMessage(row: { id: string; role: string; content: string }): UIMessage {
+export function decodeMessage(row: { id: string; role: string; content: string }): DecodedMessage {
   const content = JSON.parse(row.content) as StoredContent;
   if (content.partsFormat === exactParts) {
-    const message = { id: row.id, role: row.role, parts: content.parts } as UIMessage;
-    return content.metadata === undefined ? message : { ...message, metadata: content.metadata };
+    const message = { id: row.id, role: row.role, parts: content.parts } as ChatMessage;
+    return {
+      message:
+        content.metadata === undefined
+          ? message
+          : { ...message, metadata: content.metadata as ChatMessage["metadata"] },
+      running: content.running === true,
+    };
   }
-  return legacyToUiMessage(row.id, row.role, content);
+  const message = legacyToUiMessage(row.id, row.role, content);
+  return { message, running: (message.metadata as { status?: unknown } | undefined)?.status === legacyRunningStatus };
 }
 
 /** Rows saved through Mastra's conversion, converted back the same way (one message at a time, so equal ids never merge). */
-function legacyToUiMessage(id: string, role: string, content: StoredContent): UIMessage {
+function legacyToUiMessage(id: string, role: string, content: StoredContent): ChatMessage {
   const list = new MessageList();
   list.add([{ id, role, content, createdAt: new Date(0) } as MastraDBMessage], "memory");
   const [message] = list.get.all.aiV7.ui();
-  if (!message) return { id, role: role as UIMessage["role"], parts: [] };
+  if (!message) return { id, role: role as ChatMessage["role"], parts: [] };
   const metadata = { ...(message.metadata as Record<string, unknown> | undefined) };
   for (const key of ["createdAt", "threadId", "resourceId"]) delete metadata[key];
   // Mastra's conversion leaves `key: undefined` behind; a client never sees those over JSON.
@@ -57,10 +73,10 @@ function legacyToUiMessage(id: string, role: string, content: StoredContent): UI
     Object.fromEntries(Object.entries(part).filter(([, value]) => value !== undefined)),
   );
   const { metadata: _dropped, ...rest } = message;
-  return (Object.keys(metadata).length > 0 ? { ...rest, parts, metadata } : { ...rest, parts }) as UIMessage;
+  return (Object.keys(metadata).length > 0 ? { ...rest, parts, metadata } : { ...rest, parts }) as ChatMessage;
 }
 
-/** True for the answer of a turn still running (see {@link streamingStatus}). */
-export function isRunningAnswer(message: UIMessage): boolean {
-  return (message.metadata as { status?: unknown } | undefined)?.status === streamingStatus;
-}
+/** SQL over the stored JSON `content`: true for an answer of a running turn (either marker). */
+export const runningPredicate = {
+  libsql: `(coalesce(json_extract(content, '$.running'), 0) = 1 OR coalesce(json_extract(content, '$.metadata.status'), '') = '${legacyRunningStatus}')`,
+} as const;

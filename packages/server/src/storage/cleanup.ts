@@ -1,10 +1,10 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { Clock, Session } from "@session-bridge/core";
+import type { Clock, Session, SessionStore } from "@session-bridge/core";
 import type { ServerRepoCache } from "./repo-cache.ts";
-import type { ServerSessionStore } from "./sessions.ts";
 
 export interface CleanupOptions {
-  sessions: ServerSessionStore;
+  /** Sessions with their memory threads (deleting one deletes all of it). */
+  sessions: SessionStore;
   repos: ServerRepoCache;
   clock: Clock;
   sessionTtlMs: number;
@@ -71,7 +71,7 @@ export async function runCleanup(options: CleanupOptions): Promise<CleanupReport
     for (;;) {
       const batch = await find(dryRun ? Number.MAX_SAFE_INTEGER : batchSize);
       for (const session of batch) {
-        if (!dryRun) await sessions.deleteSession(session);
+        if (!dryRun) await sessions.delete(session.resourceId, session.id);
         done += 1;
         onProgress?.({ phase, done });
       }

@@ -1,16 +1,13 @@
 import { mkdir, mkdtemp, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
-import type { Clock, RepoCache, RepoCheckout, RepoRequest } from "@session-bridge/core";
-import { eq, lt } from "drizzle-orm";
+import type { Clock, RepoCache, RepoCacheEntry, RepoCacheRows, RepoCheckout, RepoRequest } from "@session-bridge/core";
 import type { Logger } from "pino";
-import type { Database } from "../db/client.ts";
-import { type RepoCacheRow, repoCache } from "../db/schema.ts";
 import { InvalidSearchPathError, RepositoryUnavailableError } from "./errors.ts";
 import { runGit } from "./git.ts";
 import { type CheckedRepoRequest, checkRepoRequest, redactUrl } from "./repo-input.ts";
 
 export interface RepoCacheOptions {
-  db: Database;
+  rows: RepoCacheRows;
   clock: Clock;
   logger: Logger;
   /** Checkouts live in this folder, one sub-folder per resource key. */
@@ -49,7 +46,7 @@ const temporaryPrefix = ".tmp-";
  * // checkout.searchRoot is a folder inside checkout.localPath
  */
 export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
-  const { db, clock, logger, directory, ttlMs, gitTimeoutMs } = options;
+  const { rows, clock, logger, directory, ttlMs, gitTimeoutMs } = options;
   const inFlight = new Map<string, Promise<RepoCheckout>>();
 
   const git = (args: string[], extra?: { cwd?: string; allowFile?: boolean }) =>
@@ -66,11 +63,11 @@ export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
   }
 
   async function ensureChecked(request: CheckedRepoRequest): Promise<RepoCheckout> {
-    const [row] = await db.select().from(repoCache).where(eq(repoCache.resourceKey, request.resourceKey));
+    const row = await rows.get(request.resourceKey);
     if (row && (await isDirectory(row.localPath))) {
       const now = clock.now();
       const current = now.getTime() - row.lastUpdated.getTime() >= ttlMs ? await refresh(row, request) : row;
-      await db.update(repoCache).set({ lastAccessed: now }).where(eq(repoCache.resourceKey, row.resourceKey));
+      await rows.update(row.resourceKey, { lastAccessed: now });
       return toCheckout({ ...current, lastAccessed: now }, await resolveSearchRoot(current.localPath, request));
     }
     if (row) await remove(row.resourceKey);
@@ -113,7 +110,7 @@ export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
       await rm(finalPath, { recursive: true, force: true }); // a leftover no row owns
       await rename(temporary, finalPath);
       const now = clock.now();
-      const row: RepoCacheRow = {
+      const row: RepoCacheEntry = {
         resourceKey: request.resourceKey,
         url: request.url,
         ref: request.ref,
@@ -125,7 +122,7 @@ export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
         lastAccessed: now,
       };
       try {
-        await db.insert(repoCache).values(row).onConflictDoUpdate({ target: repoCache.resourceKey, set: row });
+        await rows.put(row);
       } catch (error) {
         await rm(finalPath, { recursive: true, force: true });
         throw error;
@@ -137,7 +134,7 @@ export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
     }
   }
 
-  async function refresh(row: RepoCacheRow, request: CheckedRepoRequest): Promise<RepoCacheRow> {
+  async function refresh(row: RepoCacheEntry, request: CheckedRepoRequest): Promise<RepoCacheEntry> {
     const cwd = row.localPath;
     try {
       await git(["fetch", "--quiet", "--depth", "1", "--no-tags", "origin", request.ref ?? "HEAD"], {
@@ -147,7 +144,7 @@ export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
       await git(["reset", "--quiet", "--hard", "FETCH_HEAD"], { cwd });
       const commit = await git(["rev-parse", "HEAD"], { cwd });
       const lastUpdated = clock.now();
-      await db.update(repoCache).set({ commit, lastUpdated }).where(eq(repoCache.resourceKey, row.resourceKey));
+      await rows.update(row.resourceKey, { commit, lastUpdated });
       if (commit !== row.commit) {
         logger.info({ resourceKey: row.resourceKey, from: row.commit, to: commit }, "repository refreshed");
       }
@@ -175,11 +172,11 @@ export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
   }
 
   async function remove(resourceKey: string): Promise<void> {
-    const [row] = await db.delete(repoCache).where(eq(repoCache.resourceKey, resourceKey)).returning();
+    const row = await rows.delete(resourceKey);
     await rm(row?.localPath ?? path.join(directory, resourceKey), { recursive: true, force: true });
   }
 
-  async function isCheckoutAt(row: RepoCacheRow): Promise<boolean> {
+  async function isCheckoutAt(row: RepoCacheEntry): Promise<boolean> {
     if (!(await isDirectory(row.localPath))) return false;
     try {
       const [topLevel, commit] = (await git(["rev-parse", "--show-toplevel", "HEAD"], { cwd: row.localPath })).split(
@@ -201,10 +198,9 @@ export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
     ensureRepo,
 
     async validate() {
-      const rows = await db.select().from(repoCache);
       const removed: RemovedRepo[] = [];
       const owned = new Set<string>();
-      for (const row of rows) {
+      for (const row of await rows.list()) {
         if (await isCheckoutAt(row)) {
           owned.add(path.resolve(row.localPath));
           continue;
@@ -223,18 +219,14 @@ export function createRepoCache(options: RepoCacheOptions): ServerRepoCache {
     },
 
     async findIdle(before) {
-      return db
-        .select({ resourceKey: repoCache.resourceKey, url: repoCache.url })
-        .from(repoCache)
-        .where(lt(repoCache.lastAccessed, before))
-        .orderBy(repoCache.lastAccessed);
+      return (await rows.findIdle(before)).map(({ resourceKey, url }) => ({ resourceKey, url }));
     },
 
     remove,
   };
 }
 
-function toCheckout(row: RepoCacheRow, searchRoot: string): RepoCheckout {
+function toCheckout(row: RepoCacheEntry, searchRoot: string): RepoCheckout {
   return {
     resourceKey: row.resourceKey,
     url: row.url,

@@ -1,9 +1,6 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { Memory, Session } from "@session-bridge/core";
-import { count, eq } from "drizzle-orm";
+import { type Memory, type Session, sessionPageSize } from "@session-bridge/core";
 import type { App } from "../app.ts";
-import { sessions } from "../db/schema.ts";
-import { maxPageSize } from "../storage/sessions.ts";
 import { UnknownUserError } from "./errors.ts";
 import { exportFormat, localResourceId } from "./export-format.ts";
 
@@ -19,10 +16,9 @@ export interface ExportOptions {
   /** Receives each line (with its newline); awaited, so a slow file or pipe holds the export back. */
   write(line: string): Promise<void>;
   onProgress?: (progress: { sessions: number; total: number }) => void;
-  now?: () => Date;
 }
 
-type ExportingApp = Pick<App, "users" | "sessions" | "memory" | "memories" | "toolSessions" | "database">;
+type ExportingApp = Pick<App, "clock" | "users" | "sessions" | "memory" | "memories" | "toolSessions">;
 
 /**
  * Writes one user's sessions, messages (as `UIMessage`s with their time, in
@@ -36,20 +32,17 @@ export async function exportUser(app: ExportingApp, userId: string, options: Exp
   const user =
     userId === localResourceId
       ? { id: localResourceId, name: localResourceId, createdAt: null }
-      : (await app.users.list()).find((candidate) => candidate.id === userId);
+      : await app.users.get(userId);
   if (!user) throw new UnknownUserError(userId);
   const report: ExportReport = { userId, sessions: 0, messages: 0, memories: 0, toolSessions: 0 };
   const writeRecord = (record: Record<string, unknown>) => options.write(`${JSON.stringify(record)}\n`);
-  const [{ total = 0 } = {}] = await app.database.db
-    .select({ total: count() })
-    .from(sessions)
-    .where(eq(sessions.resourceId, userId));
+  const total = await app.sessions.count(userId);
 
   await writeRecord({
     type: "header",
     format: exportFormat.name,
     version: exportFormat.version,
-    exportedAt: (options.now ?? (() => new Date()))(),
+    exportedAt: app.clock.now(),
   });
   await writeRecord({ type: "user", id: user.id, name: user.name, createdAt: user.createdAt });
   const memories = await app.memories.list(userId);
@@ -61,7 +54,7 @@ export async function exportUser(app: ExportingApp, userId: string, options: Exp
   // Paged by creation, which never moves: a session used during the export is neither skipped nor repeated.
   let after: Session | null = null;
   for (;;) {
-    const page = await app.sessions.listByCreation(userId, { after, limit: maxPageSize });
+    const page = await app.sessions.listByCreation(userId, { after, limit: sessionPageSize.max });
     for (const session of page) {
       await writeRecord(sessionLine(session));
       const messages = await app.memory.listTimedMessages(session.id, userId);
@@ -93,7 +86,7 @@ export async function exportUser(app: ExportingApp, userId: string, options: Exp
       await yieldToEventLoop();
     }
     after = page.at(-1) ?? null;
-    if (page.length < maxPageSize) break;
+    if (page.length < sessionPageSize.max) break;
   }
   return report;
 }

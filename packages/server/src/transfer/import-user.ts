@@ -1,9 +1,5 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { systemClock } from "@session-bridge/core";
-import { inArray } from "drizzle-orm";
 import type { App } from "../app.ts";
-import { memories, sessions, toolSessions } from "../db/schema.ts";
-import { createUserStore } from "../storage/users.ts";
 import { ImportConflictError } from "./errors.ts";
 import { localResourceId, type MessageRecord } from "./export-format.ts";
 import type { ImportPlan } from "./plan-import.ts";
@@ -34,7 +30,7 @@ export type ImportProgress =
   | { phase: "writing"; done: number; total: number }
   | { phase: "embedding"; done: number; total: number };
 
-type ImportingApp = Pick<App, "database" | "memoryDatabase" | "memory">;
+type ImportingApp = Pick<App, "storage" | "memory">;
 
 const messageBatchSize = 100;
 
@@ -56,7 +52,7 @@ export async function importUser(
   options: { onProgress?: (progress: ImportProgress) => void } = {},
 ): Promise<ImportReport> {
   const existingSessions = await checkOwnership(app, plan);
-  const { db } = app.database;
+  const { storage } = app;
   const userId = plan.user.id;
   const report: ImportReport = {
     userId,
@@ -66,17 +62,13 @@ export async function importUser(
     kept: { sessions: existingSessions.size, messages: 0, memories: 0, toolSessions: 0 },
     embedded: 0,
   };
-  if (userId !== localResourceId) {
-    const userStore = createUserStore({
-      db,
-      clock: plan.user.createdAt ? { now: () => plan.user.createdAt as Date } : systemClock,
-      // The user keeps its id, so its sessions stay its own.
-      generateId: () => userId,
+  if (userId !== localResourceId && !(await storage.users.get(userId))) {
+    // The user keeps its id, so its sessions stay its own.
+    const { apiKey } = await storage.users.create(plan.user.name, {
+      id: userId,
+      ...(plan.user.createdAt ? { createdAt: plan.user.createdAt } : {}),
     });
-    if (!(await userStore.list()).some((user) => user.id === userId)) {
-      const { apiKey } = await userStore.create(plan.user.name);
-      Object.assign(report, { userCreated: true, apiKey });
-    }
+    Object.assign(report, { userCreated: true, apiKey });
   }
 
   let batch: MessageRecord[] = [];
@@ -103,7 +95,7 @@ export async function importUser(
         const session = { ...fields, resourceId: userId };
         // The thread first: a crash in between leaves a thread without a session, never the reverse.
         await app.memory.createThread(session);
-        await db.insert(sessions).values(session).onConflictDoNothing();
+        await storage.sessions.restore(session);
         report.imported.sessions++;
         break;
       }
@@ -113,20 +105,14 @@ export async function importUser(
         break;
       case "memory": {
         const { type: _type, ...memory } = record;
-        const result = await db
-          .insert(memories)
-          .values({ ...memory, resourceId: userId })
-          .onConflictDoNothing();
-        report[result.rowsAffected > 0 ? "imported" : "kept"].memories++;
+        const written = await storage.memories.restore({ ...memory, resourceId: userId });
+        report[written ? "imported" : "kept"].memories++;
         break;
       }
       case "tool_session": {
-        const { type: _type, id, ...toolSession } = record;
-        const result = await db
-          .insert(toolSessions)
-          .values({ ...toolSession, toolSessionId: id })
-          .onConflictDoNothing();
-        report[result.rowsAffected > 0 ? "imported" : "kept"].toolSessions++;
+        const { type: _type, ...toolSession } = record;
+        const written = await storage.toolSessions.restore(toolSession);
+        report[written ? "imported" : "kept"].toolSessions++;
         break;
       }
       default:
@@ -154,39 +140,26 @@ export async function importUser(
  * another owner. Returns the file's sessions that already exist for its user.
  */
 async function checkOwnership(app: ImportingApp, plan: ImportPlan): Promise<Set<string>> {
-  const { db } = app.database;
+  const { storage } = app;
   const existing = new Set<string>();
   for (const ids of chunks([...plan.sessions.keys()])) {
-    const rows = await db
-      .select({ id: sessions.id, resourceId: sessions.resourceId })
-      .from(sessions)
-      .where(inArray(sessions.id, ids));
-    for (const row of rows) {
-      if (row.resourceId !== plan.user.id)
-        throw new ImportConflictError("session", row.id, lineOf(plan.sessions, row.id));
-      existing.add(row.id);
+    for (const [id, owner] of await storage.sessions.ownersOf(ids)) {
+      if (owner !== plan.user.id) throw new ImportConflictError("session", id, lineOf(plan.sessions, id));
+      existing.add(id);
     }
   }
   for (const ids of chunks([...plan.memories.keys()])) {
-    const rows = await db
-      .select({ id: memories.id, resourceId: memories.resourceId, sessionId: memories.sessionId })
-      .from(memories)
-      .where(inArray(memories.id, ids));
-    for (const row of rows) {
-      const wanted = plan.memories.get(row.id);
-      if (row.resourceId !== plan.user.id || row.sessionId !== wanted?.sessionId) {
-        throw new ImportConflictError("memory", row.id, wanted?.line ?? 0);
+    for (const memory of await storage.memories.getMany(ids)) {
+      const wanted = plan.memories.get(memory.id);
+      if (memory.resourceId !== plan.user.id || memory.sessionId !== wanted?.sessionId) {
+        throw new ImportConflictError("memory", memory.id, wanted?.line ?? 0);
       }
     }
   }
   for (const ids of chunks([...plan.toolSessions.keys()])) {
-    const rows = await db
-      .select({ id: toolSessions.toolSessionId, sessionId: toolSessions.sessionId })
-      .from(toolSessions)
-      .where(inArray(toolSessions.toolSessionId, ids));
-    for (const row of rows) {
-      const wanted = plan.toolSessions.get(row.id);
-      if (row.sessionId !== wanted?.sessionId) throw new ImportConflictError("tool_session", row.id, wanted?.line ?? 0);
+    for (const [id, sessionId] of await storage.toolSessions.sessionsOf(ids)) {
+      const wanted = plan.toolSessions.get(id);
+      if (sessionId !== wanted?.sessionId) throw new ImportConflictError("tool_session", id, wanted?.line ?? 0);
     }
   }
   return existing;

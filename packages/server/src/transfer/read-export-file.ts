@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
-import { safeValidateUIMessages, type UIMessage } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
+import { safeValidateUIMessages } from "ai";
 import { ExportFileError } from "./errors.ts";
 import { type ExportRecord, type MessageRecord, parseExportLine } from "./export-format.ts";
 
@@ -38,9 +39,9 @@ export async function* readExportFile(file: string): AsyncGenerator<NumberedReco
 }
 
 /** The `UIMessage` a message record carries, without the record's own fields. */
-export function uiMessageOf(record: MessageRecord): UIMessage {
+export function uiMessageOf(record: MessageRecord): ChatMessage {
   const message = { id: record.id, role: record.role, parts: record.parts };
-  return (record.metadata === undefined ? message : { ...message, metadata: record.metadata }) as UIMessage;
+  return (record.metadata === undefined ? message : { ...message, metadata: record.metadata }) as ChatMessage;
 }
 
 async function checkMessage(record: MessageRecord): Promise<void> {

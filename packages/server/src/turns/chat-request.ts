@@ -1,5 +1,11 @@
-import { AppError, InvalidRequestError, InvalidSessionIdError, sessionIdSchema } from "@session-bridge/shared";
-import { safeValidateUIMessages, type UIMessage } from "ai";
+import {
+  AppError,
+  type ChatMessage,
+  InvalidRequestError,
+  InvalidSessionIdError,
+  sessionIdSchema,
+} from "@session-bridge/shared";
+import { safeValidateUIMessages } from "ai";
 import { z } from "zod";
 
 export class UnsupportedFileUrlError extends AppError {
@@ -29,7 +35,7 @@ export interface ChatRequest {
   sessionId: string | null;
   trigger: "submit-message" | "regenerate-message";
   /** The last user message: the only new input (history comes from memory). */
-  userMessage: UIMessage;
+  userMessage: ChatMessage;
 }
 
 /**
@@ -50,7 +56,7 @@ export async function parseChatRequest(body: unknown): Promise<ChatRequest> {
     if (!session.success) throw new InvalidSessionIdError(rawSessionId);
     sessionId = session.data;
   }
-  const validated = await safeValidateUIMessages({ messages: rawMessages });
+  const validated = await safeValidateUIMessages<ChatMessage>({ messages: rawMessages });
   if (!validated.success) {
     throw new InvalidRequestError(`messages: ${validated.error.message.split("\n")[0]}`, { field: "messages" });
   }

@@ -1,17 +1,16 @@
-import type { TurnTrace } from "@session-bridge/core";
+import type { Clock, SessionStore, TraceStore, TurnLog, TurnRecord, TurnTrace } from "@session-bridge/core";
+import { chatMetadata } from "@session-bridge/shared";
 import type { Logger } from "pino";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
-import type { ServerSessionStore } from "../storage/sessions.ts";
-import type { TraceStore } from "../storage/traces.ts";
-import type { TurnLog, TurnRow } from "../storage/turn-log.ts";
 import { hostPrefix, isOwnerGone } from "./process-owner.ts";
 import { messageOfChunks } from "./replay.ts";
 
 export interface RecoveryOptions {
   turnLog: TurnLog;
-  sessions: ServerSessionStore;
+  sessions: SessionStore;
   memory: MemoryBridge;
   traces: TraceStore;
+  clock: Clock;
   logger: Logger;
 }
 
@@ -23,17 +22,17 @@ export interface RecoveryOptions {
  * when its lease is gone or expired, or its owner on this machine is dead.
  */
 export function createTurnRecovery(options: RecoveryOptions) {
-  const { turnLog, sessions, memory, traces, logger } = options;
+  const { turnLog, sessions, memory, traces, clock, logger } = options;
 
-  async function recover(turn: TurnRow): Promise<boolean> {
+  async function recover(turn: TurnRecord): Promise<boolean> {
     if ((await turnLog.get(turn.id))?.status !== "running") return false;
-    const logged = await messageOfChunks(await turnLog.readAll(turn.id));
+    const logged = await messageOfChunks((await turnLog.read(turn.id, -1)).flatMap((batch) => batch.chunks));
     const saved = await memory.findWithNext(turn.sessionId, turn.resourceId, turn.userMessageId);
     const stored = saved?.next?.id === turn.assistantMessageId ? saved.next : undefined;
     // The chunk log is flushed at least at every step, so it holds at least what was saved.
     const partial = (logged?.parts.length ?? 0) >= (stored?.parts.length ?? 0) ? logged : stored;
     if (partial && partial.parts.length > 0) {
-      const metadata = (partial.metadata ?? stored?.metadata ?? {}) as Record<string, unknown>;
+      const usage = partial.metadata?.usage ?? stored?.metadata?.usage ?? { inputTokens: 0, outputTokens: 0 };
       await memory.save({
         sessionId: turn.sessionId,
         resourceId: turn.resourceId,
@@ -42,13 +41,7 @@ export function createTurnRecovery(options: RecoveryOptions) {
             ...partial,
             id: turn.assistantMessageId,
             role: "assistant",
-            metadata: {
-              sessionId: turn.sessionId,
-              model: turn.model,
-              usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-              ...metadata,
-              status: "interrupted",
-            },
+            metadata: chatMetadata(turn.sessionId, turn.model, "interrupted", usage),
           },
         ],
         index: "later",
@@ -60,7 +53,7 @@ export function createTurnRecovery(options: RecoveryOptions) {
     const trace: TurnTrace = {
       id: turn.id,
       startedAt: turn.startedAt,
-      endedAt: new Date(),
+      endedAt: clock.now(),
       outcome: "interrupted",
       model: turn.model,
       transitions: [],
@@ -73,7 +66,7 @@ export function createTurnRecovery(options: RecoveryOptions) {
     return true;
   }
 
-  async function recoverAll(candidates: TurnRow[]): Promise<number> {
+  async function recoverAll(candidates: TurnRecord[]): Promise<number> {
     let recovered = 0;
     for (const turn of new Map(candidates.map((candidate) => [candidate.id, candidate])).values()) {
       try {

@@ -1,6 +1,7 @@
-import { readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import type { ChatMessage } from "@session-bridge/shared";
+import { readUIMessageStream, type UIMessageChunk } from "ai";
 
-type Part = UIMessage["parts"][number];
+type Part = ChatMessage["parts"][number];
 
 /**
  * The chunks that rebuild a stored assistant message on the client: used to
@@ -9,7 +10,7 @@ type Part = UIMessage["parts"][number];
  * data parts and tool calls (static and dynamic) with their outcome. The
  * `data-session` part is left out: the replay announces the session itself.
  */
-export function chunksOfStoredMessage(message: UIMessage): UIMessageChunk[] {
+export function chunksOfStoredMessage(message: ChatMessage): UIMessageChunk[] {
   return message.parts.flatMap((part, index) => chunksOfPart(part, `replay-${index}`));
 }
 
@@ -106,16 +107,16 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
  * The assistant message a (possibly cut short) stream of chunks builds, exactly
  * as the client built it; `undefined` before `start`.
  */
-export async function messageOfChunks(chunks: UIMessageChunk[]): Promise<UIMessage | undefined> {
+export async function messageOfChunks(chunks: UIMessageChunk[]): Promise<ChatMessage | undefined> {
   const modelChunks = chunks.filter((chunk) => chunk.type !== "error");
   if (!modelChunks.some((chunk) => chunk.type === "start")) return undefined;
-  let message: UIMessage | undefined;
+  let message: ChatMessage | undefined;
   const stream = new ReadableStream<UIMessageChunk>({
     start(controller) {
       for (const chunk of modelChunks) controller.enqueue(chunk);
       controller.close();
     },
   });
-  for await (const snapshot of readUIMessageStream({ stream })) message = snapshot;
+  for await (const snapshot of readUIMessageStream<ChatMessage>({ stream })) message = snapshot;
   return message;
 }

@@ -1,5 +1,5 @@
+import type { TurnLog } from "@session-bridge/core";
 import type { UIMessageChunk } from "ai";
-import type { TurnLog } from "../storage/turn-log.ts";
 
 const pollMs = 40;
 /** Idle polls between checks that the turn's process is still alive. */

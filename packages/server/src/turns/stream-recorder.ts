@@ -1,12 +1,13 @@
-import type { UIMessage, UIMessageChunk } from "ai";
-import type { TurnLog } from "../storage/turn-log.ts";
+import type { TurnLog } from "@session-bridge/core";
+import type { ChatMessage } from "@session-bridge/shared";
+import type { UIMessageChunk } from "ai";
 import { messageOfChunks } from "./replay.ts";
 
 export interface StreamRecorderOptions {
   turnLog: TurnLog;
   turnId: string;
   /** Saves the answer as far as it got; called after every finished model step. */
-  saveStep: (message: UIMessage) => Promise<void>;
+  saveStep: (message: ChatMessage) => Promise<void>;
   /** Longest a chunk waits in memory before its batch is written. */
   flushMs?: number;
   /** A batch is written once it holds this many chunks. */
@@ -20,7 +21,7 @@ export interface StreamRecorder {
   /** Waits for the writes and step saves already queued. */
   idle(): Promise<void>;
   /** The answer as the stream built it so far. */
-  message(): Promise<UIMessage | undefined>;
+  message(): Promise<ChatMessage | undefined>;
 }
 
 /**

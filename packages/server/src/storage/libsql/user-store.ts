@@ -1,28 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import type { Clock, IdGenerator } from "@session-bridge/core";
+import type { Clock, IdGenerator, User, UserStore } from "@session-bridge/core";
 import { InvalidRequestError } from "@session-bridge/shared";
 import { and, asc, eq, gt, isNull } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { authTokens, users } from "../db/schema.ts";
-
-export interface User {
-  id: string;
-  name: string;
-  createdAt: Date;
-  revokedAt: Date | null;
-}
-
-export interface UserStore {
-  /** Creates a user; the API key is returned this once and only its hash is kept. */
-  create(name: string): Promise<{ user: User; apiKey: string }>;
-  list(): Promise<User[]>;
-  /** Revokes the user and ends all their tokens at once; false when unknown. */
-  revoke(userId: string): Promise<boolean>;
-  /** Exchanges an API key for a bearer token; `undefined` for a wrong or revoked key. */
-  issueToken(apiKey: string, ttlMs: number): Promise<{ token: string; expiresAt: Date } | undefined>;
-  /** The user a live bearer token belongs to; `undefined` for anything else (an API key included). */
-  verifyToken(token: string): Promise<string | undefined>;
-}
+import type { Database } from "./client.ts";
+import { authTokens, users } from "./schema.ts";
 
 const sha256 = (secret: string) => createHash("sha256").update(secret).digest("hex");
 const secret = (prefix: string) => `${prefix}${randomBytes(32).toString("base64url")}`;
@@ -47,14 +28,24 @@ export function createUserStore({
 }): UserStore {
   const columns = { id: users.id, name: users.name, createdAt: users.createdAt, revokedAt: users.revokedAt };
   return {
-    async create(name) {
+    async create(name, options = {}) {
       const trimmed = name.trim();
       if (!trimmed || trimmed.length > 200)
         throw new InvalidRequestError("name must be 1 to 200 characters", { field: "name" });
       const apiKey = secret("sbk_");
-      const user: User = { id: generateId(), name: trimmed, createdAt: clock.now(), revokedAt: null };
+      const user: User = {
+        id: options.id ?? generateId(),
+        name: trimmed,
+        createdAt: options.createdAt ?? clock.now(),
+        revokedAt: null,
+      };
       await db.insert(users).values({ ...user, apiKeyHash: sha256(apiKey) });
       return { user, apiKey };
+    },
+
+    async get(userId) {
+      const [user] = await db.select(columns).from(users).where(eq(users.id, userId));
+      return user;
     },
 
     async list() {

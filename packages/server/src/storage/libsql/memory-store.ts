@@ -1,8 +1,8 @@
 import type { Clock, IdGenerator, Memory, MemoryStore } from "@session-bridge/core";
 import { InvalidRequestError, SessionNotFoundError } from "@session-bridge/shared";
-import { and, asc, eq, isNull, or } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { memories, sessions } from "../db/schema.ts";
+import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
+import type { Database } from "./client.ts";
+import { memories, sessions } from "./schema.ts";
 
 export interface MemoryStoreOptions {
   db: Database;
@@ -82,6 +82,16 @@ export function createMemoryStore({ db, clock, generateId }: MemoryStoreOptions)
         .delete(memories)
         .where(and(eq(memories.id, memoryId), eq(memories.resourceId, resourceId)));
       return result.rowsAffected > 0;
+    },
+
+    async restore(memory) {
+      const result = await db.insert(memories).values(memory).onConflictDoNothing();
+      return result.rowsAffected > 0;
+    },
+
+    async getMany(memoryIds) {
+      if (memoryIds.length === 0) return [];
+      return db.select().from(memories).where(inArray(memories.id, memoryIds));
     },
   };
 }

@@ -1,23 +1,7 @@
-import type { Clock } from "@session-bridge/core";
+import type { Clock, UsageStore } from "@session-bridge/core";
 import { asc, desc, eq, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { usageDaily } from "../db/schema.ts";
-
-export interface UsageDay {
-  /** `YYYY-MM-DD`, UTC. */
-  day: string;
-  model: string;
-  turns: number;
-  inputTokens: number;
-  outputTokens: number;
-}
-
-/** Model usage per user, day and model: one row per combination, counted up in place. */
-export interface UsageStore {
-  record(resourceId: string, model: string, usage: { inputTokens: number; outputTokens: number }): Promise<void>;
-  /** The resource's usage, newest day first. */
-  list(resourceId: string): Promise<UsageDay[]>;
-}
+import type { Database } from "./client.ts";
+import { usageDaily } from "./schema.ts";
 
 export function createUsageStore({ db, clock }: { db: Database; clock: Clock }): UsageStore {
   return {

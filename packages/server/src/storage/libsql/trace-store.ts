@@ -1,14 +1,7 @@
-import type { TurnTrace } from "@session-bridge/core";
+import type { TraceStore, TurnTrace } from "@session-bridge/core";
 import { asc, eq } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { turnTraces } from "../db/schema.ts";
-
-/** Turn traces, one row per turn, deleted with their session. */
-export interface TraceStore {
-  save(sessionId: string, trace: TurnTrace): Promise<void>;
-  /** Oldest first, with times as `Date`s. */
-  listForSession(sessionId: string): Promise<TurnTrace[]>;
-}
+import type { Database } from "./client.ts";
+import { turnTraces } from "./schema.ts";
 
 export function createTraceStore(db: Database): TraceStore {
   return {

@@ -4,7 +4,7 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Database } from "./client.ts";
 
 /** drizzle-kit writes migrations here (`npm run db:generate`). */
-export const migrationsFolder = fileURLToPath(new URL("../../../../drizzle", import.meta.url));
+export const migrationsFolder = fileURLToPath(new URL("../../../../../drizzle/libsql", import.meta.url));
 const migrationsTable = "__drizzle_migrations";
 
 export interface MigrationStatus {

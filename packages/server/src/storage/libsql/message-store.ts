@@ -1,8 +1,8 @@
 import type { Client, InStatement, Row } from "@libsql/client";
 import type { MessageStore, PendingMessage, StoredMessage } from "@session-bridge/core";
-import { decodeMessage, encodeContent, isRunningAnswer, streamingStatus } from "./message-codec.ts";
-import { fromStoredId, toStoredId } from "./stored-ids.ts";
-import { pendingTable } from "./vector-index.ts";
+import { decodeMessage, encodeContent, runningPredicate } from "../../memory/message-codec.ts";
+import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
+import { pendingTable } from "./vector-store.ts";
 
 // Mastra's tables (created by its LibSQLStore): the bridge reads and writes their
 // rows itself, so that a message is stored exactly and in one transaction.
@@ -21,7 +21,7 @@ const columns = `id, thread_id, "resourceId", role, content, "createdAt"`;
 export function createLibsqlMessageStore(client: Client): MessageStore {
   const select = async (sql: string, args: (string | number)[]) =>
     (await client.execute({ sql, args })).rows.map(toStoredMessage);
-  const visible = (messages: StoredMessage[]) => messages.filter((stored) => !isRunningAnswer(stored.message));
+  const visible = (messages: StoredMessage[]) => messages.filter((stored) => !stored.running);
 
   return {
     // Mastra's thread row, kept for Mastra's own readers of the same database.
@@ -59,7 +59,7 @@ export function createLibsqlMessageStore(client: Client): MessageStore {
           args: [
             stored.key,
             stored.sessionId,
-            encodeContent(stored.message),
+            encodeContent(stored.message, stored.running),
             stored.message.role,
             stored.createdAt.toISOString(),
             stored.resourceId,
@@ -145,16 +145,23 @@ export function createLibsqlMessageStore(client: Client): MessageStore {
         : select(`SELECT ${columns} FROM ${messagesTable} ORDER BY "createdAt", id LIMIT ?`, [limit]);
     },
 
-    async countAll() {
-      const result = await client.execute(`SELECT count(*) AS total FROM ${messagesTable}`);
+    async countAll(upTo) {
+      const result = await client.execute(
+        upTo
+          ? {
+              sql: `SELECT count(*) AS total FROM ${messagesTable} WHERE ("createdAt", id) <= (?, ?)`,
+              args: [upTo.createdAt.toISOString(), upTo.key],
+            }
+          : `SELECT count(*) AS total FROM ${messagesTable}`,
+      );
       return Number(result.rows[0]?.total ?? 0);
     },
 
     async count(sessionIds) {
       if (sessionIds.length === 0) return new Map();
       const result = await client.execute({
-        sql: `SELECT thread_id, count(*) AS count FROM ${messagesTable} WHERE thread_id IN (${placeholders(sessionIds)}) AND coalesce(json_extract(content, '$.metadata.status'), '') <> ? GROUP BY thread_id`,
-        args: [...sessionIds, streamingStatus],
+        sql: `SELECT thread_id, count(*) AS count FROM ${messagesTable} WHERE thread_id IN (${placeholders(sessionIds)}) AND NOT ${runningPredicate.libsql} GROUP BY thread_id`,
+        args: sessionIds,
       });
       return new Map(result.rows.map((row) => [String(row.thread_id), Number(row.count)]));
     },
@@ -213,12 +220,18 @@ export function createLibsqlMessageStore(client: Client): MessageStore {
 
 function toStoredMessage(row: Row): StoredMessage {
   const key = String(row.id);
+  const { message, running } = decodeMessage({
+    id: fromStoredId(key),
+    role: String(row.role),
+    content: String(row.content),
+  });
   return {
     key,
     sessionId: String(row.thread_id),
     resourceId: String(row.resourceId),
     createdAt: new Date(String(row.createdAt)),
-    message: decodeMessage({ id: fromStoredId(key), role: String(row.role), content: String(row.content) }),
+    message,
+    ...(running ? { running } : {}),
   };
 }
 

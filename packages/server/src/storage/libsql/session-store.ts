@@ -1,19 +1,16 @@
-import type {
-  Clock,
-  IdGenerator,
-  ListSessionsOptions,
-  Session,
-  SessionCreationHook,
-  SessionDeletionHook,
-  SessionPage,
-  SessionStore,
+import {
+  type Clock,
+  type IdGenerator,
+  type ListSessionsOptions,
+  type Session,
+  type SessionPage,
+  type SessionStore,
+  sessionPageSize,
 } from "@session-bridge/core";
 import { InvalidRequestError } from "@session-bridge/shared";
-import { and, desc, eq, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { sessions, toolSessions } from "../db/schema.ts";
-
-export const defaultPageSize = 20;
+import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
+import type { Database } from "./client.ts";
+import { sessions } from "./schema.ts";
 
 /** What a session is outside this file: the lease columns stay internal. */
 const sessionColumns = {
@@ -23,32 +20,6 @@ const sessionColumns = {
   createdAt: sessions.createdAt,
   lastAccessed: sessions.lastAccessed,
 };
-export const maxPageSize = 100;
-
-/** The server's session store: the core port plus what cleanup needs. */
-export interface ServerSessionStore extends SessionStore {
-  /** Registers work to run when a session is created (its memory thread); a failure undoes the creation. */
-  onCreate(hook: SessionCreationHook): void;
-  /** Registers work to run before a session is deleted (memory, traces, …). */
-  onDelete(hook: SessionDeletionHook): void;
-  /** The resource's sessions in order of creation, after `after`: a paging key that never moves (export). */
-  listByCreation(resourceId: string, options: { after: Session | null; limit: number }): Promise<Session[]>;
-  /** Sessions of any resource not used since `before`, oldest first. */
-  findIdle(before: Date, limit: number): Promise<Session[]>;
-  /** Sessions beyond the newest `keep` of their resource, least recently used first. */
-  findBeyondLimit(keep: number, limit: number): Promise<Session[]>;
-  /**
-   * Takes the session's turn lease for `ttlMs` unless another live lease holds
-   * it, and touches `last_accessed`: one conditional UPDATE, so two processes
-   * can never both win.
-   */
-  acquireTurnLease(resourceId: string, sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
-  /** Extends a lease this holder still has; false when it was lost. */
-  renewTurnLease(sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
-  releaseTurnLease(sessionId: string, leaseId: string): Promise<void>;
-  /** Deletes a session found by maintenance (runs the hooks); false when already gone. */
-  deleteSession(session: Session): Promise<boolean>;
-}
 
 export interface SessionStoreOptions {
   db: Database;
@@ -63,9 +34,7 @@ export interface SessionStoreOptions {
  * const store = createSessionStore({ db, clock: systemClock, generateId: uuidv7 });
  * const session = await store.create("user-1");
  */
-export function createSessionStore({ db, clock, generateId }: SessionStoreOptions): ServerSessionStore {
-  const creationHooks: SessionCreationHook[] = [];
-  const hooks: SessionDeletionHook[] = [];
+export function createSessionStore({ db, clock, generateId }: SessionStoreOptions): SessionStore {
   const byIdForResource = and(
     eq(sessions.id, sql.placeholder("id")),
     eq(sessions.resourceId, sql.placeholder("resourceId")),
@@ -88,17 +57,6 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
     .where(byIdForResource)
     .prepare();
 
-  async function deleteSession(session: Session): Promise<boolean> {
-    for (const hook of hooks) await hook(session);
-    // Tool sessions cascade by foreign key; deleting them explicitly as well keeps
-    // this correct on a remote server whose connections may not enforce it.
-    const [, deleted] = await db.batch([
-      db.delete(toolSessions).where(eq(toolSessions.sessionId, session.id)),
-      db.delete(sessions).where(and(eq(sessions.id, session.id), eq(sessions.resourceId, session.resourceId))),
-    ]);
-    return deleted.rowsAffected > 0;
-  }
-
   return {
     async create(resourceId, options) {
       const row = await insertSession.get({
@@ -108,12 +66,6 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
         now: clock.now(),
       });
       if (!row) throw new Error("INSERT … RETURNING returned no row");
-      try {
-        for (const hook of creationHooks) await hook(row);
-      } catch (error) {
-        await deleteSession(row).catch(() => undefined);
-        throw error;
-      }
       return row;
     },
 
@@ -127,9 +79,11 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
     },
 
     async list(resourceId, options?: ListSessionsOptions): Promise<SessionPage> {
-      const limit = options?.limit ?? defaultPageSize;
-      if (!Number.isInteger(limit) || limit < 1 || limit > maxPageSize) {
-        throw new InvalidRequestError(`limit must be a whole number from 1 to ${maxPageSize}`, { field: "limit" });
+      const limit = options?.limit ?? sessionPageSize.default;
+      if (!Number.isInteger(limit) || limit < 1 || limit > sessionPageSize.max) {
+        throw new InvalidRequestError(`limit must be a whole number from 1 to ${sessionPageSize.max}`, {
+          field: "limit",
+        });
       }
       const after = options?.cursor ? decodeCursor(options.cursor) : undefined;
       const rows = await db
@@ -176,17 +130,17 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
       return row;
     },
 
+    async count(resourceId) {
+      const [row] = await db.select({ total: count() }).from(sessions).where(eq(sessions.resourceId, resourceId));
+      return row?.total ?? 0;
+    },
+
     async delete(resourceId, sessionId) {
-      const session = await selectSession.get({ id: sessionId, resourceId });
-      return session ? deleteSession(session) : false;
-    },
-
-    onCreate(hook) {
-      creationHooks.push(hook);
-    },
-
-    onDelete(hook) {
-      hooks.push(hook);
+      // Tool sessions, session memories, turns, chunk logs and traces go by cascade.
+      const result = await db
+        .delete(sessions)
+        .where(and(eq(sessions.id, sessionId), eq(sessions.resourceId, resourceId)));
+      return result.rowsAffected > 0;
     },
 
     async findIdle(before, limit) {
@@ -249,7 +203,28 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
         .where(and(eq(sessions.id, sessionId), eq(sessions.turnLeaseId, leaseId)));
     },
 
-    deleteSession,
+    async restore(session) {
+      const result = await db
+        .insert(sessions)
+        .values({
+          id: session.id,
+          resourceId: session.resourceId,
+          title: session.title,
+          createdAt: session.createdAt,
+          lastAccessed: session.lastAccessed,
+        })
+        .onConflictDoNothing();
+      return result.rowsAffected > 0;
+    },
+
+    async ownersOf(sessionIds) {
+      if (sessionIds.length === 0) return new Map();
+      const rows = await db
+        .select({ id: sessions.id, resourceId: sessions.resourceId })
+        .from(sessions)
+        .where(inArray(sessions.id, sessionIds));
+      return new Map(rows.map((row) => [row.id, row.resourceId]));
+    },
   };
 }
 

@@ -1,10 +1,10 @@
 import type { Clock, IdGenerator, ToolSession, ToolSessionStore, ToolState } from "@session-bridge/core";
 import { InvalidRequestError, SessionNotFoundError } from "@session-bridge/shared";
-import { and, asc, eq, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { isForeignKeyViolation } from "../db/errors.ts";
-import { toolSessions } from "../db/schema.ts";
-import { ToolSessionNotFoundError, ToolStateConflictError } from "./errors.ts";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { ToolSessionNotFoundError, ToolStateConflictError } from "../errors.ts";
+import type { Database } from "./client.ts";
+import { isForeignKeyViolation } from "./errors.ts";
+import { toolSessions } from "./schema.ts";
 
 export interface ToolSessionStoreOptions {
   db: Database;
@@ -102,6 +102,24 @@ export function createToolSessionStore({ db, clock, generateId }: ToolSessionSto
         .from(toolSessions)
         .where(eq(toolSessions.sessionId, sessionId))
         .orderBy(asc(toolSessions.createdAt), asc(toolSessions.toolSessionId));
+    },
+
+    async restore(toolSession) {
+      const { id, ...fields } = toolSession;
+      const result = await db
+        .insert(toolSessions)
+        .values({ ...fields, toolSessionId: id })
+        .onConflictDoNothing();
+      return result.rowsAffected > 0;
+    },
+
+    async sessionsOf(toolSessionIds) {
+      if (toolSessionIds.length === 0) return new Map();
+      const rows = await db
+        .select({ id: toolSessions.toolSessionId, sessionId: toolSessions.sessionId })
+        .from(toolSessions)
+        .where(inArray(toolSessions.toolSessionId, toolSessionIds));
+      return new Map(rows.map((row) => [row.id, row.sessionId]));
     },
   };
 }

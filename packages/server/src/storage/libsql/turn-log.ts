@@ -1,50 +1,13 @@
-import type { Clock, TurnStatus } from "@session-bridge/core";
+import type { Clock, TurnLog, TurnRecord, TurnStatus } from "@session-bridge/core";
 import type { UIMessageChunk } from "ai";
 import { and, asc, desc, eq, gt, inArray, lt, ne, or, sql } from "drizzle-orm";
-import type { Database } from "../db/client.ts";
-import { sessions, turnChunks, turns } from "../db/schema.ts";
-
-export type TurnRow = typeof turns.$inferSelect;
-export type NewTurn = Omit<TurnRow, "status" | "stopRequested" | "startedAt" | "endedAt">;
+import type { Database } from "./client.ts";
+import { sessions, turnChunks, turns } from "./schema.ts";
 
 /**
- * The turns table and each running turn's chunk log: what lets a turn be
- * resumed from another connection, stopped from another process and recovered
- * after its process died.
+ * The {@link TurnLog} on libSQL: the `turns` table and each running turn's
+ * chunk log (`turn_chunks`), both deleted with their session by cascade.
  */
-export interface TurnLog {
-  /** Records a turn as running. */
-  begin(turn: NewTurn): Promise<void>;
-  /** Appends one batch of the turn's stream chunks under `seq`. */
-  append(turnId: string, seq: number, chunks: UIMessageChunk[]): Promise<void>;
-  /** Batches after `afterSeq`, in order. */
-  read(turnId: string, afterSeq: number): Promise<{ seq: number; chunks: UIMessageChunk[] }[]>;
-  /** Every chunk logged for the turn, in order. */
-  readAll(turnId: string): Promise<UIMessageChunk[]>;
-  /** Ends a running turn; false when it was not running any more (recovered meanwhile). */
-  finish(turnId: string, status: Exclude<TurnStatus, "interrupted">): Promise<boolean>;
-  get(turnId: string): Promise<TurnRow | undefined>;
-  /** The resource's running turn for a session id or a chat id, newest first. */
-  findRunning(resourceId: string, sessionOrChatId: string): Promise<TurnRow | undefined>;
-  /** Asks the process running the session's turn to stop it; false when none runs. */
-  requestStop(resourceId: string, sessionId: string): Promise<boolean>;
-  /** Of these turns, the ones asked to stop. */
-  stopRequested(turnIds: string[]): Promise<string[]>;
-  /**
-   * Running turns whose process can no longer be running them: their session
-   * lease is gone, taken by another turn or expired.
-   */
-  findAbandoned(options?: { sessionId?: string }): Promise<TurnRow[]>;
-  /** Running turns held by processes named `owner…` (a prefix: `host:`), for the caller to check. */
-  findRunningOwnedBy(ownerPrefix: string): Promise<TurnRow[]>;
-  /** Marks an abandoned turn interrupted; false when something else ended it first. */
-  markInterrupted(turnId: string): Promise<boolean>;
-  /** Deletes one turn's chunk log. */
-  deleteChunks(turnId: string): Promise<void>;
-  /** Deletes the chunk logs of turns that ended before `before`; returns how many batches. */
-  pruneChunks(before: Date): Promise<number>;
-}
-
 export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): TurnLog {
   const end = async (turnId: string, status: TurnStatus) => {
     const result = await db
@@ -70,10 +33,6 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
         .where(and(eq(turnChunks.turnId, turnId), gt(turnChunks.seq, afterSeq)))
         .orderBy(asc(turnChunks.seq));
       return rows.map((row) => ({ seq: row.seq, chunks: row.chunks as UIMessageChunk[] }));
-    },
-
-    async readAll(turnId) {
-      return (await this.read(turnId, -1)).flatMap((batch) => batch.chunks);
     },
 
     finish: (turnId, status) => end(turnId, status),
@@ -133,7 +92,7 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
             ),
           ),
         );
-      return rows.map((row) => row.turn);
+      return rows.map((row) => row.turn as TurnRecord);
     },
 
     async findRunningOwnedBy(ownerPrefix) {

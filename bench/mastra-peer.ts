@@ -1,0 +1,25 @@
+import { LibSQLStore, LibSQLVector } from "@mastra/libsql";
+import { Memory } from "@mastra/memory";
+import type { App } from "@session-bridge/server";
+
+/** The vector table Mastra's own Memory uses for 512-dimensional embedders. */
+export const mastraIndexName = "memory_messages_512";
+
+/**
+ * Mastra Memory as a Mastra user would set it up, on the same memory database,
+ * embedder and recall settings as the app: the peer the benchmarks compare with.
+ */
+export async function mastraPeer(app: App) {
+  const storage = new LibSQLStore({ id: "bench-mastra", client: app.memoryDatabase.client });
+  await storage.init();
+  const vector = new LibSQLVector({ id: "bench-mastra-vectors", url: app.config.memoryDatabaseUrl });
+  const memory = new Memory({
+    storage,
+    vector,
+    embedder: app.embedder.model,
+    options: { lastMessages: 10, semanticRecall: { topK: 4, messageRange: 2, scope: "resource" } },
+  });
+  const store = await storage.getStore("memory");
+  if (!store) throw new Error("Mastra's LibSQLStore has no memory domain");
+  return { memory, vector, store };
+}

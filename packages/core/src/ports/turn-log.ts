@@ -1,0 +1,59 @@
+import type { UIMessageChunk } from "ai";
+import type { TurnStatus } from "../turn/turn-types.ts";
+
+/** A turn as the log keeps it, from the moment it starts. */
+export interface TurnRecord {
+  id: string;
+  sessionId: string;
+  resourceId: string;
+  /** The chat id the client sent, so a resume finds the turn by it. */
+  chatId: string | null;
+  userMessageId: string;
+  assistantMessageId: string;
+  model: string;
+  /** The session lease the turn holds, and the process holding it (`host:pid:instance`). */
+  leaseId: string;
+  owner: string;
+  status: "running" | TurnStatus;
+  stopRequested: boolean;
+  startedAt: Date;
+  endedAt: Date | null;
+}
+
+export type NewTurn = Omit<TurnRecord, "status" | "stopRequested" | "startedAt" | "endedAt">;
+
+/**
+ * The turn log and each running turn's chunk log: what lets a turn be resumed
+ * from another connection, stopped from another process and recovered after
+ * its process died. Every turn and chunk goes with its session.
+ */
+export interface TurnLog {
+  /** Records a turn as running, started now. */
+  begin(turn: NewTurn): Promise<void>;
+  /** Appends one batch of the turn's stream chunks under `seq` (a batch written twice is kept once). */
+  append(turnId: string, seq: number, chunks: UIMessageChunk[]): Promise<void>;
+  /** Batches after `afterSeq`, in `seq` order. */
+  read(turnId: string, afterSeq: number): Promise<{ seq: number; chunks: UIMessageChunk[] }[]>;
+  /** Ends a running turn now; false when it was not running any more (recovered meanwhile). */
+  finish(turnId: string, status: Exclude<TurnStatus, "interrupted">): Promise<boolean>;
+  /** Marks an abandoned turn interrupted now; false when something else ended it first. */
+  markInterrupted(turnId: string): Promise<boolean>;
+  get(turnId: string): Promise<TurnRecord | undefined>;
+  /** The resource's running turn for a session id or a chat id, newest first. */
+  findRunning(resourceId: string, sessionOrChatId: string): Promise<TurnRecord | undefined>;
+  /** Asks the process running the session's turn to stop it; false when none runs. */
+  requestStop(resourceId: string, sessionId: string): Promise<boolean>;
+  /** Of these turns, the ones asked to stop. */
+  stopRequested(turnIds: string[]): Promise<string[]>;
+  /**
+   * Running turns whose process can no longer be running them: their
+   * session's lease is gone, taken by another turn, or expired.
+   */
+  findAbandoned(options?: { sessionId?: string }): Promise<TurnRecord[]>;
+  /** Running turns held by processes named `owner…` (a prefix: `host:`), for the caller to check. */
+  findRunningOwnedBy(ownerPrefix: string): Promise<TurnRecord[]>;
+  /** Deletes one turn's chunk log. */
+  deleteChunks(turnId: string): Promise<void>;
+  /** Deletes the chunk logs of turns that ended before `before`; returns how many batches. */
+  pruneChunks(before: Date): Promise<number>;
+}

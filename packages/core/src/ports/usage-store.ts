@@ -1,0 +1,17 @@
+/** One user's model usage on one day with one model. */
+export interface UsageDay {
+  /** `YYYY-MM-DD`, UTC. */
+  day: string;
+  model: string;
+  turns: number;
+  inputTokens: number;
+  outputTokens: number;
+}
+
+/** Model usage per user, day and model: one row per combination, counted up in place; kept when sessions go. */
+export interface UsageStore {
+  /** Counts one turn of `model` with its tokens, today (UTC). */
+  record(resourceId: string, model: string, usage: { inputTokens: number; outputTokens: number }): Promise<void>;
+  /** The resource's usage, newest day first. */
+  list(resourceId: string): Promise<UsageDay[]>;
+}

@@ -1,0 +1,90 @@
+import { LibSQLStore } from "@mastra/libsql";
+import type { AppStorage, Clock, IdGenerator, MemoryStorage } from "@session-bridge/core";
+import { type DatabaseHandle, openDatabase } from "./client.ts";
+import { createMemoryStore } from "./memory-store.ts";
+import { createLibsqlMessageStore } from "./message-store.ts";
+import { migrateDatabase, migrationStatus } from "./migrate.ts";
+import { createRepoCacheRows } from "./repo-cache-rows.ts";
+import { createSessionStore } from "./session-store.ts";
+import { createToolSessionStore } from "./tool-session-store.ts";
+import { createTraceStore } from "./trace-store.ts";
+import { createTurnLog } from "./turn-log.ts";
+import { createUsageStore } from "./usage-store.ts";
+import { createUserStore } from "./user-store.ts";
+import { openLibsqlVectorStore } from "./vector-store.ts";
+
+export interface LibsqlStorageOptions {
+  /** `file:…` (embedded), `libsql://…` or `http(s)://…` (a libSQL server). */
+  url: string;
+  authToken?: string | undefined;
+  clock: Clock;
+  generateId: IdGenerator;
+}
+
+/** The app's storage on libSQL, with the database handle for what only libSQL has (tests, benchmarks). */
+export type LibsqlStorage = AppStorage & { database: DatabaseHandle };
+
+/**
+ * Every app store on one libSQL database (one client, shared). The schema is
+ * migrated by {@link AppStorage.migrate}, not here.
+ *
+ * @example
+ * const storage = await openLibsqlStorage({ url: "file:./data/session-bridge.db", clock, generateId });
+ * await storage.migrate();
+ */
+export async function openLibsqlStorage(options: LibsqlStorageOptions): Promise<LibsqlStorage> {
+  const database = await openDatabase({ url: options.url, authToken: options.authToken });
+  const { db } = database;
+  const { clock, generateId } = options;
+  return {
+    database,
+    sessions: createSessionStore({ db, clock, generateId }),
+    toolSessions: createToolSessionStore({ db, clock, generateId }),
+    memories: createMemoryStore({ db, clock, generateId }),
+    turns: createTurnLog({ db, clock }),
+    traces: createTraceStore(db),
+    users: createUserStore({ db, clock, generateId }),
+    usage: createUsageStore({ db, clock }),
+    repos: createRepoCacheRows(db),
+    migrate: () => migrateDatabase(db),
+    migrationStatus: () => migrationStatus(db),
+    async close() {
+      database.close();
+    },
+  };
+}
+
+/** Mastra Memory's storage on libSQL, with the database handle for what only libSQL has. */
+export type LibsqlMemoryStorage = MemoryStorage & { database: DatabaseHandle };
+
+/**
+ * Messages and vectors on one libSQL database: Mastra's `LibSQLStore` creates
+ * its tables (sharing our client), the bridge reads and writes the message
+ * rows, and Mastra's `LibSQLVector` keeps the vectors.
+ */
+export async function openLibsqlMemoryStorage(options: {
+  url: string;
+  authToken?: string | undefined;
+}): Promise<LibsqlMemoryStorage> {
+  const database = await openDatabase({ url: options.url, authToken: options.authToken });
+  try {
+    await new LibSQLStore({ id: "session-bridge-memory", client: database.client }).init();
+    const vectors = await openLibsqlVectorStore({
+      client: database.client,
+      url: options.url,
+      authToken: options.authToken,
+    });
+    return {
+      database,
+      messages: createLibsqlMessageStore(database.client),
+      vectors,
+      async close() {
+        await vectors.close();
+        database.close();
+      },
+    };
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+}

@@ -1,0 +1,126 @@
+import type { Client } from "@libsql/client";
+import { LibSQLVector } from "@mastra/libsql";
+import type { VectorStore } from "@session-bridge/core";
+
+const metaTable = "session_bridge_vector_meta";
+/** Messages saved but not yet embedded (written by the message store, in the same database). */
+export const pendingTable = "session_bridge_pending_vectors";
+/** Every message vector table starts so: Mastra's own thread deletion finds them too. */
+const indexPrefix = "memory_messages";
+
+/**
+ * The {@link VectorStore} on libSQL: Mastra's `LibSQLVector` (libSQL's vector
+ * columns and ANN index) for the vectors, with metadata in Mastra's keys
+ * (`message_id`, `thread_id`, `resource_id`) so Mastra's own recall reads
+ * them too; plain SQL for deleting by message or session (through indexes on
+ * those metadata keys) and for the bridge's records.
+ *
+ * @example
+ * const vectors = await openLibsqlVectorStore({ client, url });
+ * await vectors.ensureIndex({ embedderId: "local:use-lite", dimension: 512, indexName });
+ */
+export async function openLibsqlVectorStore(options: {
+  /** The memory database's client, for the bridge's own statements. */
+  client: Client;
+  /** The same database by URL: `LibSQLVector` opens its own client. */
+  url: string;
+  authToken?: string | undefined;
+}): Promise<VectorStore> {
+  const { client } = options;
+  const vector = new LibSQLVector({ id: "session-bridge-vectors", url: options.url, authToken: options.authToken });
+  await client.batch(
+    [
+      `CREATE TABLE IF NOT EXISTS ${metaTable} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+      // Written before the message itself, so work a crash interrupted is found and finished on the next start.
+      `CREATE TABLE IF NOT EXISTS ${pendingTable} (message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, resource_id TEXT NOT NULL, created_at INTEGER NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS ${pendingTable}_thread ON ${pendingTable} (thread_id)`,
+    ],
+    "write",
+  );
+  const indexes = async () => (await vector.listIndexes()).filter((name) => name.startsWith(indexPrefix));
+  const deleteWhere = async (key: "thread_id" | "message_id", values: string[]) => {
+    if (values.length === 0) return;
+    const placeholders = values.map(() => "?").join(", ");
+    await client.batch(
+      (await indexes()).map((name) => ({
+        sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders})`,
+        args: values,
+      })),
+      "write",
+    );
+  };
+
+  return {
+    async ensureIndex(info) {
+      await vector.createIndex({ indexName: info.indexName, dimension: info.dimension });
+      // Deleting a session's or a message's vectors is then a lookup, not a scan.
+      await client.batch(
+        [
+          `CREATE INDEX IF NOT EXISTS ${info.indexName}_thread ON ${info.indexName} (json_extract(metadata, '$."thread_id"'))`,
+          `CREATE INDEX IF NOT EXISTS ${info.indexName}_message ON ${info.indexName} (json_extract(metadata, '$."message_id"'))`,
+        ],
+        "write",
+      );
+    },
+
+    listIndexes: indexes,
+
+    async dropIndex(indexName) {
+      await vector.deleteIndex({ indexName });
+    },
+
+    async upsert(indexName, vectors) {
+      if (vectors.length === 0) return;
+      await vector.upsert({
+        indexName,
+        vectors: vectors.map((entry) => entry.vector),
+        ids: vectors.map((entry) => entry.id),
+        metadata: vectors.map((entry) => ({
+          message_id: entry.key,
+          thread_id: entry.sessionId,
+          resource_id: entry.resourceId,
+          role: entry.role,
+          created_at: entry.createdAt.toISOString(),
+        })),
+      });
+    },
+
+    async query(indexName, queryVector, { topK, resourceId, sessionId }) {
+      const results = await vector.query({
+        indexName,
+        queryVector,
+        topK,
+        filter:
+          sessionId === undefined ? { resource_id: resourceId } : { resource_id: resourceId, thread_id: sessionId },
+      });
+      return results.flatMap((result) => {
+        const key = result.metadata?.message_id;
+        // The filter already keeps other users out; checking again costs nothing.
+        if (typeof key !== "string" || result.metadata?.resource_id !== resourceId) return [];
+        return [{ key, sessionId: String(result.metadata?.thread_id), resourceId, score: result.score }];
+      });
+    },
+
+    deleteForMessages: (keys) => deleteWhere("message_id", keys),
+    deleteForSessions: (sessionIds) => deleteWhere("thread_id", sessionIds),
+
+    async readMeta(key) {
+      const result = await client.execute({ sql: `SELECT value FROM ${metaTable} WHERE key = ?`, args: [key] });
+      const value = result.rows[0]?.value;
+      return typeof value === "string" ? JSON.parse(value) : undefined;
+    },
+
+    async writeMeta(key, value) {
+      await client.execute({
+        sql: `INSERT INTO ${metaTable} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        args: [key, JSON.stringify(value)],
+      });
+    },
+
+    async deleteMeta(key) {
+      await client.execute({ sql: `DELETE FROM ${metaTable} WHERE key = ?`, args: [key] });
+    },
+
+    close: () => vector.close(),
+  };
+}

@@ -1,0 +1,69 @@
+import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
+import type { MemoryBridge } from "../memory/memory-bridge.ts";
+import type { LiveTurn } from "./live-turn.ts";
+import type { TurnDependencies } from "./turn-effects.ts";
+
+/**
+ * A turn's last work, once its stream has been read to the end: the chunk log
+ * closed, a failed turn's partial answer kept (labelled `failed`), the turn
+ * logged as ended, its lease released. Never throws: every step is logged and
+ * the next one still runs, so a turn always ends.
+ */
+export async function finishTurn(
+  dependencies: Pick<TurnDependencies, "turnLog" | "lease" | "memory" | "modelId">,
+  turn: LiveTurn,
+): Promise<void> {
+  const { logger } = turn;
+  const session = turn.session;
+  if (!session) return;
+  turn.releaseBackgroundWork();
+  // The chunk log is for resuming: losing a batch is logged, never fatal to the turn.
+  await turn.recorder?.close().catch((error) => logger.error({ err: error }, "chunk log write failed"));
+  try {
+    if (turn.outcome === "failed" && turn.stepSaved) {
+      // Keep what the failed turn had said, labelled.
+      const partial = await turn.recorder?.message();
+      if (partial) await savePartial(dependencies.memory, turn, partial, "failed", dependencies.modelId);
+    }
+  } catch (error) {
+    logger.error({ err: error }, "the failed turn's partial answer could not be saved");
+  }
+  await dependencies.turnLog
+    .finish(turn.turnId, turn.outcome === "interrupted" ? "failed" : turn.outcome)
+    .catch((error) => logger.error({ err: error }, "turn could not be finalized"));
+  await dependencies.lease
+    .release(session.id, turn.leaseId)
+    .catch((error) => logger.error({ err: error }, "turn lease release failed"));
+}
+
+/**
+ * The answer as far as it got, under the server's message id: `failed` when
+ * its turn failed, or `running` for a step saved while the turn goes on
+ * (hidden from reads, and labelled as it would stand if the turn never
+ * finished: `interrupted`).
+ */
+export function savePartial(
+  memory: MemoryBridge,
+  turn: LiveTurn,
+  message: ChatMessage,
+  state: "failed" | "running",
+  modelId: string,
+): Promise<void> {
+  const session = turn.session;
+  if (!session) return Promise.resolve();
+  const status = state === "running" ? "interrupted" : "failed";
+  return memory.save({
+    sessionId: session.id,
+    resourceId: turn.resourceId,
+    messages: [
+      {
+        ...message,
+        id: turn.assistantId,
+        role: "assistant",
+        metadata: chatMetadata(session.id, modelId, status, { inputTokens: 0, outputTokens: 0 }),
+      },
+    ],
+    index: "later",
+    running: state === "running",
+  });
+}

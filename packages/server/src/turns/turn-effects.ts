@@ -1,0 +1,137 @@
+import type { LanguageModelV4 } from "@ai-sdk/provider";
+import { messageText, type SessionStore, type TurnEffects, type TurnLog } from "@session-bridge/core";
+import { type ChatMessage, SessionBusyError, SessionNotFoundError, statusOf } from "@session-bridge/shared";
+import type { MemoryBridge } from "../memory/memory-bridge.ts";
+import type { ChatToolDependencies } from "../tools/chat-tools.ts";
+import { generateAnswer } from "./generate-answer.ts";
+import type { LiveTurn } from "./live-turn.ts";
+import { processOwner } from "./process-owner.ts";
+import type { TurnLease } from "./turn-lease.ts";
+
+const titleLength = 80;
+/** How often a running turn checks whether another process asked it to stop. */
+const stopPollMs = 500;
+
+export interface TurnDependencies {
+  sessions: SessionStore;
+  memory: MemoryBridge;
+  turnLog: TurnLog;
+  lease: TurnLease;
+  tools: ChatToolDependencies;
+  model: LanguageModelV4;
+  modelId: string;
+  /** Tool-calling steps per turn. */
+  maxSteps: number;
+  /** True while this process runs a turn of the session (a fast 409 before asking the database). */
+  isRunningHere(sessionId: string): boolean;
+}
+
+/** A stored answer that needs no new turn: a retry of its user message gets it again. */
+const isFinal = (answer: ChatMessage | undefined) => ["complete", "stopped"].includes(statusOf(answer) ?? "");
+const answerOf = (found: { next: ChatMessage | undefined } | undefined) =>
+  found?.next?.role === "assistant" ? found.next : undefined;
+
+/**
+ * The side effects of one turn, as the turn machine's actors perform them:
+ * each reads and writes the turn's own {@link LiveTurn}.
+ */
+export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn): TurnEffects {
+  const { sessions, memory, turnLog, lease } = dependencies;
+  const { resourceId } = turn;
+
+  return {
+    async resolveSession({ sessionId, userMessage, trigger }) {
+      const session = sessionId
+        ? await sessions.get(resourceId, sessionId)
+        : await sessions.create(resourceId, { title: messageText(userMessage).slice(0, titleLength) || null });
+      if (!session) throw new SessionNotFoundError(sessionId ?? "");
+      turn.session = session;
+      turn.logger = turn.logger.child({ sessionId: session.id });
+      const findEarlier = async () =>
+        trigger === "regenerate-message" ? undefined : memory.findWithNext(session.id, resourceId, userMessage.id);
+      const earlier = await findEarlier();
+      // A retry of a user message that was already answered gets the stored answer again.
+      if (isFinal(answerOf(earlier))) return { session, replay: answerOf(earlier) as ChatMessage };
+      // One turn per session, across processes: the lease lives in the database.
+      if (dependencies.isRunningHere(session.id) || !(await lease.acquire(resourceId, session.id, turn.leaseId))) {
+        throw new SessionBusyError(session.id);
+      }
+      try {
+        // Taking the lease may have recovered an interrupted answer, or a turn
+        // may have finished just before: look again now that nothing else runs.
+        const current = earlier ? answerOf(await findEarlier()) : undefined;
+        if (isFinal(current)) {
+          await lease.release(session.id, turn.leaseId);
+          return { session, replay: current as ChatMessage };
+        }
+        // The answer being replaced goes before the new one is made: the last
+        // one when regenerating, an interrupted or failed one when retrying.
+        const replaced =
+          trigger === "regenerate-message"
+            ? (await memory.lastMessages(session.id, resourceId, 1)).find((message) => message.role === "assistant")
+            : current;
+        if (replaced) await memory.deleteMessages(session.id, resourceId, [replaced.id]);
+        await turnLog.begin({
+          id: turn.turnId,
+          sessionId: session.id,
+          resourceId,
+          chatId: turn.request.chatId ?? null,
+          userMessageId: userMessage.id,
+          assistantMessageId: turn.assistantId,
+          model: dependencies.modelId,
+          leaseId: turn.leaseId,
+          owner: processOwner,
+        });
+      } catch (error) {
+        await lease.release(session.id, turn.leaseId);
+        throw error;
+      }
+      turn.started = true;
+      // Until `finish`, embedding that nobody waits for (other answers' vectors) holds back.
+      turn.releaseBackgroundWork = memory.holdBackgroundWork();
+      // The user message is saved while memory is recalled; `data-session` waits for it,
+      // so a user message the client saw acknowledged is stored.
+      if (turn.durable) {
+        turn.userSaved = memory.save({ sessionId: session.id, resourceId, messages: [userMessage], index: "later" });
+        turn.userSaved.catch(() => {}); // awaited (and reported) before the session is announced
+      }
+      return { session, replay: null };
+    },
+
+    loadToolSessions: ({ session }) => dependencies.tools.toolSessions.listForSession(session.id),
+
+    recallMemory: ({ session, userMessage }) =>
+      memory.recall({
+        sessionId: session.id,
+        resourceId,
+        query: messageText(userMessage),
+        excludeMessageIds: [userMessage.id],
+      }),
+
+    generate: (input) => generateAnswer(dependencies, turn, input),
+
+    async saveTurn({ session, userMessage, assistantMessage }) {
+      turn.finalizing = true;
+      await turn.recorder?.idle();
+      await memory.save({
+        sessionId: session.id,
+        resourceId,
+        // A durable turn saved its user message when it started.
+        messages: turn.durable ? [assistantMessage] : [userMessage, assistantMessage],
+        index: "later",
+      });
+    },
+
+    keepLease: ({ session }, lost) => lease.keep(session.id, turn.leaseId, lost),
+
+    watchStopRequests(_input, stopRequested) {
+      const timer = setInterval(() => {
+        turnLog.stopRequested([turn.turnId]).then(
+          (ids) => ids.length > 0 && stopRequested(),
+          (error) => turn.logger.error({ err: error }, "stop request check failed"),
+        );
+      }, stopPollMs);
+      return () => clearInterval(timer);
+    },
+  };
+}
