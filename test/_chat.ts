@@ -9,24 +9,12 @@ import {
 } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { v7 as uuidv7 } from "uuid";
+import { mockUsage, textAnswerChunks } from "../fixtures/model-chunks.ts";
 import { makeTempDir, makeTestApp } from "./_setup.ts";
 
-/** The model's chunks for a plain text answer. */
+/** The model's chunks for a plain text answer, a delta a word. */
 export function textChunks(text: string): LanguageModelV4StreamPart[] {
-  return [
-    { type: "stream-start", warnings: [] },
-    { type: "text-start", id: "t1" },
-    ...(text.match(/\S+\s*/g) ?? []).map((delta) => ({ type: "text-delta" as const, id: "t1", delta })),
-    { type: "text-end", id: "t1" },
-    {
-      type: "finish",
-      finishReason: { unified: "stop", raw: "stop" },
-      usage: {
-        inputTokens: { total: 11, noCache: 11, cacheRead: 0, cacheWrite: 0 },
-        outputTokens: { total: 4, text: 4, reasoning: 0 },
-      },
-    },
-  ];
+  return textAnswerChunks(text.match(/\S+\s*/g) ?? [], { id: "t1", usage: mockUsage(11, 4) });
 }
 
 /** A mock model answering each call with the next of `answers` (the last repeats), `delayMs` between chunks. */

@@ -5,6 +5,7 @@ import { demoLabel, LocalDemoModel } from "@session-bridge/server";
 import { simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { v7 as uuidv7 } from "uuid";
+import { toolCallChunks } from "../fixtures/model-chunks.ts";
 import { postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, textChunks, userMessage } from "./_chat.ts";
 
 const uuidV7Pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -315,23 +316,7 @@ describe("the offline demo model and tools", () => {
 
 describe("tool input", () => {
   test("a tool call with invalid input is a tool error the model sees, and the turn completes", async (t) => {
-    const toolCall = [
-      { type: "stream-start" as const, warnings: [] },
-      {
-        type: "tool-call" as const,
-        toolCallId: "call-1",
-        toolName: "sequentialThinking",
-        input: JSON.stringify({ thought: 42 }),
-      },
-      {
-        type: "finish" as const,
-        finishReason: { unified: "tool-calls" as const, raw: "tool_calls" },
-        usage: {
-          inputTokens: { total: 5, noCache: 5, cacheRead: 0, cacheWrite: 0 },
-          outputTokens: { total: 5, text: 5, reasoning: 0 },
-        },
-      },
-    ];
+    const toolCall = toolCallChunks("sequentialThinking", { thought: 42 });
     const model = scriptedModel([toolCall, "Sorry, let me fix that."]);
     const { url, app } = await startChatServer(t, { model });
     const { message, chunks } = await sendChat(url, { messages: [userMessage("think about it")] });

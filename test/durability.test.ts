@@ -4,6 +4,7 @@ import { describe, test } from "node:test";
 import type { App } from "@session-bridge/server";
 import { DefaultChatTransport, type UIMessage, type UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
+import { toolCallChunks } from "../fixtures/model-chunks.ts";
 import { hostPrefix } from "../packages/server/src/turns/process-owner.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 
@@ -175,23 +176,12 @@ describe("crash-safe turns", () => {
   });
 
   test("each finished step is saved while the turn runs", async (t) => {
-    const toolCall = [
-      { type: "stream-start" as const, warnings: [] },
-      {
-        type: "tool-call" as const,
-        toolCallId: "call-1",
-        toolName: "sequentialThinking",
-        input: JSON.stringify({ thought: "step one", thoughtNumber: 1, totalThoughts: 1, nextThoughtNeeded: false }),
-      },
-      {
-        type: "finish" as const,
-        finishReason: { unified: "tool-calls" as const, raw: "tool_calls" },
-        usage: {
-          inputTokens: { total: 5, noCache: 5, cacheRead: 0, cacheWrite: 0 },
-          outputTokens: { total: 5, text: 5, reasoning: 0 },
-        },
-      },
-    ];
+    const toolCall = toolCallChunks("sequentialThinking", {
+      thought: "step one",
+      thoughtNumber: 1,
+      totalThoughts: 1,
+      nextThoughtNeeded: false,
+    });
     const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", toolCall, words(100)], 20) });
     const sessionId = await openSession(url, app);
     const turn = sendChat(url, { messages: [userMessage("think")], sessionId });
