@@ -67,6 +67,8 @@ export async function sendChat(
     abortSignal?: AbortSignal;
     chatId?: string;
     token?: string;
+    /** Sees each chunk as it arrives. */
+    onChunk?: (chunk: UIMessageChunk) => void;
   },
 ): Promise<{ chunks: UIMessageChunk[]; message: UIMessage | undefined }> {
   const transport = new DefaultChatTransport({
@@ -86,6 +88,7 @@ export async function sendChat(
     new TransformStream<UIMessageChunk, UIMessageChunk>({
       transform(chunk, controller) {
         chunks.push(chunk);
+        options.onChunk?.(chunk);
         controller.enqueue(chunk);
       },
     }),
@@ -93,6 +96,32 @@ export async function sendChat(
   let message: UIMessage | undefined;
   for await (const snapshot of readUIMessageStream({ stream: recorded })) message = snapshot;
   return { chunks, message };
+}
+
+/**
+ * Sends a turn like `sendChat` and resolves once its answer has begun (the first
+ * text delta reached the client), so the turn is running and holds its session's
+ * lease; `finished` is what `sendChat` resolves with. Fails if the turn ends first.
+ */
+export async function sendChatUntilAnswerBegins(
+  url: string,
+  options: Omit<Parameters<typeof sendChat>[1], "onChunk">,
+): Promise<{ finished: ReturnType<typeof sendChat> }> {
+  let answerBegan = () => {};
+  const began = new Promise<void>((resolve) => {
+    answerBegan = resolve;
+  });
+  const finished = sendChat(url, {
+    ...options,
+    onChunk: (chunk) => {
+      if (chunk.type === "text-delta") answerBegan();
+    },
+  });
+  const endedFirst = finished.then(() => {
+    throw new Error("the turn ended before its answer began");
+  });
+  await Promise.race([began, endedFirst]);
+  return { finished };
 }
 
 export function sessionIdOf(chunks: UIMessageChunk[]): string {

@@ -6,7 +6,16 @@ import { simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { v7 as uuidv7 } from "uuid";
 import { toolCallChunks } from "../fixtures/model-chunks.ts";
-import { postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, textChunks, userMessage } from "./_chat.ts";
+import {
+  postJson,
+  scriptedModel,
+  sendChat,
+  sendChatUntilAnswerBegins,
+  sessionIdOf,
+  startChatServer,
+  textChunks,
+  userMessage,
+} from "./_chat.ts";
 
 const uuidV7Pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -139,11 +148,10 @@ describe("POST /api/chat", () => {
       const { chunks } = await sendChat(url, { messages: [userMessage("first")] });
       await app.turns.settled();
       const sessionId = sessionIdOf(chunks);
-      const slow = sendChat(url, { messages: [userMessage("slow one")], sessionId });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      const slow = await sendChatUntilAnswerBegins(url, { messages: [userMessage("slow one")], sessionId });
       const busy = await postJson(url, { messages: [userMessage("too soon")], sessionId });
       assert.deepEqual([busy.status, busy.body.error?.code], [409, "session_busy"]);
-      await slow;
+      await slow.finished;
     });
 
     const badBodies: [string, unknown, string][] = [

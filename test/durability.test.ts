@@ -11,12 +11,16 @@ import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMes
 const words = (count: number) => Array.from({ length: count }, (_, index) => `word${index}`).join(" ");
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves once the running turn's answer has begun (its text is in the chunk log), whatever the machine's load. */
-async function answerStreaming(app: App): Promise<void> {
+/**
+ * Resolves once a running turn's chunk log holds `text` (by default: once its answer has begun),
+ * whatever the machine's load.
+ */
+async function answerStreaming(app: App, text = "text-delta"): Promise<void> {
   for (let attempt = 0; attempt < 500; attempt++) {
-    const found = await app.database.client.execute(
-      "SELECT count(*) AS n FROM turn_chunks JOIN turns ON turns.id = turn_chunks.turn_id WHERE turns.status = 'running' AND chunks LIKE '%text-delta%'",
-    );
+    const found = await app.database.client.execute({
+      sql: "SELECT count(*) AS n FROM turn_chunks JOIN turns ON turns.id = turn_chunks.turn_id WHERE turns.status = 'running' AND instr(chunks, ?) > 0",
+      args: [text],
+    });
     if (Number(found.rows[0]?.n) > 0) return;
     await pause(10);
   }
@@ -50,7 +54,7 @@ describe("resumable streams", () => {
     const original = sendChat(url, { messages: [userMessage("a long one")], sessionId, chatId: "chat-42" });
     await answerStreaming(app);
     const byChatId = resume(url, "chat-42");
-    await pause(300);
+    await answerStreaming(app, '"word20 "'); // the second client joins a third of the way through
     const bySessionId = resume(url, sessionId);
     const [{ chunks }, first, second] = await Promise.all([original, byChatId, bySessionId]);
     assert.ok(chunks.length > 60);
