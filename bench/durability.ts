@@ -9,11 +9,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createApp, type Embedder, type LanguageModelV4StreamPart, loadConfig } from "@session-bridge/server";
+import { createApp, type Embedder, loadConfig } from "@session-bridge/server";
 import { simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { mockUsage, textAnswerChunks } from "../fixtures/model-chunks.ts";
 import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { makeTexts, timedTurn } from "./fixtures.ts";
 import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
@@ -22,20 +23,8 @@ const resourceId = "bench-user";
 
 /** A mock model answering with `tokens` one-word deltas, `tokenMs` apart. */
 function answeringModel(tokens: number, tokenMs: number) {
-  const chunks: LanguageModelV4StreamPart[] = [
-    { type: "stream-start", warnings: [] },
-    { type: "text-start", id: "t" },
-    ...Array.from({ length: tokens }, (_, index) => ({ type: "text-delta" as const, id: "t", delta: `w${index} ` })),
-    { type: "text-end", id: "t" },
-    {
-      type: "finish",
-      finishReason: { unified: "stop", raw: "stop" },
-      usage: {
-        inputTokens: { total: 50, noCache: 50, cacheRead: 0, cacheWrite: 0 },
-        outputTokens: { total: tokens, text: tokens, reasoning: 0 },
-      },
-    },
-  ];
+  const deltas = Array.from({ length: tokens }, (_, index) => `w${index} `);
+  const chunks = textAnswerChunks(deltas, { id: "t", usage: mockUsage(50, tokens) });
   return new MockLanguageModelV4({
     doStream: async () => ({ stream: simulateReadableStream({ chunks, chunkDelayInMs: tokenMs || null }) }),
   });

@@ -9,31 +9,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Agent } from "@mastra/core/agent";
-import { createApp, type LanguageModelV4StreamPart, loadConfig } from "@session-bridge/server";
+import { createApp, loadConfig } from "@session-bridge/server";
 import { simulateReadableStream } from "ai";
 import { MockLanguageModelV3, MockLanguageModelV4 } from "ai/test";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { mockUsage, textAnswerChunks } from "../fixtures/model-chunks.ts";
 import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { makeTexts, populateMessages, timedTurn } from "./fixtures.ts";
 import { mastraPeer } from "./mastra-peer.ts";
 import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
 
 const resourceId = "bench-user";
-const answerChunks: LanguageModelV4StreamPart[] = [
-  { type: "stream-start", warnings: [] },
-  { type: "text-start", id: "t" },
-  { type: "text-delta", id: "t", delta: "A short answer from the mock model." },
-  { type: "text-end", id: "t" },
-  {
-    type: "finish",
-    finishReason: { unified: "stop", raw: "stop" },
-    usage: {
-      inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 },
-      outputTokens: { total: 8, text: 8, reasoning: 0 },
-    },
-  },
-];
+const answerChunks = textAnswerChunks(["A short answer from the mock model."], { id: "t", usage: mockUsage(10, 8) });
 const mockV4 = () =>
   new MockLanguageModelV4({ doStream: async () => ({ stream: simulateReadableStream({ chunks: answerChunks }) }) });
 // Mastra 1.71 takes AI SDK v3 models; the chunks are the same.

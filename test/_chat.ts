@@ -4,24 +4,12 @@ import type { ChatMessage } from "@session-bridge/shared";
 import { DefaultChatTransport, readUIMessageStream, simulateReadableStream, type UIMessageChunk } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { v7 as uuidv7 } from "uuid";
+import { mockUsage, textAnswerChunks } from "../fixtures/model-chunks.ts";
 import { makeTempDir, makeTestApp } from "./_setup.ts";
 
-/** The model's chunks for a plain text answer. */
+/** The model's chunks for a plain text answer, a delta a word. */
 export function textChunks(text: string): LanguageModelV4StreamPart[] {
-  return [
-    { type: "stream-start", warnings: [] },
-    { type: "text-start", id: "t1" },
-    ...(text.match(/\S+\s*/g) ?? []).map((delta) => ({ type: "text-delta" as const, id: "t1", delta })),
-    { type: "text-end", id: "t1" },
-    {
-      type: "finish",
-      finishReason: { unified: "stop", raw: "stop" },
-      usage: {
-        inputTokens: { total: 11, noCache: 11, cacheRead: 0, cacheWrite: 0 },
-        outputTokens: { total: 4, text: 4, reasoning: 0 },
-      },
-    },
-  ];
+  return textAnswerChunks(text.match(/\S+\s*/g) ?? [], { id: "t1", usage: mockUsage(11, 4) });
 }
 
 /** A mock model answering each call with the next of `answers` (the last repeats), `delayMs` between chunks. */
@@ -74,6 +62,8 @@ export async function sendChat(
     abortSignal?: AbortSignal;
     chatId?: string;
     token?: string;
+    /** Sees each chunk as it arrives. */
+    onChunk?: (chunk: UIMessageChunk) => void;
   },
 ): Promise<{ chunks: UIMessageChunk[]; message: ChatMessage | undefined }> {
   const transport = new DefaultChatTransport({
@@ -93,6 +83,7 @@ export async function sendChat(
     new TransformStream<UIMessageChunk, UIMessageChunk>({
       transform(chunk, controller) {
         chunks.push(chunk);
+        options.onChunk?.(chunk);
         controller.enqueue(chunk);
       },
     }),
@@ -100,6 +91,32 @@ export async function sendChat(
   let message: ChatMessage | undefined;
   for await (const snapshot of readUIMessageStream<ChatMessage>({ stream: recorded })) message = snapshot;
   return { chunks, message };
+}
+
+/**
+ * Sends a turn like `sendChat` and resolves once its answer has begun (the first
+ * text delta reached the client), so the turn is running and holds its session's
+ * lease; `finished` is what `sendChat` resolves with. Fails if the turn ends first.
+ */
+export async function sendChatUntilAnswerBegins(
+  url: string,
+  options: Omit<Parameters<typeof sendChat>[1], "onChunk">,
+): Promise<{ finished: ReturnType<typeof sendChat> }> {
+  let answerBegan = () => {};
+  const began = new Promise<void>((resolve) => {
+    answerBegan = resolve;
+  });
+  const finished = sendChat(url, {
+    ...options,
+    onChunk: (chunk) => {
+      if (chunk.type === "text-delta") answerBegan();
+    },
+  });
+  const endedFirst = finished.then(() => {
+    throw new Error("the turn ended before its answer began");
+  });
+  await Promise.race([began, endedFirst]);
+  return { finished };
 }
 
 export function sessionIdOf(chunks: UIMessageChunk[]): string {

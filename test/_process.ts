@@ -1,11 +1,27 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import path from "node:path";
 import { createInterface } from "node:readline";
 import type { TestContext } from "node:test";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import type { ChatMessage } from "@session-bridge/shared";
 
-const bin = path.resolve("packages/server/bin/session-bridge.js");
+/** The `session-bridge` command, as `npx session-bridge` runs it. */
+export const sessionBridgeBin = fileURLToPath(new URL("../packages/server/bin/session-bridge.js", import.meta.url));
+
+/** Runs one `session-bridge` command to its end: exit code, stdout and stderr (a failing exit is a result, not a throw). */
+export async function runSessionBridge(args: string[], environment: Record<string, string>) {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [sessionBridgeBin, ...args], {
+      env: { ...process.env, LOG_LEVEL: "warn", ...environment },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failure = error as { code: number; stdout: string; stderr: string };
+    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
+  }
+}
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -20,7 +36,7 @@ export async function startServer(
   dataDir: string,
   environment: Record<string, string> = {},
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [bin, "serve"], {
+  const child = spawn(process.execPath, [sessionBridgeBin, "serve"], {
     env: {
       ...process.env,
       DATA_DIR: dataDir,

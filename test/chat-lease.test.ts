@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+import {
+  postJson,
+  scriptedModel,
+  sendChat,
+  sendChatUntilAnswerBegins,
+  sessionIdOf,
+  startChatServer,
+  userMessage,
+} from "./_chat.ts";
 
 describe("one turn per session across processes", () => {
   test("a second server on the same database answers 409 while the first runs a turn of the session", async (t) => {
@@ -14,11 +22,10 @@ describe("one turn per session across processes", () => {
     const sessionId = sessionIdOf(opening.chunks);
     await first.app.turns.settled();
 
-    const running = sendChat(first.url, { messages: [userMessage("slow turn")], sessionId });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const running = await sendChatUntilAnswerBegins(first.url, { messages: [userMessage("slow turn")], sessionId });
     const busy = await postJson(second.url, { messages: [userMessage("meanwhile")], sessionId });
     assert.deepEqual([busy.status, busy.body.error?.code], [409, "session_busy"]);
-    await running;
+    await running.finished;
     await first.app.turns.settled();
 
     const after = await sendChat(second.url, { messages: [userMessage("now")], sessionId });
@@ -42,7 +49,7 @@ describe("one turn per session across processes", () => {
 
     await leave(Date.now() - 1); // what 30 s later looks like
     const before = (await app.sessions.get("local", sessionId))?.lastAccessed.getTime() ?? 0;
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the clock moves on, so the turn's touch shows
     const freed = await sendChat(url, { messages: [userMessage("free again")], sessionId });
     assert.equal(sessionIdOf(freed.chunks), sessionId);
     await app.turns.settled();

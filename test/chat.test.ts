@@ -4,8 +4,18 @@ import { messageText } from "@session-bridge/core";
 import { simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { v7 as uuidv7 } from "uuid";
+import { toolCallChunks } from "../fixtures/model-chunks.ts";
 import { demoLabel, LocalDemoModel } from "../packages/server/src/models/local-demo-model.ts";
-import { postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, textChunks, userMessage } from "./_chat.ts";
+import {
+  postJson,
+  scriptedModel,
+  sendChat,
+  sendChatUntilAnswerBegins,
+  sessionIdOf,
+  startChatServer,
+  textChunks,
+  userMessage,
+} from "./_chat.ts";
 
 const uuidV7Pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
@@ -138,11 +148,10 @@ describe("POST /api/chat", () => {
       const { chunks } = await sendChat(url, { messages: [userMessage("first")] });
       await app.turns.settled();
       const sessionId = sessionIdOf(chunks);
-      const slow = sendChat(url, { messages: [userMessage("slow one")], sessionId });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      const slow = await sendChatUntilAnswerBegins(url, { messages: [userMessage("slow one")], sessionId });
       const busy = await postJson(url, { messages: [userMessage("too soon")], sessionId });
       assert.deepEqual([busy.status, busy.body.error?.code], [409, "session_busy"]);
-      await slow;
+      await slow.finished;
     });
 
     const badBodies: [string, unknown, string][] = [
@@ -315,23 +324,7 @@ describe("the offline demo model and tools", () => {
 
 describe("tool input", () => {
   test("a tool call with invalid input is a tool error the model sees, and the turn completes", async (t) => {
-    const toolCall = [
-      { type: "stream-start" as const, warnings: [] },
-      {
-        type: "tool-call" as const,
-        toolCallId: "call-1",
-        toolName: "sequentialThinking",
-        input: JSON.stringify({ thought: 42 }),
-      },
-      {
-        type: "finish" as const,
-        finishReason: { unified: "tool-calls" as const, raw: "tool_calls" },
-        usage: {
-          inputTokens: { total: 5, noCache: 5, cacheRead: 0, cacheWrite: 0 },
-          outputTokens: { total: 5, text: 5, reasoning: 0 },
-        },
-      },
-    ];
+    const toolCall = toolCallChunks("sequentialThinking", { thought: 42 });
     const model = scriptedModel([toolCall, "Sorry, let me fix that."]);
     const { url, app } = await startChatServer(t, { model });
     const { message, chunks } = await sendChat(url, { messages: [userMessage("think about it")] });

@@ -1,31 +1,16 @@
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { createClient } from "@libsql/client";
+import { runSessionBridge, sessionBridgeBin } from "./_process.ts";
 import { makeTempDir } from "./_setup.ts";
-
-const bin = fileURLToPath(new URL("../packages/server/bin/session-bridge.js", import.meta.url));
-
-async function run(args: string[], environment: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      env: { ...process.env, LOG_LEVEL: "warn", ...environment },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
 
 test("migrate --json prints one JSON line and creates the tables", async (t) => {
   const dataDir = await makeTempDir(t);
-  const result = await run(["migrate", "--json"], { DATA_DIR: dataDir });
+  const result = await runSessionBridge(["migrate", "--json"], { DATA_DIR: dataDir });
   assert.equal(result.code, 0, result.stderr);
   const status = JSON.parse(result.stdout);
   assert.ok(status.available >= 2);
@@ -39,16 +24,16 @@ test("migrate --json prints one JSON line and creates the tables", async (t) => 
 
 test("cleanup --dry-run reports without removing; text output ends with a summary line", async (t) => {
   const dataDir = await makeTempDir(t);
-  const json = await run(["cleanup", "--dry-run", "--json"], { DATA_DIR: dataDir });
+  const json = await runSessionBridge(["cleanup", "--dry-run", "--json"], { DATA_DIR: dataDir });
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual(JSON.parse(json.stdout), { dryRun: true, expiredSessions: 0, excessSessions: 0, idleRepos: 0 });
-  const text = await run(["cleanup"], { DATA_DIR: dataDir });
+  const text = await runSessionBridge(["cleanup"], { DATA_DIR: dataDir });
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /^Removed 0 expired sessions, 0 excess sessions and 0 idle repositories\.\n$/);
 });
 
 test("a bad variable stops with one line on stderr naming it and a non-zero exit", async (t) => {
-  const result = await run(["migrate"], { DATA_DIR: await makeTempDir(t), SESSION_TTL: "soon" });
+  const result = await runSessionBridge(["migrate"], { DATA_DIR: await makeTempDir(t), SESSION_TTL: "soon" });
   assert.equal(result.code, 1);
   assert.equal(result.stdout, "");
   assert.match(result.stderr, /^session-bridge: Invalid configuration: SESSION_TTL: [^\n]+\n$/);
@@ -56,7 +41,7 @@ test("a bad variable stops with one line on stderr naming it and a non-zero exit
 
 test("unknown commands and options are usage errors", async () => {
   for (const args of [["frobnicate"], ["migrate", "--frob"], ["migrate", "--dry-run"], []]) {
-    const result = await run(args, {});
+    const result = await runSessionBridge(args, {});
     assert.equal(result.code, 2, args.join(" "));
     assert.match(result.stderr, /^session-bridge: .+\n$/);
   }
@@ -64,7 +49,7 @@ test("unknown commands and options are usage errors", async () => {
 
 test("serve migrates, reports ready and shuts down cleanly on SIGTERM", async (t) => {
   const dataDir = await makeTempDir(t);
-  const child = spawn(process.execPath, [bin, "serve"], {
+  const child = spawn(process.execPath, [sessionBridgeBin, "serve"], {
     env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -83,18 +68,18 @@ test("serve migrates, reports ready and shuts down cleanly on SIGTERM", async (t
 
 test("users create --json prints id, name and the API key once; list and revoke follow", async (t) => {
   const dataDir = await makeTempDir(t);
-  const created = await run(["users", "create", "alice", "--json"], { DATA_DIR: dataDir });
+  const created = await runSessionBridge(["users", "create", "alice", "--json"], { DATA_DIR: dataDir });
   assert.equal(created.code, 0, created.stderr);
   const user = JSON.parse(created.stdout) as { id: string; name: string; apiKey: string };
   assert.deepEqual(Object.keys(user).sort(), ["apiKey", "id", "name"]);
   assert.equal(user.name, "alice");
   assert.match(user.apiKey, /^sbk_/);
-  const listed = await run(["users", "list"], { DATA_DIR: dataDir });
+  const listed = await runSessionBridge(["users", "list"], { DATA_DIR: dataDir });
   assert.match(listed.stdout, new RegExp(`${user.id}\\s+alice\\n`));
   assert.doesNotMatch(listed.stdout, /sbk_/, "the key is never shown again");
-  assert.equal((await run(["users", "revoke", user.id], { DATA_DIR: dataDir })).code, 0);
-  assert.match((await run(["users", "list"], { DATA_DIR: dataDir })).stdout, /\(revoked\)/);
-  const again = await run(["users", "revoke", user.id], { DATA_DIR: dataDir });
+  assert.equal((await runSessionBridge(["users", "revoke", user.id], { DATA_DIR: dataDir })).code, 0);
+  assert.match((await runSessionBridge(["users", "list"], { DATA_DIR: dataDir })).stdout, /\(revoked\)/);
+  const again = await runSessionBridge(["users", "revoke", user.id], { DATA_DIR: dataDir });
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^session-bridge: no active user/);
 });

@@ -5,18 +5,23 @@ import type { App } from "@session-bridge/server";
 import type { ChatMessage } from "@session-bridge/shared";
 import { DefaultChatTransport, type UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
+import { toolCallChunks } from "../fixtures/model-chunks.ts";
 import { hostPrefix } from "../packages/server/src/turns/process-owner.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 
 const words = (count: number) => Array.from({ length: count }, (_, index) => `word${index}`).join(" ");
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Resolves once the running turn's answer has begun (its text is in the chunk log), whatever the machine's load. */
-async function answerStreaming(app: App): Promise<void> {
+/**
+ * Resolves once a running turn's chunk log holds `text` (by default: once its answer has begun),
+ * whatever the machine's load.
+ */
+async function answerStreaming(app: App, text = "text-delta"): Promise<void> {
   for (let attempt = 0; attempt < 500; attempt++) {
-    const found = await app.database.client.execute(
-      "SELECT count(*) AS n FROM turn_chunks JOIN turns ON turns.id = turn_chunks.turn_id WHERE turns.status = 'running' AND chunks LIKE '%text-delta%'",
-    );
+    const found = await app.database.client.execute({
+      sql: "SELECT count(*) AS n FROM turn_chunks JOIN turns ON turns.id = turn_chunks.turn_id WHERE turns.status = 'running' AND instr(chunks, ?) > 0",
+      args: [text],
+    });
     if (Number(found.rows[0]?.n) > 0) return;
     await pause(10);
   }
@@ -50,7 +55,7 @@ describe("resumable streams", () => {
     const original = sendChat(url, { messages: [userMessage("a long one")], sessionId, chatId: "chat-42" });
     await answerStreaming(app);
     const byChatId = resume(url, "chat-42");
-    await pause(300);
+    await answerStreaming(app, '"word20 "'); // the second client joins a third of the way through
     const bySessionId = resume(url, sessionId);
     const [{ chunks }, first, second] = await Promise.all([original, byChatId, bySessionId]);
     assert.ok(chunks.length > 60);
@@ -176,23 +181,12 @@ describe("crash-safe turns", () => {
   });
 
   test("each finished step is saved while the turn runs", async (t) => {
-    const toolCall = [
-      { type: "stream-start" as const, warnings: [] },
-      {
-        type: "tool-call" as const,
-        toolCallId: "call-1",
-        toolName: "sequentialThinking",
-        input: JSON.stringify({ thought: "step one", thoughtNumber: 1, totalThoughts: 1, nextThoughtNeeded: false }),
-      },
-      {
-        type: "finish" as const,
-        finishReason: { unified: "tool-calls" as const, raw: "tool_calls" },
-        usage: {
-          inputTokens: { total: 5, noCache: 5, cacheRead: 0, cacheWrite: 0 },
-          outputTokens: { total: 5, text: 5, reasoning: 0 },
-        },
-      },
-    ];
+    const toolCall = toolCallChunks("sequentialThinking", {
+      thought: "step one",
+      thoughtNumber: 1,
+      totalThoughts: 1,
+      nextThoughtNeeded: false,
+    });
     const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", toolCall, words(100)], 20) });
     const sessionId = await openSession(url, app);
     const turn = sendChat(url, { messages: [userMessage("think")], sessionId });

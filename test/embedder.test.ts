@@ -9,6 +9,7 @@ import { v7 as uuidv7 } from "uuid";
 import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { reindexMemory } from "../packages/server/src/memory/reindex.ts";
 import { openLibsqlMemoryStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
+import { runSessionBridge } from "./_process.ts";
 import { makeCapturedLogger, makeTempDir, makeTestApp, sharedEmbedder, testConfig } from "./_setup.ts";
 
 const user = (text: string): ChatMessage => ({ id: uuidv7(), role: "user", parts: [{ type: "text", text }] });
@@ -172,10 +173,8 @@ test("a different embedder stops start-up pointing to reindex; reindex can be in
 
 test("session-bridge reindex --json on an empty store reports a complete run", async (t) => {
   const dataDir = await makeTempDir(t);
-  const bin = fileURLToPath(new URL("../packages/server/bin/session-bridge.js", import.meta.url));
-  const { stdout } = await promisify(execFile)(process.execPath, [bin, "reindex", "--json"], {
-    env: { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: "warn" },
-  });
+  const { code, stdout, stderr } = await runSessionBridge(["reindex", "--json"], { DATA_DIR: dataDir });
+  assert.equal(code, 0, stderr);
   const report = JSON.parse(stdout);
   assert.equal(report.complete, true);
   assert.equal(report.embedderId, "local:use-lite");

@@ -2,12 +2,10 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import type { LanguageModelV4StreamPart } from "@session-bridge/server";
 import type { ChatMessage } from "@session-bridge/shared";
+import { mockUsage } from "../fixtures/model-chunks.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 
-const usage = {
-  inputTokens: { total: 3, noCache: 3, cacheRead: 0, cacheWrite: 0 },
-  outputTokens: { total: 5, text: 5, reasoning: 0 },
-};
+const usage = mockUsage(3, 5);
 
 /** One step with every kind of part a model can stream: reasoning, text, sources, a file and a provider's dynamic tool. */
 const everyPart: LanguageModelV4StreamPart[] = [

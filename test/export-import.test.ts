@@ -1,30 +1,13 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { createClient } from "@libsql/client";
 import { v7 as uuidv7 } from "uuid";
 import { exportUser } from "../packages/server/src/transfer/export-user.ts";
 import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+import { runSessionBridge } from "./_process.ts";
 import { exists, makeTempDir, makeTestApp } from "./_setup.ts";
-
-const bin = fileURLToPath(new URL("../packages/server/bin/session-bridge.js", import.meta.url));
-
-async function run(args: string[], environment: Record<string, string>) {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      env: { ...process.env, LOG_LEVEL: "warn", ...environment },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failure = error as { code: number; stdout: string; stderr: string };
-    return { code: failure.code, stdout: failure.stdout, stderr: failure.stderr };
-  }
-}
 
 const apikey = { AUTH: "apikey" };
 
@@ -86,7 +69,10 @@ describe("export and import", () => {
     await source.app.toolSessions.writeState(thinking.id, { thoughts: ["first"] });
 
     const file = path.join(await makeTempDir(t), "alice.jsonl");
-    const exported = await run(["export", user.id, "--out", file, "--json"], { DATA_DIR: source.dataDir, ...apikey });
+    const exported = await runSessionBridge(["export", user.id, "--out", file, "--json"], {
+      DATA_DIR: source.dataDir,
+      ...apikey,
+    });
     assert.equal(exported.code, 0, exported.stderr);
     assert.deepEqual(JSON.parse(exported.stdout), {
       userId: user.id,
@@ -120,7 +106,7 @@ describe("export and import", () => {
     );
 
     const targetDir = await makeTempDir(t);
-    const imported = await run(["import", file, "--json"], { DATA_DIR: targetDir, ...apikey });
+    const imported = await runSessionBridge(["import", file, "--json"], { DATA_DIR: targetDir, ...apikey });
     assert.equal(imported.code, 0, imported.stderr);
     const report = JSON.parse(imported.stdout);
     assert.equal(report.userId, user.id);
@@ -129,7 +115,7 @@ describe("export and import", () => {
     assert.deepEqual(report.imported, { sessions: 2, messages: 4, memories: 2, toolSessions: 1 });
     assert.equal(report.embedded, 4);
 
-    const again = await run(["import", file, "--json"], { DATA_DIR: targetDir, ...apikey });
+    const again = await runSessionBridge(["import", file, "--json"], { DATA_DIR: targetDir, ...apikey });
     assert.equal(again.code, 0, again.stderr);
     const second = JSON.parse(again.stdout);
     assert.deepEqual(second.imported, { sessions: 0, messages: 0, memories: 0, toolSessions: 0 });
@@ -138,7 +124,10 @@ describe("export and import", () => {
     assert.equal(second.apiKey, undefined, "an existing user gets no new key");
 
     const roundTrip = path.join(path.dirname(file), "again.jsonl");
-    const reexported = await run(["export", user.id, "--out", roundTrip], { DATA_DIR: targetDir, ...apikey });
+    const reexported = await runSessionBridge(["export", user.id, "--out", roundTrip], {
+      DATA_DIR: targetDir,
+      ...apikey,
+    });
     assert.equal(reexported.code, 0, reexported.stderr);
     const withoutHeader = (content: string) => content.split("\n").slice(1);
     assert.deepEqual(
@@ -190,7 +179,7 @@ describe("export and import", () => {
         }) +
         line({ type: "message", sessionId, createdAt: "yesterday", id: "m2", role: "user", parts: [] }),
     );
-    const result = await run(["import", file], { DATA_DIR: dataDir });
+    const result = await runSessionBridge(["import", file], { DATA_DIR: dataDir });
     assert.equal(result.code, 1);
     assert.equal(result.stdout, "");
     assert.match(
@@ -204,7 +193,7 @@ describe("export and import", () => {
     );
 
     await writeFile(file, `${header}{"type":"user",\n`);
-    const broken = await run(["import", file], { DATA_DIR: dataDir });
+    const broken = await runSessionBridge(["import", file], { DATA_DIR: dataDir });
     assert.match(broken.stderr, /line 2: not valid JSON/);
   });
 
@@ -219,7 +208,7 @@ describe("export and import", () => {
       header + line({ type: "user", id: uuidv7(), name: "mallory" }) + sessionLine(bobs.id, "mine now"),
     );
     const before = await countRows(dataDir);
-    const result = await run(["import", file], { DATA_DIR: dataDir });
+    const result = await runSessionBridge(["import", file], { DATA_DIR: dataDir });
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`^session-bridge: line 3: session ${bobs.id} already exists here`));
     assert.deepEqual(await countRows(dataDir), before);
@@ -228,12 +217,12 @@ describe("export and import", () => {
 
   test("export of an unknown user fails with one line; without --out the lines go to stdout", async (t) => {
     const dataDir = await makeTempDir(t);
-    const unknown = await run(["export", "nobody"], { DATA_DIR: dataDir });
+    const unknown = await runSessionBridge(["export", "nobody"], { DATA_DIR: dataDir });
     assert.equal(unknown.code, 1);
     assert.equal(unknown.stdout, "");
     assert.match(unknown.stderr, /^session-bridge: no user with id nobody [^\n]*\n$/);
 
-    const local = await run(["export", "local", "--json"], { DATA_DIR: dataDir });
+    const local = await runSessionBridge(["export", "local", "--json"], { DATA_DIR: dataDir });
     assert.equal(local.code, 0, local.stderr);
     const records = local.stdout
       .trim()
@@ -251,8 +240,8 @@ describe("export and import", () => {
       toolSessions: 0,
       out: null,
     });
-    assert.equal((await run(["import"], { DATA_DIR: dataDir })).code, 2);
-    assert.equal((await run(["migrate", "--out", "x"], { DATA_DIR: dataDir })).code, 2);
+    assert.equal((await runSessionBridge(["import"], { DATA_DIR: dataDir })).code, 2);
+    assert.equal((await runSessionBridge(["migrate", "--out", "x"], { DATA_DIR: dataDir })).code, 2);
   });
 });
 

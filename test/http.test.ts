@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, type TestContext, test } from "node:test";
-import { createHttpApp, startHttpServer } from "@session-bridge/server";
 import { session, sessionList, trace, usage } from "../packages/server/src/http/api-schemas.ts";
 import { documentedRoutes } from "../packages/server/src/http/openapi.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
-import { makeTestApp } from "./_setup.ts";
 
-async function startServer(t: TestContext, environment: Record<string, string> = {}) {
-  const app = await makeTestApp(t, { environment });
-  const server = await startHttpServer(createHttpApp(app), {
-    host: "127.0.0.1",
-    port: 0,
-    requestTimeoutMs: app.config.requestTimeoutMs,
-  });
-  t.after(() => server.close());
-  return { app, url: server.url };
-}
+const startServer = (t: TestContext, environment: Record<string, string> = {}) => startChatServer(t, { environment });
 
 describe("HTTP basics", () => {
   test("liveness and readiness answer on a real port", async (t) => {

@@ -5,6 +5,7 @@ import { after, before, describe, type TestContext, test } from "node:test";
 import type { LanguageModelV4StreamPart } from "@session-bridge/server";
 import { MockLanguageModelV4 } from "ai/test";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { toolCallChunks } from "../fixtures/model-chunks.ts";
 import { postJson, scriptedModel, startChatServer, textChunks } from "./_chat.ts";
 
 const noBrowser = "no chromium found: apt-get install chromium (or set CHROMIUM_PATH)";
@@ -78,21 +79,6 @@ function gatedModel(t: TestContext, first: string, rest: string) {
     }),
   });
   return { model, release: () => release() };
-}
-
-function toolCallChunks(toolName: string, input: unknown): LanguageModelV4StreamPart[] {
-  return [
-    { type: "stream-start", warnings: [] },
-    { type: "tool-call", toolCallId: "call-1", toolName, input: JSON.stringify(input) },
-    {
-      type: "finish",
-      finishReason: { unified: "tool-calls", raw: "tool_calls" },
-      usage: {
-        inputTokens: { total: 5, noCache: 5, cacheRead: 0, cacheWrite: 0 },
-        outputTokens: { total: 5, text: 5, reasoning: 0 },
-      },
-    },
-  ];
 }
 
 /** Sends `text` from the composer and waits until `answer` is shown and the composer is ready again. */

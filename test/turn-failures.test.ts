@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { LanguageModelV4StreamPart } from "@session-bridge/server";
+import { mockUsage, toolCallChunks } from "../fixtures/model-chunks.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, textChunks, userMessage } from "./_chat.ts";
 
-const usage = {
-  inputTokens: { total: 1, noCache: 1, cacheRead: 0, cacheWrite: 0 },
-  outputTokens: { total: 1, text: 1, reasoning: 0 },
-};
-
 /** The model calls `sequentialThinking` once, then answers. */
-const thinkingCall: LanguageModelV4StreamPart[] = [
-  { type: "stream-start", warnings: [] },
-  {
-    type: "tool-call",
-    toolCallId: "call-1",
-    toolName: "sequentialThinking",
-    input: JSON.stringify({ thought: "first", thoughtNumber: 1, totalThoughts: 1, nextThoughtNeeded: false }),
-  },
-  { type: "finish", finishReason: { unified: "tool-calls", raw: "tool_calls" }, usage },
-];
+const thinkingCall = toolCallChunks(
+  "sequentialThinking",
+  { thought: "first", thoughtNumber: 1, totalThoughts: 1, nextThoughtNeeded: false },
+  mockUsage(1, 1),
+);
 
 describe("turns that fail", () => {
   test("a turn failing after the user message is stored still tells the client its session, then the error, and is traced", async (t) => {

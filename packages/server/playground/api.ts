@@ -1,4 +1,4 @@
-import type { PlaygroundMessage } from "./messages.ts";
+import type { ChatMessage } from "@session-bridge/shared";
 
 /** A session as `GET /api/sessions` lists it. */
 export interface SessionSummary {
@@ -25,7 +25,7 @@ export class ApiError extends Error {
 export interface PlaygroundApi {
   headers(): Record<string, string>;
   listSessions(): Promise<SessionSummary[]>;
-  getSession(id: string): Promise<{ session: SessionSummary; messages: PlaygroundMessage[] }>;
+  getSession(id: string): Promise<{ session: SessionSummary; messages: ChatMessage[] }>;
   renameSession(id: string, title: string): Promise<SessionSummary>;
   deleteSession(id: string): Promise<void>;
   stopSession(id: string): Promise<void>;

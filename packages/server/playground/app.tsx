@@ -1,8 +1,8 @@
+import type { ChatMessage } from "@session-bridge/shared";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { createApi, describeError, exchangeApiKey } from "./api.ts";
 import { Conversation } from "./conversation.tsx";
 import { LoginBox } from "./login-box.tsx";
-import type { PlaygroundMessage } from "./messages.ts";
 import { SessionSidebar } from "./session-sidebar.tsx";
 import { useSessions } from "./use-sessions.ts";
 
@@ -15,7 +15,7 @@ const tokenKey = "session-bridge-token";
 interface View {
   key: string;
   sessionId: string | null;
-  messages: PlaygroundMessage[];
+  messages: ChatMessage[];
 }
 
 const newChatView = (): View => ({ key: crypto.randomUUID(), sessionId: null, messages: [] });

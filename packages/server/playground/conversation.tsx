@@ -1,16 +1,16 @@
 import { useChat } from "@ai-sdk/react";
+import type { ChatMessage } from "@session-bridge/shared";
 import { DefaultChatTransport } from "ai";
 import { type FormEvent, type KeyboardEvent, useEffect, useRef, useState } from "react";
 import { describeError, type PlaygroundApi } from "./api.ts";
 import { MessageView } from "./message-view.tsx";
-import type { PlaygroundMessage } from "./messages.ts";
 
 export interface ConversationProps {
   /** `useChat`'s id; also sent as the chat `id`. */
   chatKey: string;
   /** Null until the server created the session on the first turn. */
   sessionId: string | null;
-  initialMessages: PlaygroundMessage[];
+  initialMessages: ChatMessage[];
   api: PlaygroundApi;
   onSessionCreated(chatKey: string, sessionId: string): void;
   onTurnFinished(): void;
@@ -24,7 +24,7 @@ export function Conversation(props: ConversationProps) {
   const [input, setInput] = useState("");
   const [transport] = useState(
     () =>
-      new DefaultChatTransport<PlaygroundMessage>({
+      new DefaultChatTransport<ChatMessage>({
         api: "/api/chat",
         headers: () => api.headers(),
         // History lives on the server: send only the new message and the session it belongs to.
@@ -35,7 +35,7 @@ export function Conversation(props: ConversationProps) {
         prepareReconnectToStreamRequest: () => ({ api: `/api/chat/${sessionId.current}/stream` }),
       }),
   );
-  const { messages, sendMessage, status, error, stop } = useChat<PlaygroundMessage>({
+  const { messages, sendMessage, status, error, stop } = useChat<ChatMessage>({
     id: chatKey,
     messages: initialMessages,
     transport,

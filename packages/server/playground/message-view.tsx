@@ -1,7 +1,7 @@
+import type { ChatMessage, RecallData } from "@session-bridge/shared";
 import { getToolName, isToolUIPart } from "ai";
-import type { PlaygroundMessage, RecallData } from "./messages.ts";
 
-type Part = PlaygroundMessage["parts"][number];
+type Part = ChatMessage["parts"][number];
 
 const toolStates: Record<string, string> = {
   "input-streaming": "calling…",
@@ -12,7 +12,7 @@ const toolStates: Record<string, string> = {
 };
 
 /** One message: its text, reasoning, tool calls, recalled memories and the server's metadata. */
-export function MessageView({ message }: { message: PlaygroundMessage }) {
+export function MessageView({ message }: { message: ChatMessage }) {
   const { model, status, usage } = message.metadata ?? {};
   return (
     <li className={`message ${message.role}`} data-role={message.role} data-message-id={message.id}>
