@@ -1,6 +1,7 @@
-export type { AppErrorOptions, ErrorCode } from "./errors.ts";
+export type { AppErrorOptions, ErrorBody, ErrorCode, ErrorStatus, ErrorSurface } from "./errors.ts";
 export {
   AppError,
+  errorCodes,
   InvalidJsonError,
   InvalidRequestError,
   InvalidSessionIdError,

@@ -7,7 +7,6 @@ import {
 } from "@session-bridge/shared";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { v7 as uuidv7 } from "uuid";
 import type { App } from "../app.ts";
 import { registerAuth } from "./auth.ts";
@@ -122,7 +121,7 @@ export function createHttpApp(app: App): Hono {
   http.onError((error, context) => {
     const { status, body } = toErrorResponse(error, app.logger);
     if (error instanceof MethodNotAllowedError) context.header("allow", error.allowed.join(", "));
-    return context.json(body, status as ContentfulStatusCode);
+    return context.json(body, status);
   });
   return http;
 }

@@ -1,6 +1,7 @@
+import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { serve } from "@hono/node-server";
-import { RequestTimeoutError } from "@session-bridge/shared";
+import { errorCodes, RequestTimeoutError } from "@session-bridge/shared";
 import type { Hono } from "hono";
 
 export interface HttpServer {
@@ -43,13 +44,15 @@ export function startHttpServer(
       const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
       if (!socket.writable || answering) return socket.destroy();
       const slow = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+      // A client too slow to send its request gets 408, not request_timeout's 503: the server never had the request.
+      const status = slow ? 408 : errorCodes.invalid_request.status;
       const body = JSON.stringify(
         slow
           ? new RequestTimeoutError(timeout ?? 0).toJSON()
           : { error: { code: "invalid_request", message: "The request is not valid HTTP" } },
       );
       socket.end(
-        `HTTP/1.1 ${slow ? "408 Request Timeout" : "400 Bad Request"}\r\ncontent-type: application/json\r\n` +
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
           `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     });
