@@ -1,5 +1,3 @@
-import { InvalidJsonError, InvalidRequestError } from "@session-bridge/shared";
-import type { Context } from "hono";
 import { z } from "zod";
 import { chatBodySchema } from "../turns/chat-request.ts";
 
@@ -129,27 +127,3 @@ export const usage = named(
 );
 
 export const health = named(z.object({ status: z.string() }), "Health");
-
-/**
- * Parses a request's input, or throws `invalid_request` naming the first bad field.
- *
- * @example
- * const { title } = parseInput(renameRequest, await readJson(context));
- */
-export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue?.path.join(".") || "body";
-  throw new InvalidRequestError(`${field}: ${issue?.message ?? "invalid"}`, { field });
-}
-
-/** The request's JSON body; `invalid_json` when it is not JSON. */
-export async function readJson(context: Context): Promise<unknown> {
-  try {
-    return await context.req.json();
-  } catch (error) {
-    if (error instanceof SyntaxError || (error as Error).name === "SyntaxError") throw new InvalidJsonError();
-    throw error;
-  }
-}

@@ -12,6 +12,7 @@ import type { App } from "../app.ts";
 import { registerAuth } from "./auth.ts";
 import { registerChatRoutes } from "./chat-routes.ts";
 import { toErrorResponse } from "./error-response.ts";
+import type { HttpApp, HttpEnv } from "./http-env.ts";
 import { registerMemoryRoutes } from "./memory-routes.ts";
 import { documentedRoutes, openApiDocument } from "./openapi.ts";
 import { playgroundRoutes, registerPlaygroundRoutes } from "./playground-routes.ts";
@@ -31,8 +32,8 @@ const knownRoutes: [string, string[]][] = [...documentedRoutes, ...playgroundRou
  * const http = createHttpApp(app);
  * const response = await http.request("/healthz");
  */
-export function createHttpApp(app: App): Hono {
-  const http = new Hono();
+export function createHttpApp(app: App): HttpApp {
+  const http: HttpApp = new Hono<HttpEnv>();
 
   http.use(async (context, next) => {
     const requestId = uuidv7();

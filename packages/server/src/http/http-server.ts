@@ -2,7 +2,7 @@ import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { serve } from "@hono/node-server";
 import { errorCodes, RequestTimeoutError } from "@session-bridge/shared";
-import type { Hono } from "hono";
+import type { HttpApp } from "./http-env.ts";
 
 export interface HttpServer {
   /** `http://host:port`, with the port actually bound (useful with `PORT=0`). */
@@ -16,7 +16,7 @@ export interface HttpServer {
  * long a client may take to send its request (headers and body).
  */
 export function startHttpServer(
-  http: Hono,
+  http: HttpApp,
   options: { host: string; port: number; requestTimeoutMs?: number },
 ): Promise<HttpServer> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import type { Hono } from "hono";
+import type { HttpApp } from "./http-env.ts";
 
 /** The playground's files as served: the page and its bundled script and styles. */
 export interface PlaygroundAssets {
@@ -60,7 +60,7 @@ async function bundlePlayground(): Promise<PlaygroundAssets> {
 }
 
 /** `GET /` (the playground page) and its script and styles; public, the page asks for a key itself. */
-export function registerPlaygroundRoutes(http: Hono): void {
+export function registerPlaygroundRoutes(http: HttpApp): void {
   const assets = loadPlaygroundAssets;
   const noCache = { "cache-control": "no-cache" };
 
