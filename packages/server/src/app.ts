@@ -43,6 +43,8 @@ export interface AppOverrides {
 
 export interface App {
   config: Config;
+  /** The clock every store and the turn runner read; the HTTP layer's rate limiter too. */
+  clock: Clock;
   logger: Logger;
   database: DatabaseHandle;
   memoryDatabase: DatabaseHandle;
@@ -184,6 +186,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     return {
       config,
+      clock,
       logger,
       database,
       memoryDatabase,

@@ -68,7 +68,7 @@ export function registerAuth(http: HttpApp, app: App): void {
   http.post("/api/auth/token", async (context) => {
     if (app.config.auth === "none") throw new AuthDisabledError();
     const client = clientOf(context);
-    const now = Date.now();
+    const now = app.clock.now().getTime();
     const recent = (failures.get(client) ?? []).filter((at) => now - at < failureWindowMs);
     if (recent.length >= maxFailuresPerWindow) {
       const retryAfter = Math.ceil((failureWindowMs - (now - (recent[0] ?? now))) / 1000);
