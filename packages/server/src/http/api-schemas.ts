@@ -1,3 +1,4 @@
+import { errorCodes } from "@session-bridge/shared";
 import { z } from "zod";
 import { chatBodySchema } from "../turns/chat-request.ts";
 
@@ -15,10 +16,13 @@ const named = <T extends z.ZodType>(schema: T, id: string, description?: string)
 
 const timestamp = z.iso.datetime();
 
+/** The codes an HTTP answer can carry (the table also holds those of tools and the command line). */
+const httpErrorCodes = Object.entries(errorCodes).flatMap(([code, { surface }]) => (surface === "http" ? [code] : []));
+
 export const errorBody = named(
   z.object({
     error: z.object({
-      code: z.string().describe("snake_case, stable: clients may switch on it"),
+      code: z.enum(httpErrorCodes).describe("snake_case, stable: clients may switch on it"),
       message: z.string().describe("for humans"),
     }),
   }),

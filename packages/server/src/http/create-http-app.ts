@@ -14,15 +14,13 @@ import { registerChatRoutes } from "./chat-routes.ts";
 import { toErrorResponse } from "./error-response.ts";
 import type { HttpApp, HttpEnv } from "./http-env.ts";
 import { registerMemoryRoutes } from "./memory-routes.ts";
-import { documentedRoutes, openApiDocument } from "./openapi.ts";
-import { playgroundRoutes, registerPlaygroundRoutes } from "./playground-routes.ts";
+import { openApiDocument } from "./openapi.ts";
+import { registerPlaygroundRoutes } from "./playground-routes.ts";
+import { servedRoutes } from "./served-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { registerUsageRoutes } from "./usage-routes.ts";
 
 export const maxBodyBytes = 1_048_576;
-
-/** Routes and the methods they answer; any other method on them is a 405. */
-const knownRoutes: [string, string[]][] = [...documentedRoutes, ...playgroundRoutes];
 
 /**
  * The HTTP interface over a built {@link App}: every answer is JSON, every
@@ -111,7 +109,9 @@ export function createHttpApp(app: App): HttpApp {
   registerUsageRoutes(http, app);
   registerPlaygroundRoutes(http);
 
-  for (const [path, methods] of knownRoutes) {
+  // Any other method on a served path is a 405 naming the ones it answers; registered
+  // last, so these catch-alls only run when no route of the path matched the method.
+  for (const [path, methods] of servedRoutes(http)) {
     http.all(path, (context) => {
       throw new MethodNotAllowedError(context.req.method, methods);
     });

@@ -13,10 +13,7 @@ export interface PlaygroundAssets {
 const playgroundDir = fileURLToPath(new URL("../../playground/", import.meta.url));
 
 /** Paths the playground answers on (all `GET`, all public). */
-const playgroundPaths = { page: "/", script: "/playground/app.js", styles: "/playground/app.css" } as const;
-
-/** For the app's list of known routes: other methods on these paths are 405s. */
-export const playgroundRoutes: [string, string[]][] = Object.values(playgroundPaths).map((path) => [path, ["GET"]]);
+export const playgroundPaths = { page: "/", script: "/playground/app.js", styles: "/playground/app.css" } as const;
 
 let cached: Promise<PlaygroundAssets> | undefined;
 
