@@ -132,6 +132,20 @@ describe("HTTP basics", () => {
     assert.equal(openApiDocument().paths["/api/undocumented"], undefined);
   });
 
+  test("the document marks exactly the /api routes that answer without a token as public", async (t) => {
+    const http = createHttpApp(await makeTestApp(t, { environment: { AUTH: "apikey" } }));
+    const document = openApiDocument();
+    const apiRoutes = documentedRoutes(document).filter(([path]) => path.startsWith("/api/"));
+    for (const [path, methods] of apiRoutes) {
+      for (const method of methods) {
+        const operation = document.paths[path.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()];
+        const documentedPublic = Array.isArray(operation?.security) && operation.security.length === 0;
+        const response = await http.request(path.replace(/:\w+/g, "01937c4e-0000-7000-8000-000000000000"), { method });
+        assert.equal(response.status !== 401, documentedPublic, `${method} ${path}`);
+      }
+    }
+  });
+
   test("every documented operation lists its errors with the statuses of the error table", () => {
     const document = openApiDocument();
     const responses = (path: string, method: string) => Object.keys(document.paths[path]?.[method]?.responses ?? {});

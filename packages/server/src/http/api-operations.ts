@@ -32,8 +32,6 @@ export interface Operation {
   /** Hono style: `/api/sessions/:id`. */
   path: string;
   summary: string;
-  /** Public routes need no bearer token. */
-  public?: true;
   /** A schema of `api-schemas.ts` (registered there, so it becomes a component). */
   body?: z.ZodType;
   query?: z.ZodObject;
@@ -42,7 +40,8 @@ export interface Operation {
   /**
    * Error codes particular to this route. Those every route shares are added
    * by the document builder: 405, 500 and 503 everywhere, 401 where a token is
-   * needed, 400 and 413 where there is a body or a query to check.
+   * needed (`isPublicPath` says where not), 400 and 413 where there is a body
+   * or a query to check.
    */
   errors?: ErrorCode[];
   /** What a status means for this route, where its status text and error codes do not say it. */
@@ -56,7 +55,6 @@ export const operations: Operation[] = [
     method: "post",
     path: "/api/auth/token",
     summary: "Exchange an API key for a bearer token",
-    public: true,
     body: tokenRequest,
     responses: { 200: tokenResponse },
     errors: ["auth_disabled", "invalid_api_key", "rate_limited"],
@@ -148,12 +146,11 @@ export const operations: Operation[] = [
     summary: "The caller's model usage per day and model",
     responses: { 200: usage },
   },
-  { method: "get", path: "/healthz", summary: "Liveness", public: true, responses: { 200: health } },
+  { method: "get", path: "/healthz", summary: "Liveness", responses: { 200: health } },
   {
     method: "get",
     path: "/readyz",
     summary: "Readiness: database reachable, migrations applied",
-    public: true,
     responses: { 200: health, 503: health },
     notes: { 503: "Not ready: the database is unreachable or migrations are pending (status says which)" },
   },
@@ -161,28 +158,24 @@ export const operations: Operation[] = [
     method: "get",
     path: "/api/openapi.json",
     summary: "This document",
-    public: true,
     responses: { 200: "application/json" },
   },
   {
     method: "get",
     path: playgroundPaths.page,
     summary: "The playground: a chat page on useChat (it asks for an API key itself when AUTH=apikey)",
-    public: true,
     responses: { 200: "text/html" },
   },
   {
     method: "get",
     path: playgroundPaths.script,
     summary: "The playground's script, bundled when first asked for",
-    public: true,
     responses: { 200: "text/javascript" },
   },
   {
     method: "get",
     path: playgroundPaths.styles,
     summary: "The playground's styles",
-    public: true,
     responses: { 200: "text/css" },
   },
 ];

@@ -37,6 +37,7 @@ export class RateLimitedError extends AppError {
   }
 }
 
+/** The paths under `/api` that need no token. */
 const publicApiPaths = new Set(["/api/auth/token", "/api/openapi.json"]);
 const failureWindowMs = 60_000;
 const maxFailuresPerWindow = 10;
@@ -51,7 +52,7 @@ export function registerAuth(http: HttpApp, app: App): void {
   const clientOf = (context: HttpContext) => context.env?.incoming?.socket.remoteAddress ?? "unknown";
 
   const requireResource: MiddlewareHandler<HttpEnv> = async (context, next) => {
-    if (publicApiPaths.has(context.req.path)) return next();
+    if (isPublicPath(context.req.path)) return next();
     if (app.config.auth === "none") {
       context.set("resourceId", "local");
       return next();
@@ -94,4 +95,13 @@ export function resourceOf(context: HttpContext): string {
   const resourceId = context.get("resourceId");
   if (!resourceId) throw new UnauthorizedError();
   return resourceId;
+}
+
+/**
+ * Whether a path is served without a bearer token: everything outside `/api`
+ * (`/api/*` in Hono matches `/api` too) and the token and OpenAPI routes. The
+ * auth middleware and the OpenAPI document's `security` both ask this.
+ */
+export function isPublicPath(path: string): boolean {
+  return publicApiPaths.has(path) || !(path === "/api" || path.startsWith("/api/"));
 }

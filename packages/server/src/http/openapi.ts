@@ -4,6 +4,7 @@ import { type ErrorCode, errorCodes } from "@session-bridge/shared";
 import { z } from "zod";
 import { type MediaType, type Operation, operations } from "./api-operations.ts";
 import { apiSchemas, errorBody } from "./api-schemas.ts";
+import { isPublicPath } from "./auth.ts";
 import type { ServedRoute } from "./served-routes.ts";
 
 /** The parts of the document its tests and clients read. */
@@ -59,7 +60,7 @@ export function openApiDocument(): OpenApiDocument {
       ...paths[path],
       [operation.method]: {
         summary: operation.summary,
-        ...(operation.public ? { security: [] } : {}),
+        ...(isPublicPath(operation.path) ? { security: [] } : {}),
         ...(parameters.length > 0 ? { parameters } : {}),
         ...(operation.body
           ? { requestBody: { required: true, content: { "application/json": { schema: ref(operation.body) } } } }
@@ -97,7 +98,7 @@ function errorCodesOf(operation: Operation): ErrorCode[] {
   const codes: ErrorCode[] = [];
   if (operation.body) codes.push("invalid_json", "invalid_request", "payload_too_large");
   if (operation.query) codes.push("invalid_request");
-  if (!operation.public) codes.push("unauthorized");
+  if (!isPublicPath(operation.path)) codes.push("unauthorized");
   codes.push(...(operation.errors ?? []), "method_not_allowed", "internal_error", "request_timeout");
   return [...new Set(codes)];
 }
