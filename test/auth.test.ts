@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { createHttpApp } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
 import { postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+import { makeClock, makeTestApp } from "./_setup.ts";
 
 async function startWithUsers(t: import("node:test").TestContext) {
   const server = await startChatServer(t, { model: scriptedModel(["ok"]), environment: { AUTH: "apikey" } });
@@ -84,6 +86,26 @@ describe("users and tokens", () => {
     }
     const limited = await postJson(url, { apiKey: alice.apiKey }, { path: "/api/auth/token" });
     assert.deepEqual([limited.status, limited.body.error?.code], [429, "rate_limited"]);
+  });
+
+  test("the failed-attempt window runs on the app's clock: a minute later the key is accepted again", async (t) => {
+    const clock = makeClock();
+    const app = await makeTestApp(t, { clock, environment: { AUTH: "apikey" } });
+    const alice = await app.users.create("alice");
+    const http = createHttpApp(app);
+    const requestToken = (apiKey: string) =>
+      http.request("/api/auth/token", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ apiKey }),
+      });
+    for (let attempt = 0; attempt < 10; attempt++) assert.equal((await requestToken("wrong")).status, 401);
+    clock.advance(59_000);
+    const limited = await requestToken(alice.apiKey);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get("retry-after"), "1", "counted from the failures on the app's clock");
+    clock.advance(1_000);
+    assert.equal((await requestToken(alice.apiKey)).status, 200);
   });
 
   test("with AUTH=none the token route says auth is disabled", async (t) => {

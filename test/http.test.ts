@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import { connect } from "node:net";
 import { describe, type TestContext, test } from "node:test";
+import { createHttpApp } from "@session-bridge/server";
 import { session, sessionList, trace, usage } from "../packages/server/src/http/api-schemas.ts";
-import { documentedRoutes } from "../packages/server/src/http/openapi.ts";
+import { documentedRoutes, type OpenApiDocument, openApiDocument } from "../packages/server/src/http/openapi.ts";
+import { servedRoutes } from "../packages/server/src/http/served-routes.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+import { makeTestApp } from "./_setup.ts";
 
 const startServer = (t: TestContext, environment: Record<string, string> = {}) => startChatServer(t, { environment });
 
@@ -35,6 +38,9 @@ describe("HTTP basics", () => {
     assert.equal(response.status, 405);
     assert.equal(response.headers.get("allow"), "GET");
     assert.equal(((await response.json()) as { error: { code: string } }).error.code, "method_not_allowed");
+    const onSession = await fetch(`${url}/api/sessions/01937c4e-0000-7000-8000-000000000000`, { method: "PUT" });
+    assert.equal(onSession.status, 405);
+    assert.equal(onSession.headers.get("allow"), "GET, PATCH, DELETE");
   });
 
   test("a body over 1 MiB is answered with 413, not a reset connection", async (t) => {
@@ -79,19 +85,24 @@ describe("HTTP basics", () => {
   });
 
   test("the OpenAPI document is public and names every route with its methods", async (t) => {
-    const { url } = await startServer(t, { AUTH: "apikey" });
+    const { app, url } = await startServer(t, { AUTH: "apikey" });
     const response = await fetch(`${url}/api/openapi.json`);
     assert.equal(response.status, 200);
-    const document = (await response.json()) as {
-      openapi: string;
-      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
-      components: { schemas: Record<string, unknown> };
-    };
+    const document = (await response.json()) as OpenApiDocument;
     assert.equal(document.openapi, "3.1.0");
-    for (const [path, methods] of documentedRoutes) {
+    // Compared with the routes the built app really registered, both ways: a route added
+    // without documentation, or documentation left behind by a removed route, fails here.
+    const served = servedRoutes(createHttpApp(app));
+    for (const [path, methods] of served) {
       const documented = document.paths[path.replace(/:(\w+)/g, "{$1}")];
       assert.ok(documented, path);
       assert.deepEqual(Object.keys(documented).sort(), methods.map((method) => method.toLowerCase()).sort(), path);
+    }
+    for (const [path] of documentedRoutes(document)) {
+      assert.ok(
+        served.some(([servedPath]) => servedPath === path),
+        `${path} is documented but not served`,
+      );
     }
     for (const path of ["/api/sessions", "/api/memories", "/api/usage", "/api/chat/{id}/stream"]) {
       assert.ok(document.paths[path], path);
@@ -100,6 +111,51 @@ describe("HTTP basics", () => {
     for (const [, id] of text.matchAll(/"#\/components\/schemas\/(\w+)"/g)) {
       assert.ok(id && document.components.schemas[id], `the referenced schema ${id} exists`);
     }
+  });
+
+  test("the completeness check reads the app's own route table, so an undocumented route shows up", async (t) => {
+    const http = createHttpApp(await makeTestApp(t));
+    http.get("/api/undocumented", (context) => context.json({}));
+    assert.deepEqual(
+      servedRoutes(http).find(([path]) => path === "/api/undocumented"),
+      ["/api/undocumented", ["GET"]],
+    );
+    assert.equal(openApiDocument().paths["/api/undocumented"], undefined);
+  });
+
+  test("the document marks exactly the /api routes that answer without a token as public", async (t) => {
+    const http = createHttpApp(await makeTestApp(t, { environment: { AUTH: "apikey" } }));
+    const document = openApiDocument();
+    const apiRoutes = documentedRoutes(document).filter(([path]) => path.startsWith("/api/"));
+    for (const [path, methods] of apiRoutes) {
+      for (const method of methods) {
+        const operation = document.paths[path.replace(/:(\w+)/g, "{$1}")]?.[method.toLowerCase()];
+        const documentedPublic = Array.isArray(operation?.security) && operation.security.length === 0;
+        const response = await http.request(path.replace(/:\w+/g, "01937c4e-0000-7000-8000-000000000000"), { method });
+        assert.equal(response.status !== 401, documentedPublic, `${method} ${path}`);
+      }
+    }
+  });
+
+  test("every documented operation lists its errors with the statuses of the error table", () => {
+    const document = openApiDocument();
+    const responses = (path: string, method: string) => Object.keys(document.paths[path]?.[method]?.responses ?? {});
+    assert.deepEqual(responses("/api/sessions/{id}", "patch"), [
+      "200",
+      "400",
+      "401",
+      "404",
+      "405",
+      "413",
+      "500",
+      "503",
+    ]);
+    assert.deepEqual(responses("/healthz", "get"), ["200", "405", "500", "503"]);
+    assert.match(
+      JSON.stringify(document.paths["/api/chat"]?.post?.responses["409"]),
+      /session_busy/,
+      "a code is described under its status",
+    );
   });
 
   test("real answers match the response schemas the OpenAPI document is made from", async (t) => {

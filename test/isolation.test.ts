@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { documentedRoutes } from "../packages/server/src/http/openapi.ts";
+import { createHttpApp } from "@session-bridge/server";
+import { servedRoutes } from "../packages/server/src/http/served-routes.ts";
 import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 
 type Probe = (ids: { sessionId: string; memoryId: string }) => Promise<unknown>;
@@ -55,8 +56,16 @@ test("on every route, user B with user A's ids gets exactly what it gets for ids
     "GET /api/usage": () => asBob("GET", "/api/usage"),
   };
 
-  const publicRoutes = ["/healthz", "/readyz", "/api/openapi.json", "/api/auth/token", "/"];
-  const protectedRoutes = documentedRoutes
+  const publicRoutes = [
+    "/healthz",
+    "/readyz",
+    "/api/openapi.json",
+    "/api/auth/token",
+    "/",
+    "/playground/app.js",
+    "/playground/app.css",
+  ];
+  const protectedRoutes = servedRoutes(createHttpApp(app))
     .filter(([path]) => !publicRoutes.includes(path))
     .flatMap(([path, methods]) => methods.map((method) => `${method} ${path}`));
   assert.deepEqual(Object.keys(probes).sort(), protectedRoutes.sort(), "every protected route has a probe");

@@ -49,8 +49,9 @@ export interface AppOverrides {
 
 export interface App {
   config: Config;
-  logger: Logger;
+  /** The clock every store and the turn runner read; the HTTP layer's rate limiter too. */
   clock: Clock;
+  logger: Logger;
   /** The app's stores, as their backend's adapters implement them. */
   storage: AppStorage;
   /** Mastra Memory's storage (messages and vectors), as its backend's adapters implement it. */
@@ -188,8 +189,8 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
 
     return {
       config,
-      logger,
       clock,
+      logger,
       storage,
       memoryStorage: openedMemory,
       migrations,

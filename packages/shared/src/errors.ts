@@ -1,33 +1,125 @@
 const appErrorBrand = Symbol.for("session-bridge.app-error");
 
 /**
- * Error codes of the public contract (`{"error":{"code","message"}}`).
- * Clients may switch on these; they never change meaning.
+ * Where a user meets an error code: as an HTTP answer (`http`), as the error
+ * of a tool call the model, the stream and the trace see (`tool`), or as the
+ * one-line failure of an `export` / `import` command (`cli`).
  */
-export type ErrorCode =
-  | "invalid_json"
-  | "invalid_request"
-  | "invalid_session_id"
-  | "invalid_repository"
-  | "invalid_ref"
-  | "invalid_search_path"
-  | "repository_unavailable"
-  | "unsupported_file_url"
-  | "unauthorized"
-  | "invalid_api_key"
-  | "auth_disabled"
-  | "session_not_found"
-  | "memory_not_found"
-  | "tool_session_not_found"
-  | "tool_state_conflict"
-  | "session_busy"
-  | "not_found"
-  | "method_not_allowed"
-  | "payload_too_large"
-  | "rate_limited"
-  | "request_timeout"
-  | "tool_failed"
-  | "internal_error";
+export type ErrorSurface = "http" | "tool" | "cli";
+
+interface ErrorCodeDefinition {
+  /** The HTTP status; for `tool` and `cli` codes, the one they would have if a route raised them. */
+  status: 400 | 401 | 404 | 405 | 409 | 413 | 429 | 500 | 502 | 503;
+  surface: ErrorSurface;
+  /** For the OpenAPI document and for readers: when a client gets this code. */
+  description: string;
+}
+
+/**
+ * Every error code this project raises on purpose, with its HTTP status: the
+ * one table the error mapping, `AppError.status` and the OpenAPI document read.
+ * Codes of the public contract (`{"error":{"code","message"}}`): clients may
+ * switch on them, and they never change meaning.
+ */
+export const errorCodes = {
+  invalid_json: { status: 400, surface: "http", description: "The request body is not valid JSON" },
+  invalid_request: {
+    status: 400,
+    surface: "http",
+    description: "The request failed validation; the message names the field",
+  },
+  invalid_session_id: {
+    status: 400,
+    surface: "http",
+    description: "A session id that is not a UUIDv7 (in the path, the query or the body), before any lookup",
+  },
+  unsupported_file_url: {
+    status: 400,
+    surface: "http",
+    description: "A file part whose URL is not a data: URL (the server never fetches a URL a client sent)",
+  },
+  auth_disabled: { status: 400, surface: "http", description: "A token was asked for while AUTH=none" },
+  unauthorized: {
+    status: 401,
+    surface: "http",
+    description: "No bearer token, or one that is unknown, expired or revoked",
+  },
+  invalid_api_key: { status: 401, surface: "http", description: "The API key is not valid" },
+  session_not_found: {
+    status: 404,
+    surface: "http",
+    description: "An unknown, expired, deleted or another user's session: the same answer for all of these",
+  },
+  memory_not_found: {
+    status: 404,
+    surface: "http",
+    description: "An unknown or another user's memory: the same answer for both",
+  },
+  not_found: { status: 404, surface: "http", description: "No such route" },
+  method_not_allowed: {
+    status: 405,
+    surface: "http",
+    description: "The path does not answer this method; the Allow header lists those it does",
+  },
+  session_busy: { status: 409, surface: "http", description: "Another turn of the same session is running" },
+  payload_too_large: { status: 413, surface: "http", description: "The request body is over 1,048,576 bytes" },
+  rate_limited: {
+    status: 429,
+    surface: "http",
+    description: "Too many failed token requests; Retry-After says when to try again",
+  },
+  request_timeout: {
+    status: 503,
+    surface: "http",
+    // The HTTP server itself answers 408 with this code to a client too slow to send its request.
+    description: "The server did not start answering within REQUEST_TIMEOUT of the request's last byte",
+  },
+  internal_error: {
+    status: 500,
+    surface: "http",
+    description: "Something the server did not raise on purpose; the details stay in its log",
+  },
+  invalid_repository: { status: 400, surface: "tool", description: "search_docs was given an unusable repository" },
+  invalid_ref: { status: 400, surface: "tool", description: "search_docs was given an unusable git ref" },
+  invalid_search_path: { status: 400, surface: "tool", description: "search_docs was given an unusable path" },
+  tool_session_not_found: { status: 404, surface: "tool", description: "The tool session does not exist" },
+  tool_state_conflict: {
+    status: 409,
+    surface: "tool",
+    description: "Another call changed the tool's state since it was read",
+  },
+  repository_unavailable: {
+    status: 502,
+    surface: "tool",
+    description: "The repository could not be cloned or fetched",
+  },
+  tool_failed: {
+    status: 500,
+    surface: "tool",
+    description: "A tool failed in a way that is not one of ours; the model sees a safe message",
+  },
+  invalid_export_file: {
+    status: 400,
+    surface: "cli",
+    description: "import: a line of the file breaks the format; nothing was imported",
+  },
+  user_not_found: { status: 404, surface: "cli", description: "export: no user with that id" },
+  import_conflict: {
+    status: 409,
+    surface: "cli",
+    description: "import: a record already exists here under another user or session; nothing was imported",
+  },
+} as const satisfies Record<string, ErrorCodeDefinition>;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+/** The statuses errors are answered with; all of them carry the contract's JSON body. */
+export type ErrorStatus = (typeof errorCodes)[ErrorCode]["status"];
+
+/** The body of every error answer. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string };
+}
 
 export interface AppErrorOptions {
   cause?: unknown;
@@ -53,12 +145,17 @@ export abstract class AppError extends Error {
     return typeof error === "object" && error !== null && appErrorBrand in error;
   }
 
+  /** The HTTP status of this error's code (see {@link errorCodes}), as hono's `HTTPException` carries its own. */
+  get status(): ErrorStatus {
+    return errorCodes[this.code].status;
+  }
+
   /** The message of an error this project raised on purpose; `fallback` for anything else (internals stay hidden). */
   static safeMessage(error: unknown, fallback: string): string {
     return AppError.isInstance(error) ? error.message : fallback;
   }
 
-  toJSON(): { error: { code: ErrorCode; message: string } } {
+  toJSON(): ErrorBody {
     return { error: { code: this.code, message: this.message } };
   }
 }

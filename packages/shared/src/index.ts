@@ -8,9 +8,10 @@ export type {
   RecalledItem,
 } from "./chat-message.ts";
 export { chatMetadata, statusOf } from "./chat-message.ts";
-export type { AppErrorOptions, ErrorCode } from "./errors.ts";
+export type { AppErrorOptions, ErrorBody, ErrorCode, ErrorStatus, ErrorSurface } from "./errors.ts";
 export {
   AppError,
+  errorCodes,
   InvalidJsonError,
   InvalidRequestError,
   InvalidSessionIdError,

@@ -1,5 +1,4 @@
-import { InvalidJsonError, InvalidRequestError } from "@session-bridge/shared";
-import type { Context } from "hono";
+import { errorCodes } from "@session-bridge/shared";
 import { z } from "zod";
 import { chatBodySchema } from "../turns/chat-request.ts";
 
@@ -17,10 +16,13 @@ const named = <T extends z.ZodType>(schema: T, id: string, description?: string)
 
 const timestamp = z.iso.datetime();
 
+/** The codes an HTTP answer can carry (the table also holds those of tools and the command line). */
+const httpErrorCodes = Object.entries(errorCodes).flatMap(([code, { surface }]) => (surface === "http" ? [code] : []));
+
 export const errorBody = named(
   z.object({
     error: z.object({
-      code: z.string().describe("snake_case, stable: clients may switch on it"),
+      code: z.enum(httpErrorCodes).describe("snake_case, stable: clients may switch on it"),
       message: z.string().describe("for humans"),
     }),
   }),
@@ -129,27 +131,3 @@ export const usage = named(
 );
 
 export const health = named(z.object({ status: z.string() }), "Health");
-
-/**
- * Parses a request's input, or throws `invalid_request` naming the first bad field.
- *
- * @example
- * const { title } = parseInput(renameRequest, await readJson(context));
- */
-export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const field = issue?.path.join(".") || "body";
-  throw new InvalidRequestError(`${field}: ${issue?.message ?? "invalid"}`, { field });
-}
-
-/** The request's JSON body; `invalid_json` when it is not JSON. */
-export async function readJson(context: Context): Promise<unknown> {
-  try {
-    return await context.req.json();
-  } catch (error) {
-    if (error instanceof SyntaxError || (error as Error).name === "SyntaxError") throw new InvalidJsonError();
-    throw error;
-  }
-}

@@ -1,7 +1,9 @@
 import { AppError } from "@session-bridge/shared";
-import type { Context, Hono, MiddlewareHandler } from "hono";
+import type { MiddlewareHandler } from "hono";
 import type { App } from "../app.ts";
-import { parseInput, readJson, tokenRequest } from "./api-schemas.ts";
+import { tokenRequest } from "./api-schemas.ts";
+import type { HttpApp, HttpContext, HttpEnv } from "./http-env.ts";
+import { parseInput, readJson } from "./request-input.ts";
 
 export class UnauthorizedError extends AppError {
   readonly code = "unauthorized";
@@ -35,7 +37,7 @@ export class RateLimitedError extends AppError {
   }
 }
 
-const resourceKey = "resourceId";
+/** The paths under `/api` that need no token. */
 const publicApiPaths = new Set(["/api/auth/token", "/api/openapi.json"]);
 const failureWindowMs = 60_000;
 const maxFailuresPerWindow = 10;
@@ -45,23 +47,21 @@ const maxFailuresPerWindow = 10;
  * bearer token's user with `AUTH=apikey`. The API key itself is never a bearer
  * token. Failed token requests are limited per client address.
  */
-export function registerAuth(http: Hono, app: App): void {
+export function registerAuth(http: HttpApp, app: App): void {
   const failures = new Map<string, number[]>();
-  const clientOf = (context: Context) =>
-    (context.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket
-      ?.remoteAddress ?? "unknown";
+  const clientOf = (context: HttpContext) => context.env?.incoming?.socket.remoteAddress ?? "unknown";
 
-  const requireResource: MiddlewareHandler = async (context, next) => {
-    if (publicApiPaths.has(context.req.path)) return next();
+  const requireResource: MiddlewareHandler<HttpEnv> = async (context, next) => {
+    if (isPublicPath(context.req.path)) return next();
     if (app.config.auth === "none") {
-      context.set(resourceKey as never, "local" as never);
+      context.set("resourceId", "local");
       return next();
     }
     const header = context.req.header("authorization") ?? "";
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     const userId = token ? await app.users.verifyToken(token) : undefined;
     if (!userId) throw new UnauthorizedError();
-    context.set(resourceKey as never, userId as never);
+    context.set("resourceId", userId);
     return next();
   };
   http.use("/api/*", requireResource);
@@ -69,7 +69,7 @@ export function registerAuth(http: Hono, app: App): void {
   http.post("/api/auth/token", async (context) => {
     if (app.config.auth === "none") throw new AuthDisabledError();
     const client = clientOf(context);
-    const now = Date.now();
+    const now = app.clock.now().getTime();
     const recent = (failures.get(client) ?? []).filter((at) => now - at < failureWindowMs);
     if (recent.length >= maxFailuresPerWindow) {
       const retryAfter = Math.ceil((failureWindowMs - (now - (recent[0] ?? now))) / 1000);
@@ -91,8 +91,17 @@ export function registerAuth(http: Hono, app: App): void {
 }
 
 /** The resource the request acts for, set by the auth middleware. */
-export function resourceOf(context: Context): string {
-  const resourceId = context.get(resourceKey as never) as string | undefined;
+export function resourceOf(context: HttpContext): string {
+  const resourceId = context.get("resourceId");
   if (!resourceId) throw new UnauthorizedError();
   return resourceId;
+}
+
+/**
+ * Whether a path is served without a bearer token: everything outside `/api`
+ * (`/api/*` in Hono matches `/api` too) and the token and OpenAPI routes. The
+ * auth middleware and the OpenAPI document's `security` both ask this.
+ */
+export function isPublicPath(path: string): boolean {
+  return publicApiPaths.has(path) || !(path === "/api" || path.startsWith("/api/"));
 }

@@ -1,13 +1,13 @@
-import { InvalidSessionIdError, SessionNotFoundError, sessionIdSchema } from "@session-bridge/shared";
+import { SessionNotFoundError } from "@session-bridge/shared";
 import { createUIMessageStreamResponse } from "ai";
-import type { Context, Hono } from "hono";
 import type { App } from "../app.ts";
 import { parseChatRequest } from "../turns/chat-request.ts";
-import { readJson } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
+import type { HttpApp } from "./http-env.ts";
+import { pathSessionId, readJson } from "./request-input.ts";
 
 /** `POST /api/chat`, `POST /api/sessions/:id/stop`, `GET /api/sessions/:id/trace`. */
-export function registerChatRoutes(http: Hono, app: App): void {
+export function registerChatRoutes(http: HttpApp, app: App): void {
   http.post("/api/chat", async (context) => {
     const resourceId = resourceOf(context);
     const request = await parseChatRequest(await readJson(context));
@@ -39,16 +39,4 @@ export function registerChatRoutes(http: Hono, app: App): void {
     if (!session) throw new SessionNotFoundError(sessionId);
     return context.json({ turns: await app.traces.listForSession(session.id) });
   });
-}
-
-/** The `:id` of the path, validated before any lookup. */
-export function pathSessionId(context: Context): string {
-  return parseSessionId(context.req.param("id") ?? "");
-}
-
-/** A session id from a query or body, lower-cased; `invalid_session_id` when malformed. */
-export function parseSessionId(raw: string): string {
-  const parsed = sessionIdSchema.safeParse(raw);
-  if (!parsed.success) throw new InvalidSessionIdError(raw);
-  return parsed.data;
 }

@@ -7,22 +7,20 @@ import {
 } from "@session-bridge/shared";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { v7 as uuidv7 } from "uuid";
 import type { App } from "../app.ts";
 import { registerAuth } from "./auth.ts";
 import { registerChatRoutes } from "./chat-routes.ts";
 import { toErrorResponse } from "./error-response.ts";
+import type { HttpApp, HttpEnv } from "./http-env.ts";
 import { registerMemoryRoutes } from "./memory-routes.ts";
-import { documentedRoutes, openApiDocument } from "./openapi.ts";
-import { playgroundRoutes, registerPlaygroundRoutes } from "./playground-routes.ts";
+import { openApiDocument } from "./openapi.ts";
+import { registerPlaygroundRoutes } from "./playground-routes.ts";
+import { servedRoutes } from "./served-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { registerUsageRoutes } from "./usage-routes.ts";
 
 export const maxBodyBytes = 1_048_576;
-
-/** Routes and the methods they answer; any other method on them is a 405. */
-const knownRoutes: [string, string[]][] = [...documentedRoutes, ...playgroundRoutes];
 
 /**
  * The HTTP interface over a built {@link App}: every answer is JSON, every
@@ -32,8 +30,8 @@ const knownRoutes: [string, string[]][] = [...documentedRoutes, ...playgroundRou
  * const http = createHttpApp(app);
  * const response = await http.request("/healthz");
  */
-export function createHttpApp(app: App): Hono {
-  const http = new Hono();
+export function createHttpApp(app: App): HttpApp {
+  const http: HttpApp = new Hono<HttpEnv>();
 
   http.use(async (context, next) => {
     const requestId = uuidv7();
@@ -111,7 +109,9 @@ export function createHttpApp(app: App): Hono {
   registerUsageRoutes(http, app);
   registerPlaygroundRoutes(http);
 
-  for (const [path, methods] of knownRoutes) {
+  // Any other method on a served path is a 405 naming the ones it answers; registered
+  // last, so these catch-alls only run when no route of the path matched the method.
+  for (const [path, methods] of servedRoutes(http)) {
     http.all(path, (context) => {
       throw new MethodNotAllowedError(context.req.method, methods);
     });
@@ -122,7 +122,7 @@ export function createHttpApp(app: App): Hono {
   http.onError((error, context) => {
     const { status, body } = toErrorResponse(error, app.logger);
     if (error instanceof MethodNotAllowedError) context.header("allow", error.allowed.join(", "));
-    return context.json(body, status as ContentfulStatusCode);
+    return context.json(body, status);
   });
   return http;
 }

@@ -1,7 +1,8 @@
+import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { serve } from "@hono/node-server";
-import { RequestTimeoutError } from "@session-bridge/shared";
-import type { Hono } from "hono";
+import { errorCodes, RequestTimeoutError } from "@session-bridge/shared";
+import type { HttpApp } from "./http-env.ts";
 
 export interface HttpServer {
   /** `http://host:port`, with the port actually bound (useful with `PORT=0`). */
@@ -15,7 +16,7 @@ export interface HttpServer {
  * long a client may take to send its request (headers and body).
  */
 export function startHttpServer(
-  http: Hono,
+  http: HttpApp,
   options: { host: string; port: number; requestTimeoutMs?: number },
 ): Promise<HttpServer> {
   return new Promise((resolve, reject) => {
@@ -43,13 +44,15 @@ export function startHttpServer(
       const answering = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
       if (!socket.writable || answering) return socket.destroy();
       const slow = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
+      // A client too slow to send its request gets 408, not request_timeout's 503: the server never had the request.
+      const status = slow ? 408 : errorCodes.invalid_request.status;
       const body = JSON.stringify(
         slow
           ? new RequestTimeoutError(timeout ?? 0).toJSON()
           : { error: { code: "invalid_request", message: "The request is not valid HTTP" } },
       );
       socket.end(
-        `HTTP/1.1 ${slow ? "408 Request Timeout" : "400 Bad Request"}\r\ncontent-type: application/json\r\n` +
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
           `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
       );
     });

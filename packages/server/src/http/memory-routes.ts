@@ -1,10 +1,10 @@
 import type { Memory } from "@session-bridge/core";
-import { InvalidRequestError, isUuid, MemoryNotFoundError, SessionNotFoundError } from "@session-bridge/shared";
-import type { Hono } from "hono";
+import { MemoryNotFoundError, SessionNotFoundError } from "@session-bridge/shared";
 import type { App } from "../app.ts";
-import { memoryListQuery, newMemory, parseInput, readJson } from "./api-schemas.ts";
+import { memoryListQuery, newMemory } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
-import { parseSessionId } from "./chat-routes.ts";
+import type { HttpApp } from "./http-env.ts";
+import { parseInput, parseSessionId, pathMemoryId, readJson } from "./request-input.ts";
 
 /** A memory as the HTTP API shows it. */
 function memoryJson(memory: Memory) {
@@ -18,7 +18,7 @@ function memoryJson(memory: Memory) {
 }
 
 /** `GET|POST /api/memories`, `DELETE /api/memories/:id`. */
-export function registerMemoryRoutes(http: Hono, app: App): void {
+export function registerMemoryRoutes(http: HttpApp, app: App): void {
   http.get("/api/memories", async (context) => {
     const resourceId = resourceOf(context);
     const query = parseInput(memoryListQuery, context.req.query());
@@ -41,11 +41,8 @@ export function registerMemoryRoutes(http: Hono, app: App): void {
   });
 
   http.delete("/api/memories/:id", async (context) => {
-    const memoryId = context.req.param("id");
-    if (!isUuid(memoryId)) throw new InvalidRequestError("id: must be a UUID", { field: "id" });
-    if (!(await app.memories.delete(resourceOf(context), memoryId.toLowerCase()))) {
-      throw new MemoryNotFoundError(memoryId);
-    }
+    const memoryId = pathMemoryId(context);
+    if (!(await app.memories.delete(resourceOf(context), memoryId))) throw new MemoryNotFoundError(memoryId);
     return context.body(null, 204);
   });
 }

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import type { Hono } from "hono";
+import type { HttpApp } from "./http-env.ts";
 
 /** The playground's files as served: the page and its bundled script and styles. */
 export interface PlaygroundAssets {
@@ -13,10 +13,7 @@ export interface PlaygroundAssets {
 const playgroundDir = fileURLToPath(new URL("../../playground/", import.meta.url));
 
 /** Paths the playground answers on (all `GET`, all public). */
-const playgroundPaths = { page: "/", script: "/playground/app.js", styles: "/playground/app.css" } as const;
-
-/** For the app's list of known routes: other methods on these paths are 405s. */
-export const playgroundRoutes: [string, string[]][] = Object.values(playgroundPaths).map((path) => [path, ["GET"]]);
+export const playgroundPaths = { page: "/", script: "/playground/app.js", styles: "/playground/app.css" } as const;
 
 let cached: Promise<PlaygroundAssets> | undefined;
 
@@ -60,7 +57,7 @@ async function bundlePlayground(): Promise<PlaygroundAssets> {
 }
 
 /** `GET /` (the playground page) and its script and styles; public, the page asks for a key itself. */
-export function registerPlaygroundRoutes(http: Hono): void {
+export function registerPlaygroundRoutes(http: HttpApp): void {
   const assets = loadPlaygroundAssets;
   const noCache = { "cache-control": "no-cache" };
 

@@ -1,10 +1,10 @@
 import type { Session } from "@session-bridge/core";
 import { SessionNotFoundError } from "@session-bridge/shared";
-import type { Hono } from "hono";
 import type { App } from "../app.ts";
-import { parseInput, readJson, renameRequest, sessionListQuery } from "./api-schemas.ts";
+import { renameRequest, sessionListQuery } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
-import { pathSessionId } from "./chat-routes.ts";
+import type { HttpApp } from "./http-env.ts";
+import { parseInput, pathSessionId, readJson } from "./request-input.ts";
 
 /** A session as the HTTP API shows it. */
 function sessionJson(session: Session, messageCount: number) {
@@ -18,7 +18,7 @@ function sessionJson(session: Session, messageCount: number) {
 }
 
 /** `GET /api/sessions`, `GET|PATCH|DELETE /api/sessions/:id`. */
-export function registerSessionRoutes(http: Hono, app: App): void {
+export function registerSessionRoutes(http: HttpApp, app: App): void {
   http.get("/api/sessions", async (context) => {
     const query = parseInput(sessionListQuery, context.req.query());
     const page = await app.sessions.list(resourceOf(context), query);

@@ -1,5 +1,13 @@
+import { AppError } from "@session-bridge/shared";
+
+// The errors of `export` and `import`. They are command-line failures (exit
+// code 1, the message as the one line on stderr) and never an HTTP answer;
+// their codes sit in the shared `errorCodes` table with the status a route
+// raising them would answer: 400 for a bad file, 404 for an unknown user,
+// 409 for a record owned by someone else.
+
 /** An export file that cannot be imported: nothing was written. */
-export class ExportFileError extends Error {
+export class ExportFileError extends AppError {
   readonly code = "invalid_export_file";
 
   constructor(
@@ -9,22 +17,20 @@ export class ExportFileError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`${file}, line ${line}: ${reason}; nothing was imported`, options);
-    this.name = "ExportFileError";
   }
 }
 
 /** `export <userId>` for a user this machine does not know. */
-export class UnknownUserError extends Error {
+export class UnknownUserError extends AppError {
   readonly code = "user_not_found";
 
   constructor(readonly userId: string) {
     super(`no user with id ${userId} (session-bridge users list shows them; "local" is the AUTH=none user)`);
-    this.name = "UnknownUserError";
   }
 }
 
 /** A record of the file already exists here under another user: importing it would hand it over. */
-export class ImportConflictError extends Error {
+export class ImportConflictError extends AppError {
   readonly code = "import_conflict";
 
   constructor(
@@ -35,6 +41,5 @@ export class ImportConflictError extends Error {
     super(
       `line ${line}: ${recordType.replace("_", " ")} ${id} already exists here under another user or session; nothing was imported`,
     );
-    this.name = "ImportConflictError";
   }
 }
