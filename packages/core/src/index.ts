@@ -34,8 +34,10 @@ export type {
   VectorMetaKey,
   VectorStore,
 } from "./ports/vector-store.ts";
-export type { TurnActor } from "./turn/turn-machine.ts";
-export { runTurn, traceRecalled, turnActors, turnMachine } from "./turn/turn-machine.ts";
+export type { TurnActor } from "./turn/run-turn.ts";
+export { runTurn } from "./turn/run-turn.ts";
+export { turnActors } from "./turn/turn-actors.ts";
+export { traceRecalled, turnMachine } from "./turn/turn-machine.ts";
 export type {
   GenerateInput,
   GenerateOutput,

@@ -4,7 +4,9 @@ import { type ChatMessage, SessionNotFoundError } from "@session-bridge/shared";
 import { createActor, toPromise } from "xstate";
 import type { RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
-import { runTurn, turnActors, turnMachine } from "./turn-machine.ts";
+import { runTurn } from "./run-turn.ts";
+import { turnActors } from "./turn-actors.ts";
+import { turnMachine } from "./turn-machine.ts";
 import type { GenerateInput, SaveTurnInput, TurnEffects, TurnOutput, TurnState } from "./turn-types.ts";
 
 const session: Session = {

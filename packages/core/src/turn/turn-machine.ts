@@ -1,5 +1,5 @@
 import type { ChatMessage } from "@session-bridge/shared";
-import { type Actor, assign, fromCallback, fromPromise, setup, toPromise } from "xstate";
+import { assign, fromCallback, fromPromise, setup } from "xstate";
 import { excerpt, messageText } from "../memory/turn-context.ts";
 import type { RecalledMessage, RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
@@ -31,7 +31,7 @@ interface TurnContext {
 }
 
 /** `stop`: a client or another process asked; `lease-lost`: another process took the session. */
-type TurnEvent = { type: "stop" } | { type: "lease-lost" };
+export type TurnEvent = { type: "stop" } | { type: "lease-lost" };
 
 type ResolveInput = Parameters<TurnEffects["resolveSession"]>[0];
 
@@ -41,8 +41,11 @@ const notProvided = <TOutput, TInput>(name: string) =>
     throw new Error(`turn actor "${name}" was not provided`);
   });
 
-/** Codes of errors the machine reports; `AppError`s keep their own. */
-function toTurnError(state: TurnState, error: unknown): TurnError {
+/**
+ * @internal The error a failure in `state` becomes (shared with `runTurn`):
+ * `<state>_failed` unless it is an `AppError`, which keeps its code.
+ */
+export function toTurnError(state: TurnState, error: unknown): TurnError {
   const code =
     typeof error === "object" && error !== null && typeof (error as { code?: unknown }).code === "string"
       ? String((error as { code: string }).code)
@@ -285,51 +288,6 @@ export const turnMachine = setup({
   }),
 });
 
-/** A started turn's actor. */
-export type TurnActor = Actor<typeof turnMachine>;
-
-/**
- * Runs a started turn to its end. A failure anywhere in it (in an actor, which
- * the machine routes to `failed` itself, or in an action, which stops the
- * actor) ends as a `failed` output with the trace as far as it got: a turn
- * never ends without its trace.
- *
- * @example
- * const output = await runTurn(createActor(machine, { input }).start());
- */
-export async function runTurn(actor: TurnActor): Promise<TurnOutput> {
-  try {
-    return (await toPromise(actor)) as TurnOutput;
-  } catch (error) {
-    const snapshot = actor.getSnapshot();
-    const { context } = snapshot;
-    // A running step (generation) must not outlive its machine.
-    context.abort.abort();
-    const state = leafState(snapshot.value);
-    const at = context.input.clock.now();
-    return {
-      status: "failed",
-      session: context.session,
-      replay: null,
-      assistantMessage: context.generated?.assistantMessage ?? null,
-      trace: {
-        ...context.trace,
-        outcome: "failed",
-        endedAt: at,
-        transitions: [...context.trace.transitions, { state: "failed", at }],
-      },
-      error: toTurnError(state, error),
-    };
-  }
-}
-
-/** `"generating"` of `{ active: "generating" }`. */
-function leafState(value: unknown): TurnState {
-  let current = value;
-  while (typeof current === "object" && current !== null) current = Object.values(current)[0];
-  return (typeof current === "string" ? current : "failed") as TurnState;
-}
-
 /** Recalled messages as the trace (and the stream's `data-recall` part) show them. */
 export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
   return recalled.map((item) => ({
@@ -338,24 +296,4 @@ export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
     excerpt: excerpt(messageText(item.message), 200).replace(/…$/, ""),
     score: item.score,
   }));
-}
-
-/** Wraps the plain functions of {@link TurnEffects} as the machine's actors. */
-export function turnActors(effects: TurnEffects) {
-  return {
-    resolveSession: fromPromise(({ input }: { input: ResolveInput }) => effects.resolveSession(input)),
-    loadToolSessions: fromPromise(({ input }: { input: { session: Session } }) => effects.loadToolSessions(input)),
-    recallMemory: fromPromise(({ input }: { input: { session: Session; userMessage: ChatMessage } }) =>
-      effects.recallMemory(input),
-    ),
-    generate: fromPromise(({ input }: { input: GenerateInput }) => effects.generate(input)),
-    saveTurn: fromPromise(({ input }: { input: SaveTurnInput }) => effects.saveTurn(input)),
-    // Callback actors: what they start (an interval) lives exactly as long as the state that invokes them.
-    keepLease: fromCallback<TurnEvent, { session: Session }>(({ input, sendBack }) =>
-      effects.keepLease(input, () => sendBack({ type: "lease-lost" })),
-    ),
-    watchStopRequests: fromCallback<TurnEvent, { session: Session }>(({ input, sendBack }) =>
-      effects.watchStopRequests(input, () => sendBack({ type: "stop" })),
-    ),
-  };
 }

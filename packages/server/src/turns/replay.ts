@@ -1,5 +1,5 @@
 import type { ChatMessage } from "@session-bridge/shared";
-import { readUIMessageStream, type UIMessageChunk } from "ai";
+import { createUIMessageStream, readUIMessageStream, type UIMessageChunk } from "ai";
 
 type Part = ChatMessage["parts"][number];
 
@@ -119,4 +119,20 @@ export async function messageOfChunks(chunks: UIMessageChunk[]): Promise<ChatMes
   });
   for await (const snapshot of readUIMessageStream<ChatMessage>({ stream })) message = snapshot;
   return message;
+}
+
+/** A stored answer sent again: `start`, `data-session`, its parts, `finish`. */
+export function replayStream(
+  answer: ChatMessage,
+  sessionId: string,
+  resourceId: string,
+): ReadableStream<UIMessageChunk> {
+  return createUIMessageStream<ChatMessage>({
+    execute: ({ writer }) => {
+      writer.write({ type: "start", messageId: answer.id, messageMetadata: answer.metadata });
+      writer.write({ type: "data-session", id: "session", data: { sessionId, resourceId } });
+      for (const chunk of chunksOfStoredMessage(answer)) writer.write(chunk as never);
+      writer.write({ type: "finish", messageMetadata: answer.metadata });
+    },
+  });
 }

@@ -23,7 +23,8 @@ import { finishTurn, savePartial } from "./finish-turn.ts";
 import { safeFailure } from "./generate-answer.ts";
 import { createLiveTurn, type LiveTurn } from "./live-turn.ts";
 import { createTurnRecovery } from "./recovery.ts";
-import { chunksOfStoredMessage } from "./replay.ts";
+import { relayTurn } from "./relay-turn.ts";
+import { replayStream } from "./replay.ts";
 import { followTurn } from "./resume.ts";
 import { createStreamRecorder } from "./stream-recorder.ts";
 import { createTurnEffects, type TurnDependencies } from "./turn-effects.ts";
@@ -289,68 +290,4 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       await Promise.all(afterwork.values());
     },
   };
-}
-
-/** A stored answer sent again: `start`, `data-session`, its parts, `finish`. */
-function replayStream(answer: ChatMessage, sessionId: string, resourceId: string): ReadableStream<UIMessageChunk> {
-  return createUIMessageStream<ChatMessage>({
-    execute: ({ writer }) => {
-      writer.write({ type: "start", messageId: answer.id, messageMetadata: answer.metadata });
-      writer.write({ type: "data-session", id: "session", data: { sessionId, resourceId } });
-      for (const chunk of chunksOfStoredMessage(answer)) writer.write(chunk as never);
-      writer.write({ type: "finish", messageMetadata: answer.metadata });
-    },
-  });
-}
-
-/**
- * The client's view of a turn's stream. The server reads the stream to its end
- * whether or not the client stays (so the turn always completes), logging
- * every chunk; the client gets each chunk as it comes, except `finish`, which
- * waits until the turn has ended (saved, logged as ended, its lease released),
- * so a client that sends its next message the moment `finish` arrives never
- * finds the session busy.
- */
-function relayTurn(
-  source: ReadableStream<UIMessageChunk>,
-  turn: LiveTurn,
-  finalize: () => Promise<void>,
-): ReadableStream<UIMessageChunk> {
-  let client!: ReadableStreamDefaultController<UIMessageChunk>;
-  let clientGone = false;
-  const forClient = new ReadableStream<UIMessageChunk>({
-    start(controller) {
-      client = controller;
-    },
-    cancel() {
-      clientGone = true; // a disconnect: the turn goes on
-    },
-  });
-  const send = (chunk: UIMessageChunk) => {
-    if (clientGone) return;
-    try {
-      client.enqueue(chunk);
-    } catch {
-      clientGone = true;
-    }
-  };
-  const relay = async () => {
-    const reader = source.getReader();
-    let finish: UIMessageChunk | undefined;
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        turn.recorder?.record(value);
-        if (value.type === "finish") finish = value;
-        else send(value);
-      }
-    } finally {
-      await finalize();
-      if (finish) send(finish);
-      if (!clientGone) client.close();
-    }
-  };
-  relay().catch((failure) => turn.logger.error({ err: failure }, "turn could not be finished"));
-  return forClient;
 }
