@@ -10,6 +10,7 @@ export const mastraIndexName = "memory_messages_512";
  * embedder and recall settings as the app: the peer the benchmarks compare with.
  */
 export async function mastraPeer(app: App) {
+  if (!app.memoryDatabase) throw new Error("the Mastra peer runs on libSQL");
   const storage = new LibSQLStore({ id: "bench-mastra", client: app.memoryDatabase.client });
   await storage.init();
   const vector = new LibSQLVector({ id: "bench-mastra-vectors", url: app.config.memoryDatabaseUrl });

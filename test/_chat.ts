@@ -1,4 +1,5 @@
 import type { TestContext } from "node:test";
+import type { Clock } from "@session-bridge/core";
 import { createHttpApp, type LanguageModelV4StreamPart, startHttpServer } from "@session-bridge/server";
 import type { ChatMessage } from "@session-bridge/shared";
 import { DefaultChatTransport, readUIMessageStream, simulateReadableStream, type UIMessageChunk } from "ai";
@@ -30,13 +31,19 @@ export function scriptedModel(answers: (string | LanguageModelV4StreamPart[])[],
 
 export async function startChatServer(
   t: TestContext,
-  options: { model?: MockLanguageModelV4; dataDir?: string; environment?: Record<string, string> } = {},
+  options: {
+    model?: MockLanguageModelV4;
+    dataDir?: string;
+    environment?: Record<string, string>;
+    clock?: Clock;
+  } = {},
 ) {
   const dataDir = options.dataDir ?? (await makeTempDir(t));
   const app = await makeTestApp(t, {
     dataDir,
     ...(options.environment ? { environment: options.environment } : {}),
     ...(options.model ? { model: options.model } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const server = await startHttpServer(createHttpApp(app), {
     host: "127.0.0.1",

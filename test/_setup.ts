@@ -3,6 +3,7 @@ import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestContext } from "node:test";
+import type { InArgs } from "@libsql/client";
 import type { Clock } from "@session-bridge/core";
 import {
   type App,
@@ -12,6 +13,7 @@ import {
   type LanguageModelV4,
   loadConfig,
 } from "@session-bridge/server";
+import pg from "pg";
 import pino from "pino";
 import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
@@ -40,6 +42,44 @@ export async function openTestDatabase(t: TestContext, file?: string) {
   return { ...handle, file: databaseFile };
 }
 
+const pools = new Map<string, pg.Pool>();
+process.once("beforeExit", () => {
+  for (const pool of pools.values()) void pool.end();
+});
+
+/**
+ * Rows of a query on the app's own database (`memory`: Mastra Memory's),
+ * whatever its backend. Placeholders are `?`; write SQL both SQLite and
+ * PostgreSQL understand. Values come back as the driver gives them (PostgreSQL
+ * counts are strings: compare through `Number`).
+ */
+export async function querySql(
+  app: App,
+  text: string,
+  args: unknown[] = [],
+  options: { memory?: boolean } = {},
+): Promise<Record<string, unknown>[]> {
+  const url = options.memory ? app.config.memoryDatabaseUrl : app.config.databaseUrl;
+  if (/^postgres(ql)?:/.test(url)) {
+    let pool = pools.get(url);
+    if (!pool) {
+      pool = new pg.Pool({ connectionString: url, max: 2 });
+      pools.set(url, pool);
+    }
+    let position = 0;
+    return (
+      await pool.query(
+        text.replace(/\?/g, () => `$${++position}`),
+        args,
+      )
+    ).rows;
+  }
+  const database = options.memory ? app.memoryDatabase : app.database;
+  if (!database) throw new Error("the app has no libSQL database");
+  const result = await database.client.execute({ sql: text, args: args as InArgs });
+  return result.rows.map((row) => Object.fromEntries(result.columns.map((column) => [column, row[column]])));
+}
+
 /** A clock that only moves when told to. */
 export interface TestClock extends Clock {
   advance(milliseconds: number): void;
@@ -55,6 +95,20 @@ export function makeClock(start = new Date("2026-01-01T00:00:00.000Z")): TestClo
     },
     set: (date) => {
       current = date.getTime();
+    },
+  };
+}
+
+/** The real time, moved forward by `advance` (for what must happen "later" without waiting). */
+export function makeShiftedClock(): TestClock {
+  let offset = 0;
+  return {
+    now: () => new Date(Date.now() + offset),
+    advance: (milliseconds) => {
+      offset += milliseconds;
+    },
+    set: (date) => {
+      offset = date.getTime() - Date.now();
     },
   };
 }

@@ -4,6 +4,7 @@ import type { ChatMessage } from "@session-bridge/shared";
 import { v7 as uuidv7 } from "uuid";
 import { embeddingLimits } from "../packages/server/src/memory/embedded-text.ts";
 import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+import { querySql } from "./_setup.ts";
 
 /** About 1 MiB of words: the largest text whose `useChat` body still fits the 1 MiB request limit. */
 function bigText(): string {
@@ -58,11 +59,13 @@ test("a 1 MiB message is stored whole, only its start is embedded, and another u
   const session = await callApi(url, "GET", `/api/sessions/${sessionId}`, { token: alice });
   const [stored] = session.body.messages as ChatMessage[];
   assert.deepEqual(stored, big);
-  const vectors = await app.memoryDatabase.client.execute({
-    sql: `SELECT count(*) AS count FROM ${app.memory.index.indexName} WHERE json_extract(metadata, '$."message_id"') = ?`,
-    args: [`${sessionId}/${big.id}`],
-  });
-  assert.equal(Number(vectors.rows[0]?.count), embeddingLimits.maxChunks);
+  const vectors = await querySql(
+    app,
+    `SELECT count(*) AS count FROM ${app.memory.index.indexName} WHERE json_extract(metadata, '$."message_id"') = ?`,
+    [`${sessionId}/${big.id}`],
+    { memory: true },
+  );
+  assert.equal(Number(vectors[0]?.count), embeddingLimits.maxChunks);
 
   // Recall still finds the big message by its start.
   const next = await sendChat(url, {

@@ -9,6 +9,7 @@ import {
   startChatServer,
   userMessage,
 } from "./_chat.ts";
+import { querySql } from "./_setup.ts";
 
 describe("one turn per session across processes", () => {
   test("a second server on the same database answers 409 while the first runs a turn of the session", async (t) => {
@@ -38,10 +39,10 @@ describe("one turn per session across processes", () => {
     const sessionId = sessionIdOf(opening.chunks);
     await app.turns.settled();
     const leave = (until: number) =>
-      app.database.client.execute({
-        sql: "UPDATE sessions SET turn_lease_id = 'dead-process', turn_lease_until = ? WHERE id = ?",
-        args: [until, sessionId],
-      });
+      querySql(app, "UPDATE sessions SET turn_lease_id = 'dead-process', turn_lease_until = ? WHERE id = ?", [
+        until,
+        sessionId,
+      ]);
 
     await leave(Date.now() + 30_000);
     const blocked = await postJson(url, { messages: [userMessage("blocked")], sessionId });
@@ -53,11 +54,8 @@ describe("one turn per session across processes", () => {
     const freed = await sendChat(url, { messages: [userMessage("free again")], sessionId });
     assert.equal(sessionIdOf(freed.chunks), sessionId);
     await app.turns.settled();
-    const lease = await app.database.client.execute({
-      sql: "SELECT turn_lease_id FROM sessions WHERE id = ?",
-      args: [sessionId],
-    });
-    assert.equal(lease.rows[0]?.turn_lease_id, null, "a finished turn releases its lease");
+    const lease = await querySql(app, "SELECT turn_lease_id FROM sessions WHERE id = ?", [sessionId]);
+    assert.equal(lease[0]?.turn_lease_id, null, "a finished turn releases its lease");
     const after = (await app.sessions.get("local", sessionId))?.lastAccessed.getTime() ?? 0;
     assert.ok(after > before, "a turn marks its session used");
   });

@@ -5,6 +5,7 @@ import type { ChatMessage } from "@session-bridge/shared";
 import { DefaultChatTransport, readUIMessageStream, simulateReadableStream } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { scriptedModel, sendChat, sessionIdOf, startChatServer, textChunks, userMessage } from "./_chat.ts";
+import { querySql } from "./_setup.ts";
 
 describe("retries and regenerate", () => {
   test("retrying an answered user message replays the stored answer without calling the model", async (t) => {
@@ -78,10 +79,12 @@ describe("retries and regenerate", () => {
       stored.map((message) => messageText(message)),
       ["Write a tagline", "Second draft."],
     );
-    const vectors = await app.memoryDatabase.client.execute(
+    const vectors = await querySql(
+      app,
       `SELECT count(*) AS count FROM ${app.memory.index.indexName} WHERE json_extract(metadata, '$."message_id"') LIKE ?`,
       [`%${first.message?.id}`],
+      { memory: true },
     );
-    assert.equal(Number(vectors.rows[0]?.count), 0, "the replaced answer's vectors are gone");
+    assert.equal(Number(vectors[0]?.count), 0, "the replaced answer's vectors are gone");
   });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { exists, makeClock, makeGitRepo, makeTestApp } from "./_setup.ts";
+import { exists, makeClock, makeGitRepo, makeTestApp, querySql } from "./_setup.ts";
 
 const day = 86_400_000;
 describe("cleanup", () => {
@@ -64,7 +64,7 @@ describe("cleanup", () => {
     const dryRun = await app.cleanup({ dryRun: true });
     assert.deepEqual(dryRun, { dryRun: true, expiredSessions: 1, excessSessions: 1, idleRepos: 1 });
     assert.equal((await app.sessions.list("alice")).sessions.length, 4);
-    assert.equal((await app.database.client.execute("SELECT * FROM repo_cache")).rows.length, 1);
+    assert.equal((await querySql(app, "SELECT * FROM repo_cache")).length, 1);
 
     const real = await app.cleanup();
     assert.deepEqual(real, { ...dryRun, dryRun: false });
@@ -85,9 +85,7 @@ describe("cleanup", () => {
     assert.equal((await app.cleanup()).idleRepos, 1);
     assert.equal(await exists(idle.localPath), false);
     assert.equal(await exists(used.localPath), true);
-    const keys = (await app.database.client.execute("SELECT resource_key FROM repo_cache")).rows.map(
-      (row) => row.resource_key,
-    );
+    const keys = (await querySql(app, "SELECT resource_key FROM repo_cache")).map((row) => row.resource_key);
     assert.deepEqual(keys, [used.resourceKey]);
   });
 

@@ -8,6 +8,7 @@ import { v7 as uuidv7 } from "uuid";
 import { toolCallChunks } from "../fixtures/model-chunks.ts";
 import { hostPrefix } from "../packages/server/src/turns/process-owner.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
+import { makeShiftedClock, querySql } from "./_setup.ts";
 
 const words = (count: number) => Array.from({ length: count }, (_, index) => `word${index}`).join(" ");
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -18,11 +19,12 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 async function answerStreaming(app: App, text = "text-delta"): Promise<void> {
   for (let attempt = 0; attempt < 500; attempt++) {
-    const found = await app.database.client.execute({
-      sql: "SELECT count(*) AS n FROM turn_chunks JOIN turns ON turns.id = turn_chunks.turn_id WHERE turns.status = 'running' AND instr(chunks, ?) > 0",
-      args: [text],
-    });
-    if (Number(found.rows[0]?.n) > 0) return;
+    const [found] = await querySql(
+      app,
+      "SELECT count(*) AS n FROM turn_chunks JOIN turns ON turns.id = turn_chunks.turn_id WHERE turns.status = 'running' AND CAST(chunks AS TEXT) LIKE ?",
+      [`%${text}%`],
+    );
+    if (Number(found?.n) > 0) return;
     await pause(10);
   }
   throw new Error("no turn started streaming");
@@ -67,23 +69,23 @@ describe("resumable streams", () => {
   });
 
   test("the chunk log is written in batches, not per token, and removed after its retention", async (t) => {
-    const { url, app } = await startChatServer(t, { model: scriptedModel([words(200)]) });
+    const clock = makeShiftedClock();
+    const { url, app } = await startChatServer(t, { model: scriptedModel([words(200)]), clock });
     const { chunks } = await sendChat(url, { messages: [userMessage("batch me")] });
     await app.turns.settled();
-    const [row] = (
-      await app.database.client.execute(
-        "SELECT count(*) AS batches, (SELECT count(*) FROM turns) AS turns FROM turn_chunks",
-      )
-    ).rows;
+    const [row] = await querySql(
+      app,
+      "SELECT count(*) AS batches, (SELECT count(*) FROM turns) AS turns FROM turn_chunks",
+    );
     assert.equal(Number(row?.turns), 1);
     assert.ok(Number(row?.batches) >= 1 && Number(row?.batches) < chunks.length / 2, `${row?.batches} batches`);
-    const kept = await app.database.client.execute("SELECT count(*) AS n FROM turn_chunks");
-    assert.ok(Number(kept.rows[0]?.n) > 0, "kept for a while after the turn");
-    await app.database.client.execute("UPDATE turns SET ended_at = ended_at - 3600000");
+    const [kept] = await querySql(app, "SELECT count(*) AS n FROM turn_chunks");
+    assert.ok(Number(kept?.n) > 0, "kept for a while after the turn");
+    clock.advance(61_000); // past the retention
     const report = await app.turns.maintain();
     assert.ok(report.chunkBatchesRemoved > 0);
-    const left = await app.database.client.execute("SELECT count(*) AS n FROM turn_chunks");
-    assert.equal(Number(left.rows[0]?.n), 0);
+    const [left] = await querySql(app, "SELECT count(*) AS n FROM turn_chunks");
+    assert.equal(Number(left?.n), 0);
   });
 });
 
@@ -145,16 +147,12 @@ describe("deleting a session mid-turn", () => {
     assert.equal((await callApi(url, "DELETE", `/api/sessions/${sessionId}`)).status, 204);
     await turn;
     await app.turns.settled();
-    const left = await app.memoryDatabase.client.execute({
-      sql: "SELECT count(*) AS n FROM mastra_messages WHERE thread_id = ?",
-      args: [sessionId],
+    const [left] = await querySql(app, "SELECT count(*) AS n FROM mastra_messages WHERE thread_id = ?", [sessionId], {
+      memory: true,
     });
-    assert.equal(Number(left.rows[0]?.n), 0, "no messages left behind");
-    const turns = await app.database.client.execute({
-      sql: "SELECT count(*) AS n FROM turns WHERE session_id = ?",
-      args: [sessionId],
-    });
-    assert.equal(Number(turns.rows[0]?.n), 0);
+    assert.equal(Number(left?.n), 0, "no messages left behind");
+    const [turns] = await querySql(app, "SELECT count(*) AS n FROM turns WHERE session_id = ?", [sessionId]);
+    assert.equal(Number(turns?.n), 0);
     assert.equal((await callApi(url, "GET", `/api/sessions/${sessionId}`)).status, 404);
   });
 });
@@ -243,8 +241,7 @@ describe("crash-safe turns", () => {
     assert.equal(statusOf(interrupted), "interrupted");
     assert.equal(textOf(interrupted), "half an ans");
     assert.equal(messages.filter((message) => message.id === question.id).length, 1);
-    const turns = await app.database.client.execute("SELECT status FROM turns WHERE id = ?", [turnId]);
-    assert.equal(turns.rows[0]?.status, "interrupted");
+    assert.equal((await app.storage.turns.get(turnId))?.status, "interrupted");
     const trace = await app.traces.listForSession(sessionId);
     assert.ok(trace.some((entry) => entry.id === turnId && entry.outcome === "interrupted"));
 
@@ -268,31 +265,24 @@ async function leaveDeadTurn(app: App, sessionId: string) {
   const turnId = uuidv7();
   const question = userMessage("asked before the crash");
   await app.memory.save({ sessionId, resourceId: "local", messages: [question], index: "later" });
-  await app.database.client.batch(
-    [
-      {
-        sql: "UPDATE sessions SET turn_lease_id = 'dead-lease', turn_lease_until = ? WHERE id = ?",
-        args: [Date.now() + 30_000, sessionId],
-      },
-      {
-        sql: `INSERT INTO turns (id, session_id, resource_id, user_message_id, assistant_message_id, model, lease_id, owner, status, started_at)
-              VALUES (?, ?, 'local', ?, ?, 'local:demo', 'dead-lease', ?, 'running', ?)`,
-        args: [turnId, sessionId, question.id, "answer-1", owner, Date.now()],
-      },
-      {
-        sql: "INSERT INTO turn_chunks (turn_id, seq, chunks) VALUES (?, 0, ?)",
-        args: [
-          turnId,
-          JSON.stringify([
-            { type: "start", messageId: "answer-1" },
-            { type: "data-session", id: "session", data: { sessionId, resourceId: "local" } },
-            { type: "text-start", id: "t" },
-            { type: "text-delta", id: "t", delta: "half an ans" },
-          ]),
-        ],
-      },
-    ],
-    "write",
-  );
+  // Its lease, its turn and the start of its answer, as that process wrote them.
+  assert.ok(await app.storage.sessions.acquireTurnLease("local", sessionId, "dead-lease", 30_000));
+  await app.storage.turns.begin({
+    id: turnId,
+    sessionId,
+    resourceId: "local",
+    chatId: null,
+    userMessageId: question.id,
+    assistantMessageId: "answer-1",
+    model: "local:demo",
+    leaseId: "dead-lease",
+    owner,
+  });
+  await app.storage.turns.append(turnId, 0, [
+    { type: "start", messageId: "answer-1" },
+    { type: "data-session", id: "session", data: { sessionId, resourceId: "local" } },
+    { type: "text-start", id: "t" },
+    { type: "text-delta", id: "t", delta: "half an ans" },
+  ]);
   return { question, turnId };
 }

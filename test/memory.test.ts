@@ -4,7 +4,7 @@ import { buildTurnContext, messageText } from "@session-bridge/core";
 import { defineEmbedder } from "@session-bridge/server";
 import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
 import { v7 as uuidv7 } from "uuid";
-import { makeTempDir, makeTestApp, sharedEmbedder } from "./_setup.ts";
+import { makeTempDir, makeTestApp, querySql, sharedEmbedder } from "./_setup.ts";
 
 const user = (text: string, id = uuidv7()): ChatMessage => ({ id, role: "user", parts: [{ type: "text", text }] });
 const assistant = (text: string, id = uuidv7()): ChatMessage => ({
@@ -14,8 +14,8 @@ const assistant = (text: string, id = uuidv7()): ChatMessage => ({
 });
 
 async function count(app: Awaited<ReturnType<typeof makeTestApp>>, sql: string, args: string[] = []) {
-  const result = await app.memoryDatabase.client.execute({ sql, args });
-  return Number(result.rows[0]?.count ?? 0);
+  const [row] = await querySql(app, sql, args, { memory: true });
+  return Number(row?.count ?? 0);
 }
 
 const fillers = [

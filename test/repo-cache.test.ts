@@ -10,6 +10,7 @@ import {
   makeGitRepo,
   makeTempDir,
   makeTestApp,
+  querySql,
   type TestClock,
 } from "./_setup.ts";
 
@@ -20,7 +21,7 @@ async function setup(t: TestContext, options: { clock?: TestClock; environment?:
   const app = await makeTestApp(t, { dataDir, ...options });
   const reposDir = path.join(dataDir, "repos");
   const source = await makeGitRepo(t, { "README.md": "# Demo\nhello world\n", "docs/guide.md": "install with npm\n" });
-  const rows = async () => (await app.database.client.execute("SELECT * FROM repo_cache")).rows;
+  const rows = () => querySql(app, "SELECT * FROM repo_cache");
   const entries = async () => readdir(reposDir).catch(() => [] as string[]);
   const clones = () => app.logLines.filter((line) => line.msg === "repository cloned").length;
   return { app, dataDir, reposDir, source, rows, entries, clones };

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { mockUsage, toolCallChunks } from "../fixtures/model-chunks.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, textChunks, userMessage } from "./_chat.ts";
+import { querySql } from "./_setup.ts";
 
 /** The model calls `sequentialThinking` once, then answers. */
 const thinkingCall = toolCallChunks(
@@ -35,9 +36,9 @@ describe("turns that fail", () => {
     const [turn] = trace.body.turns as { outcome: string; transitions: { state: string }[] }[];
     assert.equal(turn?.outcome, "failed");
     assert.equal(turn?.transitions.at(-1)?.state, "failed");
-    const rows = await app.database.client.execute("SELECT status FROM turns");
+    const rows = await querySql(app, "SELECT status FROM turns");
     assert.deepEqual(
-      rows.rows.map((row) => row.status),
+      rows.map((row) => row.status),
       ["failed"],
     );
   });

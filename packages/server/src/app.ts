@@ -15,21 +15,24 @@ import {
   type UserStore,
 } from "@session-bridge/core";
 import { v7 as uuidv7 } from "uuid";
-import type { Config } from "./config/config.ts";
+import { type Config, isPostgresUrl } from "./config/config.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import type { Embedder } from "./memory/embedders/embedder.ts";
 import { loadEmbedder } from "./memory/embedders/registry.ts";
 import { createMemoryBridge, type MemoryBridge } from "./memory/memory-bridge.ts";
 import { type ReindexOptions, type ReindexReport, reindexMemory } from "./memory/reindex.ts";
+import { activeIndexFor } from "./memory/vector-index.ts";
 import { resolveLanguageModel } from "./models/model-registry.ts";
 import { type CleanupReport, runCleanup } from "./storage/cleanup.ts";
 import type { DatabaseHandle } from "./storage/libsql/client.ts";
+import { openLibsqlMemoryStorage, openLibsqlStorage } from "./storage/libsql/libsql-storage.ts";
+import type { PostgresHandle } from "./storage/postgres/client.ts";
 import {
-  type LibsqlMemoryStorage,
-  type LibsqlStorage,
-  openLibsqlMemoryStorage,
-  openLibsqlStorage,
-} from "./storage/libsql/libsql-storage.ts";
+  openPostgres,
+  openPostgresMemoryStorage,
+  openPostgresStorage,
+  preparePostgresMemory,
+} from "./storage/postgres/postgres-storage.ts";
 import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
 import { withMemoryThreads } from "./storage/session-threads.ts";
 import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
@@ -58,9 +61,9 @@ export interface App {
   memoryStorage: MemoryStorage;
   /** What the migrations applied when the app was built. */
   migrations: MigrationStatus;
-  /** The libSQL databases (app, memory): for what only libSQL has (tests, benchmarks). */
-  database: DatabaseHandle;
-  memoryDatabase: DatabaseHandle;
+  /** The libSQL databases (app, memory) when that is the backend: for what only libSQL has (tests, benchmarks). */
+  database: DatabaseHandle | undefined;
+  memoryDatabase: DatabaseHandle | undefined;
   /** Sessions with their memory threads. */
   sessions: SessionStore;
   toolSessions: ToolSessionStore;
@@ -80,14 +83,31 @@ export interface App {
   close(): Promise<void>;
 }
 
-/** The app's stores alone, migrated (the CLI's `migrate` and `users`), closed after `work`. */
+/** The app's stores alone, migrated (the CLI's `users`), closed after `work`. */
 export async function withStorage<T>(config: Config, work: (storage: AppStorage) => Promise<T>): Promise<T> {
-  const storage = await openAppStorage(config, systemClock, () => uuidv7());
+  const { storage, close } = await openStorage(config, systemClock, () => uuidv7());
   try {
     await storage.migrate();
     return await work(storage);
   } finally {
-    await storage.close();
+    await close();
+  }
+}
+
+/**
+ * All schema work, done once (`session-bridge migrate`; every server start does
+ * the same): the app's tables, Mastra Memory's, and the vector index of the
+ * configured embedder. On PostgreSQL, under an advisory lock.
+ */
+export async function migrateApp(config: Config, options: { embedder?: Embedder } = {}): Promise<MigrationStatus> {
+  const { storage, memoryStorage, close } = await openStorage(config, systemClock, () => uuidv7());
+  try {
+    const status = await storage.migrate();
+    const embedder = options.embedder ?? (await loadConfiguredEmbedder(config));
+    await memoryStorage.vectors.ensureIndex(await activeIndexFor(memoryStorage.vectors, embedder));
+    return status;
+  } finally {
+    await close();
   }
 }
 
@@ -99,7 +119,7 @@ export async function reindexApp(
   config: Config,
   options: Pick<ReindexOptions, "signal" | "onProgress"> & { embedder?: Embedder } = {},
 ): Promise<ReindexReport> {
-  const memoryStorage = await openMemoryStorage(config);
+  const { memoryStorage, close } = await openStorage(config, systemClock, () => uuidv7());
   try {
     return await reindexMemory({
       messages: memoryStorage.messages,
@@ -109,16 +129,75 @@ export async function reindexApp(
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } finally {
-    await memoryStorage.close();
+    await close();
   }
 }
 
-function openAppStorage(config: Config, clock: Clock, generateId: IdGenerator): Promise<LibsqlStorage> {
-  return openLibsqlStorage({ url: config.databaseUrl, authToken: config.databaseAuthToken, clock, generateId });
+interface OpenedStorage {
+  storage: AppStorage;
+  memoryStorage: MemoryStorage;
+  /** The libSQL databases, when that is the backend (tests and benchmarks reach into them). */
+  database: DatabaseHandle | undefined;
+  memoryDatabase: DatabaseHandle | undefined;
+  close(): Promise<void>;
 }
 
-function openMemoryStorage(config: Config): Promise<LibsqlMemoryStorage> {
-  return openLibsqlMemoryStorage({ url: config.memoryDatabaseUrl, authToken: config.databaseAuthToken });
+/**
+ * The app's and Mastra Memory's storage, each on the backend its URL names:
+ * an embedded or remote libSQL database, or PostgreSQL (one pool per database
+ * per process, shared when memory lives in the app's database). Mastra's
+ * tables are created here, once: on PostgreSQL under an advisory lock.
+ */
+async function openStorage(config: Config, clock: Clock, generateId: IdGenerator): Promise<OpenedStorage> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer();
+  };
+  try {
+    let storage: AppStorage;
+    let database: DatabaseHandle | undefined;
+    let postgres: PostgresHandle | undefined;
+    if (isPostgresUrl(config.databaseUrl)) {
+      postgres = openPostgres({ url: config.databaseUrl, max: config.databasePoolSize });
+      storage = openPostgresStorage(postgres, { clock, generateId });
+    } else {
+      const libsql = await openLibsqlStorage({
+        url: config.databaseUrl,
+        authToken: config.databaseAuthToken,
+        clock,
+        generateId,
+      });
+      storage = libsql;
+      database = libsql.database;
+    }
+    closers.push(() => storage.close());
+    let memoryStorage: MemoryStorage;
+    let memoryDatabase: DatabaseHandle | undefined;
+    if (isPostgresUrl(config.memoryDatabaseUrl)) {
+      const shared = postgres && config.memoryDatabaseUrl === config.databaseUrl;
+      const handle = shared
+        ? (postgres as PostgresHandle)
+        : openPostgres({ url: config.memoryDatabaseUrl, max: config.databasePoolSize });
+      await preparePostgresMemory(handle);
+      memoryStorage = openPostgresMemoryStorage(handle, {
+        url: config.memoryDatabaseUrl,
+        vectorPoolSize: Math.max(2, Math.ceil(config.databasePoolSize / 2)),
+        owned: !shared,
+      });
+    } else {
+      const libsql = await openLibsqlMemoryStorage({
+        url: config.memoryDatabaseUrl,
+        authToken: config.databaseAuthToken,
+      });
+      memoryStorage = libsql;
+      memoryDatabase = libsql.database;
+    }
+    closers.push(() => memoryStorage.close());
+    return { storage, memoryStorage, database, memoryDatabase, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 function loadConfiguredEmbedder(config: Config): Promise<Embedder> {
@@ -141,11 +220,10 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const clock = overrides.clock ?? systemClock;
   const generateId = overrides.generateId ?? (() => uuidv7());
   const logger = overrides.logger ?? createLogger(config.logLevel);
-  const storage = await openAppStorage(config, clock, generateId);
-  let memoryStorage: LibsqlMemoryStorage | undefined;
+  const opened = await openStorage(config, clock, generateId);
+  const { storage, memoryStorage } = opened;
   try {
     const migrations = await storage.migrate();
-    memoryStorage = await openMemoryStorage(config);
     const embedder = overrides.embedder ?? (await loadConfiguredEmbedder(config));
     const memory = await createMemoryBridge({
       messages: memoryStorage.messages,
@@ -185,17 +263,16 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       generateId,
       logger,
     });
-    const openedMemory = memoryStorage;
 
     return {
       config,
       clock,
       logger,
       storage,
-      memoryStorage: openedMemory,
+      memoryStorage,
       migrations,
-      database: storage.database,
-      memoryDatabase: openedMemory.database,
+      database: opened.database,
+      memoryDatabase: opened.memoryDatabase,
       sessions,
       toolSessions: storage.toolSessions,
       memories: storage.memories,
@@ -219,14 +296,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         }),
       async close() {
         await turns.settled();
-        await openedMemory.close();
-        await storage.close();
+        await opened.close();
         logger.flush();
       },
     };
   } catch (error) {
-    await memoryStorage?.close();
-    await storage.close();
+    await opened.close();
     throw error;
   }
 }

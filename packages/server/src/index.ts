@@ -2,7 +2,7 @@
 // the server needs. Everything else is internal; tests import it by path.
 export type { LanguageModelV4, LanguageModelV4StreamPart } from "@ai-sdk/provider";
 export type { App, AppOverrides } from "./app.ts";
-export { createApp, reindexApp, withStorage } from "./app.ts";
+export { createApp, migrateApp, reindexApp, withStorage } from "./app.ts";
 export type { AuthMode, Config, LogLevel } from "./config/config.ts";
 export { ConfigError, loadConfig } from "./config/config.ts";
 export { createHttpApp, maxBodyBytes } from "./http/create-http-app.ts";

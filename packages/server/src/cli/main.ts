@@ -97,8 +97,8 @@ async function runServe(): Promise<number> {
 
 async function runMigrate(output: Output): Promise<number> {
   const config = loadConfig(process.env);
-  const { withStorage } = await loadApp();
-  const status = await withStorage(config, (storage) => storage.migrationStatus());
+  const { migrateApp } = await loadApp();
+  const status = await migrateApp(config);
   output.result(`Migrations applied: ${status.applied} of ${status.available}.`, status);
   return 0;
 }

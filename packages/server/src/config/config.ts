@@ -10,9 +10,13 @@ export interface Config {
   host: string;
   port: number;
   dataDir: string;
+  /** `file:` (embedded libSQL), `libsql://`/`http(s)://` (a libSQL server) or `postgres(ql)://`. */
   databaseUrl: string;
   databaseAuthToken: string | undefined;
+  /** Mastra Memory's database; the app's own when that is PostgreSQL. */
   memoryDatabaseUrl: string;
+  /** Connections each PostgreSQL pool of this process may open (`DATABASE_POOL_SIZE`). */
+  databasePoolSize: number;
   auth: AuthMode;
   model: string;
   embedder: string;
@@ -99,10 +103,13 @@ const providerModel = (providers: string[], fallback: string) =>
 
 const databaseUrl = z
   .string()
-  .refine((url) => /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/)/.test(url), {
-    message: "expected file:<path>, libsql://…, http(s)://… or ws(s)://…",
+  .refine((url) => /^(file:|libsql:\/\/|https?:\/\/|wss?:\/\/|postgres(ql)?:\/\/)/.test(url), {
+    message: "expected file:<path>, libsql://…, http(s)://…, ws(s)://… or postgres(ql)://…",
   })
   .optional();
+
+/** True for a PostgreSQL connection URL. */
+export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
 
 const environmentSchema = z.object({
   HOST: z.string().min(1).default("127.0.0.1"),
@@ -111,6 +118,7 @@ const environmentSchema = z.object({
   DATABASE_URL: databaseUrl,
   DATABASE_AUTH_TOKEN: z.string().optional(),
   MEMORY_DATABASE_URL: databaseUrl,
+  DATABASE_POOL_SIZE: integer(10, 1, 1000),
   AUTH: z.enum(["none", "apikey"]).default("none"),
   MODEL: providerModel(modelProviders, "local:demo"),
   EMBEDDER: providerModel(embedderProviders, "local:use-lite"),
@@ -159,13 +167,18 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     ]);
   }
   const dataDir = path.resolve(values.DATA_DIR);
+  const databaseUrl = values.DATABASE_URL ?? `file:${path.join(dataDir, "session-bridge.db")}`;
   return {
     host: values.HOST,
     port: values.PORT,
     dataDir,
-    databaseUrl: values.DATABASE_URL ?? `file:${path.join(dataDir, "session-bridge.db")}`,
+    databaseUrl,
     databaseAuthToken: values.DATABASE_AUTH_TOKEN,
-    memoryDatabaseUrl: values.MEMORY_DATABASE_URL ?? `file:${path.join(dataDir, "memory.db")}`,
+    // On PostgreSQL, memory lives in the same database unless told otherwise.
+    memoryDatabaseUrl:
+      values.MEMORY_DATABASE_URL ??
+      (isPostgresUrl(databaseUrl) ? databaseUrl : `file:${path.join(dataDir, "memory.db")}`),
+    databasePoolSize: values.DATABASE_POOL_SIZE,
     auth: values.AUTH,
     model: values.MODEL,
     embedder: values.EMBEDDER,

@@ -76,7 +76,8 @@ function legacyToUiMessage(id: string, role: string, content: StoredContent): Ch
   return (Object.keys(metadata).length > 0 ? { ...rest, parts, metadata } : { ...rest, parts }) as ChatMessage;
 }
 
-/** SQL over the stored JSON `content`: true for an answer of a running turn (either marker). */
+/** SQL over the stored JSON `content`, per dialect: true for an answer of a running turn (either marker). */
 export const runningPredicate = {
   libsql: `(coalesce(json_extract(content, '$.running'), 0) = 1 OR coalesce(json_extract(content, '$.metadata.status'), '') = '${legacyRunningStatus}')`,
+  postgres: `(coalesce((content::jsonb ->> 'running')::boolean, false) OR coalesce(content::jsonb #>> '{metadata,status}', '') = '${legacyRunningStatus}')`,
 } as const;

@@ -1,6 +1,7 @@
 import type { Clock, IdGenerator, Memory, MemoryStore } from "@session-bridge/core";
-import { InvalidRequestError, SessionNotFoundError } from "@session-bridge/shared";
+import { SessionNotFoundError } from "@session-bridge/shared";
 import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
+import { checkNewMemory } from "../memory-input.ts";
 import type { Database } from "./client.ts";
 import { memories, sessions } from "./schema.ts";
 
@@ -9,8 +10,6 @@ export interface MemoryStoreOptions {
   clock: Clock;
   generateId: IdGenerator;
 }
-
-export const maxMemoryLength = 4000;
 
 /**
  * User and session memories in the app database. Session memories are
@@ -22,30 +21,19 @@ export const maxMemoryLength = 4000;
 export function createMemoryStore({ db, clock, generateId }: MemoryStoreOptions): MemoryStore {
   return {
     async add(resourceId, memory) {
-      const text = memory.text.trim();
-      if (text.length === 0) throw new InvalidRequestError("text must not be empty", { field: "text" });
-      if (text.length > maxMemoryLength) {
-        throw new InvalidRequestError(`text must be at most ${maxMemoryLength} characters`, { field: "text" });
-      }
-      const sessionId = memory.scope === "session" ? memory.sessionId : null;
-      if (memory.scope === "session") {
-        if (!sessionId)
-          throw new InvalidRequestError("sessionId is required for session memories", { field: "sessionId" });
+      const { text, sessionId } = checkNewMemory(memory);
+      if (sessionId) {
         const [owned] = await db
           .select({ id: sessions.id })
           .from(sessions)
           .where(and(eq(sessions.id, sessionId), eq(sessions.resourceId, resourceId)));
         if (!owned) throw new SessionNotFoundError(sessionId);
-      } else if (memory.sessionId) {
-        throw new InvalidRequestError("user memories apply to every session; leave sessionId out", {
-          field: "sessionId",
-        });
       }
       const row: Memory = {
         id: generateId(),
         resourceId,
         scope: memory.scope,
-        sessionId: sessionId ?? null,
+        sessionId,
         text,
         createdAt: clock.now(),
       };

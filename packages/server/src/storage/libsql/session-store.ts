@@ -1,14 +1,6 @@
-import {
-  type Clock,
-  type IdGenerator,
-  type ListSessionsOptions,
-  type Session,
-  type SessionPage,
-  type SessionStore,
-  sessionPageSize,
-} from "@session-bridge/core";
-import { InvalidRequestError } from "@session-bridge/shared";
+import type { Clock, IdGenerator, SessionStore } from "@session-bridge/core";
 import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
+import { pageOf, pageRequest } from "../session-page.ts";
 import type { Database } from "./client.ts";
 import { sessions } from "./schema.ts";
 
@@ -78,14 +70,8 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
       return result.rowsAffected > 0;
     },
 
-    async list(resourceId, options?: ListSessionsOptions): Promise<SessionPage> {
-      const limit = options?.limit ?? sessionPageSize.default;
-      if (!Number.isInteger(limit) || limit < 1 || limit > sessionPageSize.max) {
-        throw new InvalidRequestError(`limit must be a whole number from 1 to ${sessionPageSize.max}`, {
-          field: "limit",
-        });
-      }
-      const after = options?.cursor ? decodeCursor(options.cursor) : undefined;
+    async list(resourceId, options) {
+      const { limit, after } = pageRequest(options);
       const rows = await db
         .select(sessionColumns)
         .from(sessions)
@@ -100,9 +86,7 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
         )
         .orderBy(desc(sessions.lastAccessed), desc(sessions.id))
         .limit(limit + 1);
-      const page = rows.slice(0, limit);
-      const last = page.at(-1);
-      return { sessions: page, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };
+      return pageOf(rows, limit);
     },
 
     async listByCreation(resourceId, { after, limit }) {
@@ -226,25 +210,4 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
       return new Map(rows.map((row) => [row.id, row.resourceId]));
     },
   };
-}
-
-interface Cursor {
-  lastAccessed: number;
-  id: string;
-}
-
-function encodeCursor(session: Session): string {
-  return Buffer.from(JSON.stringify([session.lastAccessed.getTime(), session.id])).toString("base64url");
-}
-
-function decodeCursor(cursor: string): Cursor {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    if (Array.isArray(value) && Number.isSafeInteger(value[0]) && typeof value[1] === "string") {
-      return { lastAccessed: value[0], id: value[1] };
-    }
-  } catch {
-    // fall through to the same error as a well-formed but wrong cursor
-  }
-  throw new InvalidRequestError("cursor is not one this server returned", { field: "cursor" });
 }

@@ -1,5 +1,6 @@
 import type { TraceStore, TurnTrace } from "@session-bridge/core";
 import { asc, eq } from "drizzle-orm";
+import { reviveTrace } from "../trace-json.ts";
 import type { Database } from "./client.ts";
 import { turnTraces } from "./schema.ts";
 
@@ -20,15 +21,5 @@ export function createTraceStore(db: Database): TraceStore {
         .orderBy(asc(turnTraces.startedAt), asc(turnTraces.id));
       return rows.map(({ trace }) => reviveTrace(trace as TurnTrace));
     },
-  };
-}
-
-/** JSON turned the trace's dates into strings; turn them back. */
-function reviveTrace(trace: TurnTrace): TurnTrace {
-  return {
-    ...trace,
-    startedAt: new Date(trace.startedAt),
-    endedAt: trace.endedAt ? new Date(trace.endedAt) : null,
-    transitions: trace.transitions.map((transition) => ({ ...transition, at: new Date(transition.at) })),
   };
 }

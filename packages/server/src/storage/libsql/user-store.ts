@@ -1,12 +1,8 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Clock, IdGenerator, User, UserStore } from "@session-bridge/core";
-import { InvalidRequestError } from "@session-bridge/shared";
 import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { checkUserName, newSecret, sameHash, sha256 } from "../user-secrets.ts";
 import type { Database } from "./client.ts";
 import { authTokens, users } from "./schema.ts";
-
-const sha256 = (secret: string) => createHash("sha256").update(secret).digest("hex");
-const secret = (prefix: string) => `${prefix}${randomBytes(32).toString("base64url")}`;
 
 /**
  * Users, API keys and bearer tokens. Keys and tokens are 256-bit random
@@ -29,10 +25,8 @@ export function createUserStore({
   const columns = { id: users.id, name: users.name, createdAt: users.createdAt, revokedAt: users.revokedAt };
   return {
     async create(name, options = {}) {
-      const trimmed = name.trim();
-      if (!trimmed || trimmed.length > 200)
-        throw new InvalidRequestError("name must be 1 to 200 characters", { field: "name" });
-      const apiKey = secret("sbk_");
+      const trimmed = checkUserName(name);
+      const apiKey = newSecret("sbk_");
       const user: User = {
         id: options.id ?? generateId(),
         name: trimmed,
@@ -70,8 +64,8 @@ export function createUserStore({
         .select({ id: users.id, apiKeyHash: users.apiKeyHash })
         .from(users)
         .where(and(eq(users.apiKeyHash, hash), isNull(users.revokedAt)));
-      if (!user || !timingSafeEqual(Buffer.from(user.apiKeyHash), Buffer.from(hash))) return undefined;
-      const token = secret("sbt_");
+      if (!user || !sameHash(user.apiKeyHash, hash)) return undefined;
+      const token = newSecret("sbt_");
       const now = clock.now();
       const expiresAt = new Date(now.getTime() + ttlMs);
       await db.insert(authTokens).values({ tokenHash: sha256(token), userId: user.id, createdAt: now, expiresAt });
@@ -85,7 +79,7 @@ export function createUserStore({
         .from(authTokens)
         .innerJoin(users, eq(users.id, authTokens.userId))
         .where(and(eq(authTokens.tokenHash, hash), gt(authTokens.expiresAt, clock.now()), isNull(users.revokedAt)));
-      if (!row || !timingSafeEqual(Buffer.from(row.tokenHash), Buffer.from(hash))) return undefined;
+      if (!row || !sameHash(row.tokenHash, hash)) return undefined;
       return row.userId;
     },
   };

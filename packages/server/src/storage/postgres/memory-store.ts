@@ -1,0 +1,83 @@
+import type { Clock, IdGenerator, Memory, MemoryStore } from "@session-bridge/core";
+import { SessionNotFoundError } from "@session-bridge/shared";
+import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
+import { checkNewMemory } from "../memory-input.ts";
+import type { PgDatabase } from "./client.ts";
+import { memories, sessions } from "./schema.ts";
+
+/** The {@link MemoryStore} on PostgreSQL: user and session memories; session memories go with their session. */
+export function createPostgresMemoryStore({
+  db,
+  clock,
+  generateId,
+}: {
+  db: PgDatabase;
+  clock: Clock;
+  generateId: IdGenerator;
+}): MemoryStore {
+  const ordered = [asc(memories.createdAt), asc(memories.id)];
+  return {
+    async add(resourceId, memory) {
+      const { text, sessionId } = checkNewMemory(memory);
+      if (sessionId) {
+        const [owned] = await db
+          .select({ id: sessions.id })
+          .from(sessions)
+          .where(and(eq(sessions.id, sessionId), eq(sessions.resourceId, resourceId)));
+        if (!owned) throw new SessionNotFoundError(sessionId);
+      }
+      const row: Memory = {
+        id: generateId(),
+        resourceId,
+        scope: memory.scope,
+        sessionId,
+        text,
+        createdAt: clock.now(),
+      };
+      await db.insert(memories).values(row);
+      return row;
+    },
+
+    async list(resourceId, options) {
+      return db
+        .select()
+        .from(memories)
+        .where(
+          and(
+            eq(memories.resourceId, resourceId),
+            options?.scope ? eq(memories.scope, options.scope) : undefined,
+            options?.sessionId ? eq(memories.sessionId, options.sessionId) : undefined,
+          ),
+        )
+        .orderBy(...ordered);
+    },
+
+    async forSession(resourceId, sessionId) {
+      return db
+        .select()
+        .from(memories)
+        .where(
+          and(eq(memories.resourceId, resourceId), or(isNull(memories.sessionId), eq(memories.sessionId, sessionId))),
+        )
+        .orderBy(...ordered);
+    },
+
+    async delete(resourceId, memoryId) {
+      const rows = await db
+        .delete(memories)
+        .where(and(eq(memories.id, memoryId), eq(memories.resourceId, resourceId)))
+        .returning({ id: memories.id });
+      return rows.length > 0;
+    },
+
+    async restore(memory) {
+      const rows = await db.insert(memories).values(memory).onConflictDoNothing().returning({ id: memories.id });
+      return rows.length > 0;
+    },
+
+    async getMany(memoryIds) {
+      if (memoryIds.length === 0) return [];
+      return db.select().from(memories).where(inArray(memories.id, memoryIds));
+    },
+  };
+}

@@ -1,0 +1,216 @@
+import type { MessageStore, PendingMessage, StoredMessage } from "@session-bridge/core";
+import type pg from "pg";
+import { decodeMessage, encodeContent, runningPredicate } from "../../memory/message-codec.ts";
+import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
+import { pendingTable } from "./vector-store.ts";
+
+// Mastra's tables (created by its PostgresStore): the bridge reads and writes their
+// rows itself, so that a message is stored exactly and in one statement.
+const messagesTable = "mastra_messages";
+const threadsTable = "mastra_threads";
+// "createdAt" (UTC, without zone) orders, on Mastra's (thread_id, "createdAt") index; "createdAtZ" is read.
+const columns = `id, thread_id, "resourceId", role, content, "createdAtZ"`;
+
+/**
+ * Parameter `n`, an ISO time, for a `timestamp` (without zone) column: Mastra
+ * keeps UTC wall-clock time there, and one parameter cannot feed both kinds.
+ */
+const utc = (n: number) => `($${n}::timestamptz AT TIME ZONE 'UTC')`;
+
+interface MessageRow {
+  id: string;
+  thread_id: string;
+  resourceId: string;
+  role: string;
+  content: string;
+  createdAtZ: Date;
+}
+
+/**
+ * The {@link MessageStore} on PostgreSQL, over Mastra's `mastra_messages` table
+ * and the bridge's pending-vector table in the same database. Every write is
+ * one statement (data-modifying CTEs): one round trip, atomically.
+ */
+export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
+  const select = async (sql: string, args: unknown[]) =>
+    (await pool.query<MessageRow>(sql, args)).rows.map(toStoredMessage);
+  const visible = (messages: StoredMessage[]) => messages.filter((stored) => !stored.running);
+
+  return {
+    async createThread(thread) {
+      const at = thread.createdAt.toISOString();
+      await pool.query(
+        `INSERT INTO ${threadsTable} (id, "resourceId", title, metadata, "createdAt", "createdAtZ", "updatedAt", "updatedAtZ") VALUES ($1, $2, $3, '{}', ${utc(4)}, $4::timestamptz, ${utc(4)}, $4::timestamptz) ON CONFLICT (id) DO NOTHING`,
+        [thread.id, thread.resourceId, thread.title, at],
+      );
+    },
+
+    async save(messages, { pending, now }) {
+      const [first] = messages;
+      if (!first) return;
+      const args: unknown[] = [now.toISOString(), first.sessionId, now.getTime()];
+      const values = messages.map((stored) => {
+        const at = args.length + 1;
+        args.push(
+          stored.key,
+          stored.sessionId,
+          encodeContent(stored.message, stored.running),
+          stored.message.role,
+          stored.createdAt.toISOString(),
+          stored.resourceId,
+        );
+        return `($${at}, $${at + 1}, $${at + 2}, $${at + 3}, 'v2', ${utc(at + 4)}, $${at + 4}::timestamptz, $${at + 5})`;
+      });
+      const pendingRows = messages.map((_, index) => {
+        const at = 4 + index * 6;
+        return `($${at}, $${at + 1}, $${at + 5}, $3)`;
+      });
+      await pool.query(
+        `WITH ${
+          pending
+            ? // A newer save of the same message (the next step, the final answer)
+              // renews the row, so an indexer that read the older text keeps it pending.
+              `pending AS (INSERT INTO ${pendingTable} (message_id, thread_id, resource_id, created_at) VALUES ${pendingRows.join(", ")} ON CONFLICT (message_id) DO UPDATE SET created_at = greatest(excluded.created_at, ${pendingTable}.created_at + 1) RETURNING 1), `
+            : ""
+        }saved AS (
+          INSERT INTO ${messagesTable} AS m (id, thread_id, content, role, type, "createdAt", "createdAtZ", "resourceId") VALUES ${values.join(", ")}
+          ON CONFLICT (id) DO UPDATE SET content = excluded.content, role = excluded.role
+          -- A message saved again keeps its place in time; a key never moves to another session or resource.
+          WHERE m.thread_id = excluded.thread_id AND m."resourceId" = excluded."resourceId" RETURNING 1)
+        UPDATE ${threadsTable} SET "updatedAt" = ${utc(1)}, "updatedAtZ" = $1::timestamptz WHERE id = $2`,
+        args,
+      );
+    },
+
+    async list(sessionId, resourceId, options = {}) {
+      const where = `thread_id = $1 AND "resourceId" = $2`;
+      if (options.last === undefined) {
+        const all = await select(`SELECT ${columns} FROM ${messagesTable} WHERE ${where} ORDER BY "createdAt", id`, [
+          sessionId,
+          resourceId,
+        ]);
+        return options.includeRunning ? all : visible(all);
+      }
+      // One turn runs per session, so a couple of rows more cover its running answer.
+      const newest = await select(
+        `SELECT ${columns} FROM ${messagesTable} WHERE ${where} ORDER BY "createdAt" DESC, id DESC LIMIT $3`,
+        [sessionId, resourceId, options.last + 2],
+      );
+      return (options.includeRunning ? newest : visible(newest)).slice(0, options.last).reverse();
+    },
+
+    async findWithNext(sessionId, resourceId, messageId) {
+      const rows = await select(
+        `SELECT ${columns} FROM ${messagesTable} WHERE thread_id = $1 AND "resourceId" = $2 AND ("createdAt", id) >= (SELECT "createdAt", id FROM ${messagesTable} WHERE id = $3 AND thread_id = $1) ORDER BY "createdAt", id LIMIT 2`,
+        [sessionId, resourceId, toStoredId(sessionId, messageId)],
+      );
+      const [message, next] = rows;
+      return message?.message.id === messageId ? { message, next } : undefined;
+    },
+
+    async getByKeys(keys) {
+      if (keys.length === 0) return [];
+      return select(`SELECT ${columns} FROM ${messagesTable} WHERE id = ANY($1)`, [keys]);
+    },
+
+    async around(resourceId, keys, range) {
+      if (keys.length === 0) return [];
+      // Each hit's own session, from its place in time: `range` before (and itself), `range` after.
+      const rows = await select(
+        `WITH hits AS (SELECT id, thread_id, "createdAt" FROM ${messagesTable} WHERE id = ANY($1) AND "resourceId" = $2)
+         SELECT near.* FROM hits CROSS JOIN LATERAL (
+           (SELECT ${columns} FROM ${messagesTable} m WHERE m.thread_id = hits.thread_id AND m."resourceId" = $2 AND (m."createdAt", m.id) <= (hits."createdAt", hits.id) ORDER BY m."createdAt" DESC, m.id DESC LIMIT $3)
+           UNION ALL
+           (SELECT ${columns} FROM ${messagesTable} m WHERE m.thread_id = hits.thread_id AND m."resourceId" = $2 AND (m."createdAt", m.id) > (hits."createdAt", hits.id) ORDER BY m."createdAt", m.id LIMIT $4)
+         ) AS near`,
+        [keys, resourceId, range + 1, range],
+      );
+      const unique = new Map(rows.map((stored) => [stored.key, stored]));
+      return visible([...unique.values()]).sort(byTime);
+    },
+
+    async scan({ after, limit }) {
+      return after
+        ? select(
+            `SELECT ${columns} FROM ${messagesTable} WHERE ("createdAt", id) > ($1, $2) ORDER BY "createdAt", id LIMIT $3`,
+            [after.createdAt.toISOString(), after.key, limit],
+          )
+        : select(`SELECT ${columns} FROM ${messagesTable} ORDER BY "createdAt", id LIMIT $1`, [limit]);
+    },
+
+    async countAll(upTo) {
+      const result = upTo
+        ? await pool.query(`SELECT count(*) AS total FROM ${messagesTable} WHERE ("createdAt", id) <= ($1, $2)`, [
+            upTo.createdAt.toISOString(),
+            upTo.key,
+          ])
+        : await pool.query(`SELECT count(*) AS total FROM ${messagesTable}`);
+      return Number(result.rows[0]?.total ?? 0);
+    },
+
+    async count(sessionIds) {
+      if (sessionIds.length === 0) return new Map();
+      const result = await pool.query<{ thread_id: string; count: string }>(
+        `SELECT thread_id, count(*) AS count FROM ${messagesTable} WHERE thread_id = ANY($1) AND NOT ${runningPredicate.postgres} GROUP BY thread_id`,
+        [sessionIds],
+      );
+      return new Map(result.rows.map((row) => [row.thread_id, Number(row.count)]));
+    },
+
+    async delete(sessionId, messageIds) {
+      if (messageIds.length === 0) return;
+      const keys = messageIds.map((id) => toStoredId(sessionId, id));
+      await pool.query(
+        `WITH gone AS (DELETE FROM ${pendingTable} WHERE message_id = ANY($1) RETURNING 1) DELETE FROM ${messagesTable} WHERE id = ANY($1)`,
+        [keys],
+      );
+    },
+
+    async deleteSession(sessionId) {
+      await pool.query(
+        `WITH pending AS (DELETE FROM ${pendingTable} WHERE thread_id = $1 RETURNING 1), messages AS (DELETE FROM ${messagesTable} WHERE thread_id = $1 RETURNING 1) DELETE FROM ${threadsTable} WHERE id = $1`,
+        [sessionId],
+      );
+    },
+
+    async listPending({ after, limit, resourceId }) {
+      const result = await pool.query<{ message_id: string; created_at: string }>(
+        `SELECT message_id, created_at FROM ${pendingTable} WHERE (created_at, message_id) > ($1, $2) ${resourceId === undefined ? "" : "AND resource_id = $4"} ORDER BY created_at, message_id LIMIT $3`,
+        [after?.savedAt ?? -1, after?.key ?? "", limit, ...(resourceId === undefined ? [] : [resourceId])],
+      );
+      return result.rows.map((row) => ({ key: row.message_id, savedAt: Number(row.created_at) }));
+    },
+
+    async countPending(resourceId) {
+      const result = await pool.query(
+        `SELECT count(*) AS total FROM ${pendingTable} ${resourceId === undefined ? "" : "WHERE resource_id = $1"}`,
+        resourceId === undefined ? [] : [resourceId],
+      );
+      return Number(result.rows[0]?.total ?? 0);
+    },
+
+    async clearPending(rows: PendingMessage[]) {
+      if (rows.length === 0) return;
+      // Only the versions that were read: a row renewed since stays pending.
+      await pool.query(
+        `DELETE FROM ${pendingTable} p USING unnest($1::text[], $2::bigint[]) AS read(message_id, created_at) WHERE p.message_id = read.message_id AND p.created_at = read.created_at`,
+        [rows.map((row) => row.key), rows.map((row) => row.savedAt)],
+      );
+    },
+  };
+}
+
+function toStoredMessage(row: MessageRow): StoredMessage {
+  const { message, running } = decodeMessage({ id: fromStoredId(row.id), role: row.role, content: row.content });
+  return {
+    key: row.id,
+    sessionId: row.thread_id,
+    resourceId: row.resourceId,
+    createdAt: new Date(row.createdAtZ),
+    message,
+    ...(running ? { running } : {}),
+  };
+}
+
+const byTime = (a: StoredMessage, b: StoredMessage) =>
+  a.createdAt.getTime() - b.createdAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);

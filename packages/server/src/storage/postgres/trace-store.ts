@@ -1,0 +1,26 @@
+import type { TraceStore, TurnTrace } from "@session-bridge/core";
+import { asc, eq } from "drizzle-orm";
+import { reviveTrace } from "../trace-json.ts";
+import type { PgDatabase } from "./client.ts";
+import { turnTraces } from "./schema.ts";
+
+/** The {@link TraceStore} on PostgreSQL: one row per turn, deleted with its session. */
+export function createPostgresTraceStore(db: PgDatabase): TraceStore {
+  return {
+    async save(sessionId, trace) {
+      await db
+        .insert(turnTraces)
+        .values({ id: trace.id, sessionId, startedAt: trace.startedAt, trace })
+        .onConflictDoUpdate({ target: turnTraces.id, set: { trace } });
+    },
+
+    async listForSession(sessionId) {
+      const rows = await db
+        .select({ trace: turnTraces.trace })
+        .from(turnTraces)
+        .where(eq(turnTraces.sessionId, sessionId))
+        .orderBy(asc(turnTraces.startedAt), asc(turnTraces.id));
+      return rows.map(({ trace }) => reviveTrace(trace as TurnTrace));
+    },
+  };
+}

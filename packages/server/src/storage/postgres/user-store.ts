@@ -1,0 +1,76 @@
+import type { Clock, IdGenerator, User, UserStore } from "@session-bridge/core";
+import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { checkUserName, newSecret, sameHash, sha256 } from "../user-secrets.ts";
+import type { PgDatabase } from "./client.ts";
+import { authTokens, users } from "./schema.ts";
+
+/** The {@link UserStore} on PostgreSQL (see `user-secrets.ts` for how keys and tokens are kept). */
+export function createPostgresUserStore({
+  db,
+  clock,
+  generateId,
+}: {
+  db: PgDatabase;
+  clock: Clock;
+  generateId: IdGenerator;
+}): UserStore {
+  const columns = { id: users.id, name: users.name, createdAt: users.createdAt, revokedAt: users.revokedAt };
+  return {
+    async create(name, options = {}) {
+      const apiKey = newSecret("sbk_");
+      const user: User = {
+        id: options.id ?? generateId(),
+        name: checkUserName(name),
+        createdAt: options.createdAt ?? clock.now(),
+        revokedAt: null,
+      };
+      await db.insert(users).values({ ...user, apiKeyHash: sha256(apiKey) });
+      return { user, apiKey };
+    },
+
+    async get(userId) {
+      const [user] = await db.select(columns).from(users).where(eq(users.id, userId));
+      return user;
+    },
+
+    list: () => db.select(columns).from(users).orderBy(asc(users.createdAt), asc(users.id)),
+
+    async revoke(userId) {
+      // One transaction: the user and all their tokens end together.
+      return db.transaction(async (tx) => {
+        const revoked = await tx
+          .update(users)
+          .set({ revokedAt: clock.now() })
+          .where(and(eq(users.id, userId), isNull(users.revokedAt)))
+          .returning({ id: users.id });
+        await tx.delete(authTokens).where(eq(authTokens.userId, userId));
+        return revoked.length > 0;
+      });
+    },
+
+    async issueToken(apiKey, ttlMs) {
+      const hash = sha256(apiKey);
+      const [user] = await db
+        .select({ id: users.id, apiKeyHash: users.apiKeyHash })
+        .from(users)
+        .where(and(eq(users.apiKeyHash, hash), isNull(users.revokedAt)));
+      if (!user || !sameHash(user.apiKeyHash, hash)) return undefined;
+      const token = newSecret("sbt_");
+      const now = clock.now();
+      const expiresAt = new Date(now.getTime() + ttlMs);
+      await db.insert(authTokens).values({ tokenHash: sha256(token), userId: user.id, createdAt: now, expiresAt });
+      return { token, expiresAt };
+    },
+
+    async verifyToken(token) {
+      const hash = sha256(token);
+      const [row] = await db
+        .select({ userId: authTokens.userId, tokenHash: authTokens.tokenHash })
+        .from(authTokens)
+        .innerJoin(users, eq(users.id, authTokens.userId))
+        .where(and(eq(authTokens.tokenHash, hash), gt(authTokens.expiresAt, clock.now()), isNull(users.revokedAt)));
+      if (!row || !sameHash(row.tokenHash, hash)) return undefined;
+      return row.userId;
+    },
+  };
+}

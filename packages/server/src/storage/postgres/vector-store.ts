@@ -1,0 +1,121 @@
+import { PgVector } from "@mastra/pg";
+import type { VectorStore } from "@session-bridge/core";
+import type pg from "pg";
+
+const metaTable = "session_bridge_vector_meta";
+/** Messages saved but not yet embedded (written by the message store, in the same database). */
+export const pendingTable = "session_bridge_pending_vectors";
+/** Every message vector table starts so: Mastra's own thread deletion finds them too. */
+const indexPrefix = "memory_messages";
+
+/**
+ * The bridge's own tables beside Mastra's: created once, under the schema
+ * lock, by whichever process migrates (see `preparePostgresMemory`).
+ */
+export async function createBridgeTables(pool: pg.Pool): Promise<void> {
+  await pool.query(`
+    CREATE TABLE IF NOT EXISTS ${metaTable} (key text PRIMARY KEY, value text NOT NULL);
+    CREATE TABLE IF NOT EXISTS ${pendingTable} (message_id text PRIMARY KEY, thread_id text NOT NULL, resource_id text NOT NULL, created_at bigint NOT NULL);
+    CREATE INDEX IF NOT EXISTS ${pendingTable}_thread ON ${pendingTable} (thread_id);
+    CREATE INDEX IF NOT EXISTS ${pendingTable}_resource ON ${pendingTable} (resource_id, created_at);
+  `);
+}
+
+/**
+ * The {@link VectorStore} on PostgreSQL with pgvector: Mastra's `PgVector` (an
+ * HNSW cosine index per table) for the vectors, with metadata in Mastra's keys
+ * (`message_id`, `thread_id`, `resource_id`); plain SQL for deleting by message
+ * or session (through expression indexes on those keys) and for the bridge's
+ * records. `PgVector` opens its own pool: `max` bounds it.
+ */
+export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; max: number }): VectorStore {
+  const { pool } = options;
+  const vector = new PgVector({
+    id: "session-bridge-vectors",
+    connectionString: options.url,
+    pgPoolOptions: { max: options.max },
+  });
+  const indexes = async () => (await vector.listIndexes()).filter((name) => name.startsWith(indexPrefix));
+  const deleteWhere = async (key: "thread_id" | "message_id", values: string[]) => {
+    if (values.length === 0) return;
+    for (const name of await indexes()) {
+      await pool.query(`DELETE FROM ${name} WHERE metadata ->> '${key}' = ANY($1)`, [values]);
+    }
+  };
+
+  return {
+    async ensureIndex(info) {
+      await vector.createIndex({
+        indexName: info.indexName,
+        dimension: info.dimension,
+        metric: "cosine",
+        indexConfig: { type: "hnsw" },
+      });
+      // Deleting a session's or a message's vectors is then a lookup, not a scan.
+      await pool.query(`
+        CREATE INDEX IF NOT EXISTS ${info.indexName}_thread ON ${info.indexName} ((metadata ->> 'thread_id'));
+        CREATE INDEX IF NOT EXISTS ${info.indexName}_message ON ${info.indexName} ((metadata ->> 'message_id'));
+      `);
+    },
+
+    listIndexes: indexes,
+
+    async dropIndex(indexName) {
+      await vector.deleteIndex({ indexName });
+    },
+
+    async upsert(indexName, vectors) {
+      if (vectors.length === 0) return;
+      await vector.upsert({
+        indexName,
+        vectors: vectors.map((entry) => entry.vector),
+        ids: vectors.map((entry) => entry.id),
+        metadata: vectors.map((entry) => ({
+          message_id: entry.key,
+          thread_id: entry.sessionId,
+          resource_id: entry.resourceId,
+          role: entry.role,
+          created_at: entry.createdAt.toISOString(),
+        })),
+      });
+    },
+
+    async query(indexName, queryVector, { topK, resourceId, sessionId }) {
+      const results = await vector.query({
+        indexName,
+        queryVector,
+        topK,
+        filter:
+          sessionId === undefined ? { resource_id: resourceId } : { resource_id: resourceId, thread_id: sessionId },
+      });
+      return results.flatMap((result) => {
+        const key = result.metadata?.message_id;
+        // The filter already keeps other users out; checking again costs nothing.
+        if (typeof key !== "string" || result.metadata?.resource_id !== resourceId) return [];
+        return [{ key, sessionId: String(result.metadata?.thread_id), resourceId, score: result.score }];
+      });
+    },
+
+    deleteForMessages: (keys) => deleteWhere("message_id", keys),
+    deleteForSessions: (sessionIds) => deleteWhere("thread_id", sessionIds),
+
+    async readMeta(key) {
+      const result = await pool.query<{ value: string }>(`SELECT value FROM ${metaTable} WHERE key = $1`, [key]);
+      const value = result.rows[0]?.value;
+      return typeof value === "string" ? JSON.parse(value) : undefined;
+    },
+
+    async writeMeta(key, value) {
+      await pool.query(
+        `INSERT INTO ${metaTable} (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [key, JSON.stringify(value)],
+      );
+    },
+
+    async deleteMeta(key) {
+      await pool.query(`DELETE FROM ${metaTable} WHERE key = $1`, [key]);
+    },
+
+    close: () => vector.disconnect(),
+  };
+}
