@@ -6,6 +6,7 @@ import { DefaultChatTransport, readUIMessageStream, simulateReadableStream, type
 import { MockLanguageModelV4 } from "ai/test";
 import { v7 as uuidv7 } from "uuid";
 import { mockUsage, textAnswerChunks } from "../fixtures/model-chunks.ts";
+import type { BackendName } from "./_backends.ts";
 import { makeTempDir, makeTestApp } from "./_setup.ts";
 
 /** The model's chunks for a plain text answer, a delta a word. */
@@ -36,11 +37,13 @@ export async function startChatServer(
     dataDir?: string;
     environment?: Record<string, string>;
     clock?: Clock;
+    backend?: BackendName;
   } = {},
 ) {
   const dataDir = options.dataDir ?? (await makeTempDir(t));
   const app = await makeTestApp(t, {
     dataDir,
+    ...(options.backend ? { backend: options.backend } : {}),
     ...(options.environment ? { environment: options.environment } : {}),
     ...(options.model ? { model: options.model } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
@@ -51,7 +54,8 @@ export async function startChatServer(
     requestTimeoutMs: app.config.requestTimeoutMs,
   });
   t.after(() => server.close());
-  return { app, url: server.url, dataDir };
+  /** `environment` (with `dataDir`) opens the same data again: a restart, or a second server process. */
+  return { app, url: server.url, dataDir, environment: app.environment };
 }
 
 export const userMessage = (text: string, id = uuidv7()): ChatMessage => ({

@@ -18,6 +18,7 @@ import pino from "pino";
 import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
 import { migrateDatabase } from "../packages/server/src/storage/libsql/migrate.ts";
+import { type BackendName, backendEnvironment } from "./_backends.ts";
 
 /** True when the path exists. */
 export const exists = (target: string) =>
@@ -63,7 +64,8 @@ export async function querySql(
   if (/^postgres(ql)?:/.test(url)) {
     let pool = pools.get(url);
     if (!pool) {
-      pool = new pg.Pool({ connectionString: url, max: 2 });
+      pool = new pg.Pool({ connectionString: url, max: 2, allowExitOnIdle: true });
+      pool.on("error", () => {}); // an idle connection the server closed
       pools.set(url, pool);
     }
     let position = 0;
@@ -149,18 +151,24 @@ export async function makeTestApp(
     clock?: Clock;
     embedder?: Embedder;
     model?: LanguageModelV4;
+    /** Where the app keeps its data; a fresh database unless `environment` names one. Default libSQL. */
+    backend?: BackendName;
   } = {},
-): Promise<App & { logLines: Record<string, unknown>[] }> {
+): Promise<App & { logLines: Record<string, unknown>[]; environment: Record<string, string> }> {
   const dataDir = options.dataDir ?? (await makeTempDir(t));
   const { logger, lines } = makeCapturedLogger();
-  const app = await createApp(testConfig(dataDir, options.environment), {
+  const environment =
+    options.backend && options.environment?.DATABASE_URL === undefined
+      ? { ...(await backendEnvironment(t, options.backend)), ...options.environment }
+      : { ...options.environment };
+  const app = await createApp(testConfig(dataDir, environment), {
     logger,
     embedder: options.embedder ?? (await sharedEmbedder()),
     ...(options.model ? { model: options.model } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   t.after(() => app.close());
-  return Object.assign(app, { logLines: lines });
+  return Object.assign(app, { logLines: lines, environment });
 }
 
 const gitIdentity = {

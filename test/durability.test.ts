@@ -7,6 +7,7 @@ import { DefaultChatTransport, type UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
 import { toolCallChunks } from "../fixtures/model-chunks.ts";
 import { hostPrefix } from "../packages/server/src/turns/process-owner.ts";
+import { testBackends } from "./_backends.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 import { makeShiftedClock, querySql } from "./_setup.ts";
 
@@ -50,210 +51,230 @@ async function openSession(url: string, app: { turns: { settled(): Promise<void>
   return sessionIdOf(opening.chunks);
 }
 
-describe("resumable streams", () => {
-  test("clients resuming mid-stream by chat id or session id get exactly the parts the first client got", async (t) => {
-    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(60)], 15) });
-    const sessionId = await openSession(url, app);
-    const original = sendChat(url, { messages: [userMessage("a long one")], sessionId, chatId: "chat-42" });
-    await answerStreaming(app);
-    const byChatId = resume(url, "chat-42");
-    await answerStreaming(app, '"word20 "'); // the second client joins a third of the way through
-    const bySessionId = resume(url, sessionId);
-    const [{ chunks }, first, second] = await Promise.all([original, byChatId, bySessionId]);
-    assert.ok(chunks.length > 60);
-    assert.deepEqual(first, chunks, "resumed by chat id");
-    assert.deepEqual(second, chunks, "resumed by session id");
-    await app.turns.settled();
-    assert.equal(await resume(url, "chat-42"), null, "204 once the turn has ended");
-    assert.equal(await resume(url, uuidv7()), null, "204 for an id with nothing running");
-  });
+for (const backend of testBackends()) {
+  describe(`on ${backend}`, () => {
+    describe("resumable streams", () => {
+      test("clients resuming mid-stream by chat id or session id get exactly the parts the first client got", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", words(60)], 15) });
+        const sessionId = await openSession(url, app);
+        const original = sendChat(url, { messages: [userMessage("a long one")], sessionId, chatId: "chat-42" });
+        await answerStreaming(app);
+        const byChatId = resume(url, "chat-42");
+        await answerStreaming(app, '"word20 "'); // the second client joins a third of the way through
+        const bySessionId = resume(url, sessionId);
+        const [{ chunks }, first, second] = await Promise.all([original, byChatId, bySessionId]);
+        assert.ok(chunks.length > 60);
+        assert.deepEqual(first, chunks, "resumed by chat id");
+        assert.deepEqual(second, chunks, "resumed by session id");
+        await app.turns.settled();
+        assert.equal(await resume(url, "chat-42"), null, "204 once the turn has ended");
+        assert.equal(await resume(url, uuidv7()), null, "204 for an id with nothing running");
+      });
 
-  test("the chunk log is written in batches, not per token, and removed after its retention", async (t) => {
-    const clock = makeShiftedClock();
-    const { url, app } = await startChatServer(t, { model: scriptedModel([words(200)]), clock });
-    const { chunks } = await sendChat(url, { messages: [userMessage("batch me")] });
-    await app.turns.settled();
-    const [row] = await querySql(
-      app,
-      "SELECT count(*) AS batches, (SELECT count(*) FROM turns) AS turns FROM turn_chunks",
-    );
-    assert.equal(Number(row?.turns), 1);
-    assert.ok(Number(row?.batches) >= 1 && Number(row?.batches) < chunks.length / 2, `${row?.batches} batches`);
-    const [kept] = await querySql(app, "SELECT count(*) AS n FROM turn_chunks");
-    assert.ok(Number(kept?.n) > 0, "kept for a while after the turn");
-    clock.advance(61_000); // past the retention
-    const report = await app.turns.maintain();
-    assert.ok(report.chunkBatchesRemoved > 0);
-    const [left] = await querySql(app, "SELECT count(*) AS n FROM turn_chunks");
-    assert.equal(Number(left?.n), 0);
-  });
-});
-
-describe("stop versus disconnect", () => {
-  test("a client that disconnects mid-stream does not stop the turn: it completes and is saved", async (t) => {
-    const answer = words(40);
-    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", answer], 15) });
-    const sessionId = await openSession(url, app);
-    const controller = new AbortController();
-    const aborted = sendChat(url, {
-      messages: [userMessage("go")],
-      sessionId,
-      abortSignal: controller.signal,
-    }).catch((error: unknown) => error);
-    await answerStreaming(app);
-    controller.abort();
-    await aborted;
-    await app.turns.settled();
-    const [, , , last] = await app.memory.listMessages(sessionId, "local");
-    assert.equal(statusOf(last), "complete");
-    assert.equal(textOf(last).trim(), answer);
-  });
-
-  test("POST stop ends generation and keeps the partial answer marked stopped", async (t) => {
-    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(80)], 15) });
-    const sessionId = await openSession(url, app);
-    const turn = sendChat(url, { messages: [userMessage("go")], sessionId });
-    await answerStreaming(app);
-    assert.equal((await callApi(url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
-    const { message } = await turn;
-    await app.turns.settled();
-    assert.equal(statusOf(message), "stopped");
-    const stored = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as ChatMessage[];
-    const last = stored.at(-1);
-    assert.equal(statusOf(last), "stopped");
-    const text = textOf(last);
-    assert.ok(text.length > 0 && text.split(" ").length < 80, "a partial answer");
-  });
-
-  test("stop reaches a turn running in another server process on the same database", async (t) => {
-    const first = await startChatServer(t, { model: scriptedModel(["hi", words(150)], 15) });
-    const second = await startChatServer(t, { dataDir: first.dataDir, model: scriptedModel(["unused"]) });
-    const sessionId = await openSession(first.url, first.app);
-    const turn = sendChat(first.url, { messages: [userMessage("go")], sessionId });
-    await answerStreaming(first.app);
-    assert.equal((await callApi(second.url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
-    const { message } = await turn;
-    assert.equal(statusOf(message), "stopped");
-    assert.ok(textOf(message).split(" ").length < 150);
-  });
-});
-
-describe("deleting a session mid-turn", () => {
-  test("ends the running turn first, so nothing of it outlives the session", async (t) => {
-    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(100)], 15) });
-    const sessionId = await openSession(url, app);
-    const turn = sendChat(url, { messages: [userMessage("go")], sessionId }).catch((error: unknown) => error);
-    await answerStreaming(app);
-    assert.equal((await callApi(url, "DELETE", `/api/sessions/${sessionId}`)).status, 204);
-    await turn;
-    await app.turns.settled();
-    const [left] = await querySql(app, "SELECT count(*) AS n FROM mastra_messages WHERE thread_id = ?", [sessionId], {
-      memory: true,
+      test("the chunk log is written in batches, not per token, and removed after its retention", async (t) => {
+        const clock = makeShiftedClock();
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel([words(200)]), clock });
+        const { chunks } = await sendChat(url, { messages: [userMessage("batch me")] });
+        await app.turns.settled();
+        const [row] = await querySql(
+          app,
+          "SELECT count(*) AS batches, (SELECT count(*) FROM turns) AS turns FROM turn_chunks",
+        );
+        assert.equal(Number(row?.turns), 1);
+        assert.ok(Number(row?.batches) >= 1 && Number(row?.batches) < chunks.length / 2, `${row?.batches} batches`);
+        const [kept] = await querySql(app, "SELECT count(*) AS n FROM turn_chunks");
+        assert.ok(Number(kept?.n) > 0, "kept for a while after the turn");
+        clock.advance(61_000); // past the retention
+        const report = await app.turns.maintain();
+        assert.ok(report.chunkBatchesRemoved > 0);
+        const [left] = await querySql(app, "SELECT count(*) AS n FROM turn_chunks");
+        assert.equal(Number(left?.n), 0);
+      });
     });
-    assert.equal(Number(left?.n), 0, "no messages left behind");
-    const [turns] = await querySql(app, "SELECT count(*) AS n FROM turns WHERE session_id = ?", [sessionId]);
-    assert.equal(Number(turns?.n), 0);
-    assert.equal((await callApi(url, "GET", `/api/sessions/${sessionId}`)).status, 404);
-  });
-});
 
-describe("crash-safe turns", () => {
-  test("the user message is stored before data-session reaches the client; the running answer stays hidden", async (t) => {
-    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", words(60)], 15) });
-    const sessionId = await openSession(url, app);
-    const question = userMessage("saved at once");
-    const response = await fetch(`${url}/api/chat`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ messages: [question], sessionId }),
+    describe("stop versus disconnect", () => {
+      test("a client that disconnects mid-stream does not stop the turn: it completes and is saved", async (t) => {
+        const answer = words(40);
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", answer], 15) });
+        const sessionId = await openSession(url, app);
+        const controller = new AbortController();
+        const aborted = sendChat(url, {
+          messages: [userMessage("go")],
+          sessionId,
+          abortSignal: controller.signal,
+        }).catch((error: unknown) => error);
+        await answerStreaming(app);
+        controller.abort();
+        await aborted;
+        await app.turns.settled();
+        const [, , , last] = await app.memory.listMessages(sessionId, "local");
+        assert.equal(statusOf(last), "complete");
+        assert.equal(textOf(last).trim(), answer);
+      });
+
+      test("POST stop ends generation and keeps the partial answer marked stopped", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", words(80)], 15) });
+        const sessionId = await openSession(url, app);
+        const turn = sendChat(url, { messages: [userMessage("go")], sessionId });
+        await answerStreaming(app);
+        assert.equal((await callApi(url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
+        const { message } = await turn;
+        await app.turns.settled();
+        assert.equal(statusOf(message), "stopped");
+        const stored = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as ChatMessage[];
+        const last = stored.at(-1);
+        assert.equal(statusOf(last), "stopped");
+        const text = textOf(last);
+        assert.ok(text.length > 0 && text.split(" ").length < 80, "a partial answer");
+      });
+
+      test("stop reaches a turn running in another server process on the same database", async (t) => {
+        const first = await startChatServer(t, { backend, model: scriptedModel(["hi", words(150)], 15) });
+        const second = await startChatServer(t, {
+          backend,
+          dataDir: first.dataDir,
+          environment: first.environment,
+          model: scriptedModel(["unused"]),
+        });
+        const sessionId = await openSession(first.url, first.app);
+        const turn = sendChat(first.url, { messages: [userMessage("go")], sessionId });
+        await answerStreaming(first.app);
+        assert.equal((await callApi(second.url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
+        const { message } = await turn;
+        assert.equal(statusOf(message), "stopped");
+        assert.ok(textOf(message).split(" ").length < 150);
+      });
     });
-    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    let received = "";
-    while (!received.includes("data-session")) received += new TextDecoder().decode((await reader.read()).value);
-    const stored = await app.memory.listMessages(sessionId, "local");
-    assert.ok(stored.some((message) => message.id === question.id));
-    const shown = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as ChatMessage[];
-    assert.equal(shown.at(-1)?.id, question.id, "no half-made answer in the restored conversation");
-    await reader.cancel();
-    await app.turns.settled();
-  });
 
-  test("each finished step is saved while the turn runs", async (t) => {
-    const toolCall = toolCallChunks("sequentialThinking", {
-      thought: "step one",
-      thoughtNumber: 1,
-      totalThoughts: 1,
-      nextThoughtNeeded: false,
+    describe("deleting a session mid-turn", () => {
+      test("ends the running turn first, so nothing of it outlives the session", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", words(100)], 15) });
+        const sessionId = await openSession(url, app);
+        const turn = sendChat(url, { messages: [userMessage("go")], sessionId }).catch((error: unknown) => error);
+        await answerStreaming(app);
+        assert.equal((await callApi(url, "DELETE", `/api/sessions/${sessionId}`)).status, 204);
+        await turn;
+        await app.turns.settled();
+        const [left] = await querySql(
+          app,
+          "SELECT count(*) AS n FROM mastra_messages WHERE thread_id = ?",
+          [sessionId],
+          {
+            memory: true,
+          },
+        );
+        assert.equal(Number(left?.n), 0, "no messages left behind");
+        const [turns] = await querySql(app, "SELECT count(*) AS n FROM turns WHERE session_id = ?", [sessionId]);
+        assert.equal(Number(turns?.n), 0);
+        assert.equal((await callApi(url, "GET", `/api/sessions/${sessionId}`)).status, 404);
+      });
     });
-    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", toolCall, words(100)], 20) });
-    const sessionId = await openSession(url, app);
-    const turn = sendChat(url, { messages: [userMessage("think")], sessionId });
-    let saved: ChatMessage | undefined;
-    for (let attempt = 0; attempt < 100 && !saved; attempt++) {
-      await pause(20);
-      // A running answer is stored as it would stand if its turn never finished, hidden until it does.
-      saved = (await app.memory.listMessages(sessionId, "local", { includeRunning: true })).find(
-        (message) => message.role === "assistant" && statusOf(message) === "interrupted",
-      );
-    }
-    assert.ok(saved, "the first step was saved before the turn ended");
-    assert.ok(saved.parts.some((part) => part.type === "tool-sequentialThinking"));
-    // The list and the session agree on what is there: the running answer counts in neither.
-    const listed = (await callApi(url, "GET", "/api/sessions")).body.sessions as { id: string; messageCount: number }[];
-    const shown = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body;
-    assert.equal(
-      listed.find((session) => session.id === sessionId)?.messageCount,
-      (shown.messages as unknown[]).length,
-    );
-    assert.equal((shown.session as { messageCount: number }).messageCount, (shown.messages as unknown[]).length);
-    await turn;
-    await app.turns.settled();
-    const last = (await app.memory.listMessages(sessionId, "local")).at(-1);
-    assert.equal(statusOf(last), "complete");
-    assert.equal(last?.id, saved.id, "the same message, finished");
+
+    describe("crash-safe turns", () => {
+      test("the user message is stored before data-session reaches the client; the running answer stays hidden", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", words(60)], 15) });
+        const sessionId = await openSession(url, app);
+        const question = userMessage("saved at once");
+        const response = await fetch(`${url}/api/chat`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ messages: [question], sessionId }),
+        });
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        let received = "";
+        while (!received.includes("data-session")) received += new TextDecoder().decode((await reader.read()).value);
+        const stored = await app.memory.listMessages(sessionId, "local");
+        assert.ok(stored.some((message) => message.id === question.id));
+        const shown = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body.messages as ChatMessage[];
+        assert.equal(shown.at(-1)?.id, question.id, "no half-made answer in the restored conversation");
+        await reader.cancel();
+        await app.turns.settled();
+      });
+
+      test("each finished step is saved while the turn runs", async (t) => {
+        const toolCall = toolCallChunks("sequentialThinking", {
+          thought: "step one",
+          thoughtNumber: 1,
+          totalThoughts: 1,
+          nextThoughtNeeded: false,
+        });
+        const { url, app } = await startChatServer(t, {
+          backend,
+          model: scriptedModel(["hi", toolCall, words(100)], 20),
+        });
+        const sessionId = await openSession(url, app);
+        const turn = sendChat(url, { messages: [userMessage("think")], sessionId });
+        let saved: ChatMessage | undefined;
+        for (let attempt = 0; attempt < 100 && !saved; attempt++) {
+          await pause(20);
+          // A running answer is stored as it would stand if its turn never finished, hidden until it does.
+          saved = (await app.memory.listMessages(sessionId, "local", { includeRunning: true })).find(
+            (message) => message.role === "assistant" && statusOf(message) === "interrupted",
+          );
+        }
+        assert.ok(saved, "the first step was saved before the turn ended");
+        assert.ok(saved.parts.some((part) => part.type === "tool-sequentialThinking"));
+        // The list and the session agree on what is there: the running answer counts in neither.
+        const listed = (await callApi(url, "GET", "/api/sessions")).body.sessions as {
+          id: string;
+          messageCount: number;
+        }[];
+        const shown = (await callApi(url, "GET", `/api/sessions/${sessionId}`)).body;
+        assert.equal(
+          listed.find((session) => session.id === sessionId)?.messageCount,
+          (shown.messages as unknown[]).length,
+        );
+        assert.equal((shown.session as { messageCount: number }).messageCount, (shown.messages as unknown[]).length);
+        await turn;
+        await app.turns.settled();
+        const last = (await app.memory.listMessages(sessionId, "local")).at(-1);
+        assert.equal(statusOf(last), "complete");
+        assert.equal(last?.id, saved.id, "the same message, finished");
+      });
+
+      test("retrying the user message of a dead turn replaces its partial answer: one answer, not two", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", "the real answer"]) });
+        const sessionId = await openSession(url, app);
+        const { question } = await leaveDeadTurn(app, sessionId);
+        const retry = await sendChat(url, { messages: [question], sessionId });
+        assert.equal(textOf(retry.message).trim(), "the real answer");
+        await app.turns.settled();
+        const messages = await app.memory.listMessages(sessionId, "local");
+        const afterQuestion = messages.slice(messages.findIndex((message) => message.id === question.id) + 1);
+        assert.deepEqual(
+          afterQuestion.map((message) => [message.role, statusOf(message)]),
+          [["assistant", "complete"]],
+        );
+      });
+
+      test("a turn whose process died is marked interrupted, its partial answer kept; the session works at once", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", "after the crash"]) });
+        const sessionId = await openSession(url, app);
+        const { question, turnId } = await leaveDeadTurn(app, sessionId);
+
+        const next = await sendChat(url, { messages: [userMessage("are you there?")], sessionId });
+        assert.equal(sessionIdOf(next.chunks), sessionId, "no session_busy: the dead holder was recovered");
+        await app.turns.settled();
+        const messages = await app.memory.listMessages(sessionId, "local");
+        const interrupted = messages.find((message) => message.id === "answer-1");
+        assert.equal(statusOf(interrupted), "interrupted");
+        assert.equal(textOf(interrupted), "half an ans");
+        assert.equal(messages.filter((message) => message.id === question.id).length, 1);
+        assert.equal((await app.storage.turns.get(turnId))?.status, "interrupted");
+        const trace = await app.traces.listForSession(sessionId);
+        assert.ok(trace.some((entry) => entry.id === turnId && entry.outcome === "interrupted"));
+
+        // Retrying the interrupted user message runs the turn again, replacing the partial answer.
+        const retry = await sendChat(url, { messages: [question], sessionId });
+        await app.turns.settled();
+        assert.equal(textOf(retry.message).trim(), "after the crash");
+        const after = await app.memory.listMessages(sessionId, "local");
+        assert.equal(after.filter((message) => message.id === "answer-1").length, 0, "the partial answer was replaced");
+        assert.equal(after.filter((message) => message.id === question.id).length, 1, "stored once");
+      });
+    });
   });
-
-  test("retrying the user message of a dead turn replaces its partial answer: one answer, not two", async (t) => {
-    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", "the real answer"]) });
-    const sessionId = await openSession(url, app);
-    const { question } = await leaveDeadTurn(app, sessionId);
-    const retry = await sendChat(url, { messages: [question], sessionId });
-    assert.equal(textOf(retry.message).trim(), "the real answer");
-    await app.turns.settled();
-    const messages = await app.memory.listMessages(sessionId, "local");
-    const afterQuestion = messages.slice(messages.findIndex((message) => message.id === question.id) + 1);
-    assert.deepEqual(
-      afterQuestion.map((message) => [message.role, statusOf(message)]),
-      [["assistant", "complete"]],
-    );
-  });
-
-  test("a turn whose process died is marked interrupted, its partial answer kept; the session works at once", async (t) => {
-    const { url, app } = await startChatServer(t, { model: scriptedModel(["hi", "after the crash"]) });
-    const sessionId = await openSession(url, app);
-    const { question, turnId } = await leaveDeadTurn(app, sessionId);
-
-    const next = await sendChat(url, { messages: [userMessage("are you there?")], sessionId });
-    assert.equal(sessionIdOf(next.chunks), sessionId, "no session_busy: the dead holder was recovered");
-    await app.turns.settled();
-    const messages = await app.memory.listMessages(sessionId, "local");
-    const interrupted = messages.find((message) => message.id === "answer-1");
-    assert.equal(statusOf(interrupted), "interrupted");
-    assert.equal(textOf(interrupted), "half an ans");
-    assert.equal(messages.filter((message) => message.id === question.id).length, 1);
-    assert.equal((await app.storage.turns.get(turnId))?.status, "interrupted");
-    const trace = await app.traces.listForSession(sessionId);
-    assert.ok(trace.some((entry) => entry.id === turnId && entry.outcome === "interrupted"));
-
-    // Retrying the interrupted user message runs the turn again, replacing the partial answer.
-    const retry = await sendChat(url, { messages: [question], sessionId });
-    await app.turns.settled();
-    assert.equal(textOf(retry.message).trim(), "after the crash");
-    const after = await app.memory.listMessages(sessionId, "local");
-    assert.equal(after.filter((message) => message.id === "answer-1").length, 0, "the partial answer was replaced");
-    assert.equal(after.filter((message) => message.id === question.id).length, 1, "stored once");
-  });
-});
+}
 
 /** What a process that died mid-turn leaves: a running turn, its held lease, its user message and a logged partial. */
 async function leaveDeadTurn(app: App, sessionId: string) {

@@ -150,8 +150,13 @@ interface OpenedStorage {
  */
 async function openStorage(config: Config, clock: Clock, generateId: IdGenerator): Promise<OpenedStorage> {
   const closers: (() => Promise<void>)[] = [];
-  const close = async () => {
-    for (const closer of closers.reverse()) await closer();
+  let closed: Promise<void> | undefined;
+  // Closing twice (a test that closes early, then its cleanup) closes once.
+  const close = () => {
+    closed ??= (async () => {
+      for (const closer of closers.reverse()) await closer();
+    })();
+    return closed;
   };
   try {
     let storage: AppStorage;

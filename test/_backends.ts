@@ -1,0 +1,64 @@
+import type { TestContext } from "node:test";
+import pg from "pg";
+import { v7 as uuidv7 } from "uuid";
+
+export type BackendName = "libsql" | "postgres";
+
+/**
+ * The PostgreSQL server the suites' PostgreSQL runs use: a throwaway cluster
+ * (`npm run test:postgres` starts one; CI always does). Each test gets a fresh
+ * database on it.
+ */
+export const postgresUrl = process.env.TEST_POSTGRES_URL || undefined;
+
+/**
+ * The backends a backend-neutral suite runs against: libSQL always, and
+ * PostgreSQL when `TEST_POSTGRES_URL` is set. In CI it must be: the
+ * PostgreSQL suites never silently skip there.
+ */
+export function testBackends(): BackendName[] {
+  if (process.env.CI && !postgresUrl) {
+    throw new Error("CI runs every suite on PostgreSQL too: TEST_POSTGRES_URL is not set (see .ci/run)");
+  }
+  return postgresUrl ? ["libsql", "postgres"] : ["libsql"];
+}
+
+let admin: pg.Pool | undefined;
+const created: string[] = [];
+
+/**
+ * A fresh, empty database on the test server (with pgvector, from template1).
+ * The test file's databases are dropped when its process ends, after every
+ * app and server of its tests has closed its connections.
+ */
+export async function freshPostgresDatabase(_t: TestContext): Promise<string> {
+  if (!postgresUrl) throw new Error("TEST_POSTGRES_URL is not set");
+  admin ??= adminPool(postgresUrl);
+  const name = `sb_${uuidv7().replaceAll("-", "")}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  created.push(name);
+  const url = new URL(postgresUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+function adminPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 2, allowExitOnIdle: true });
+  pool.on("error", () => {}); // an idle connection the server closed
+  return pool;
+}
+
+let dropping: Promise<void> | undefined;
+process.on("beforeExit", () => {
+  const pool = admin;
+  if (!pool || dropping) return;
+  // FORCE: a server process a test killed may still hold connections for a moment.
+  dropping = Promise.all(created.splice(0).map((name) => pool.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
+    .then(() => pool.end())
+    .catch(() => undefined);
+});
+
+/** The environment that puts an app (or a server process) on `backend`. */
+export async function backendEnvironment(t: TestContext, backend: BackendName): Promise<Record<string, string>> {
+  return backend === "postgres" ? { DATABASE_URL: await freshPostgresDatabase(t) } : {};
+}
