@@ -1,4 +1,4 @@
-import type { Clock, IdGenerator, Memory, MemoryStore } from "@session-bridge/core";
+import { type Clock, type IdGenerator, type Memory, type MemoryStore, maxMemoryLength } from "@session-bridge/core";
 import { InvalidRequestError, SessionNotFoundError } from "@session-bridge/shared";
 import { and, asc, eq, inArray, isNull, or } from "drizzle-orm";
 import type { Database } from "./client.ts";
@@ -9,8 +9,6 @@ export interface MemoryStoreOptions {
   clock: Clock;
   generateId: IdGenerator;
 }
-
-export const maxMemoryLength = 4000;
 
 /**
  * User and session memories in the app database. Session memories are
