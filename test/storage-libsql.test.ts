@@ -1,0 +1,9 @@
+import { libsqlBackend } from "./storage/libsql-backend.ts";
+import { describeSessionCascade } from "./storage/session-cascade.suite.ts";
+import { describeTurnLease } from "./storage/session-lease.suite.ts";
+import { describeSessionStore } from "./storage/sessions.suite.ts";
+
+// Every port's behaviour suite against embedded libSQL; a PostgreSQL run passes the same suites.
+describeSessionStore(libsqlBackend);
+describeTurnLease(libsqlBackend);
+describeSessionCascade(libsqlBackend);
