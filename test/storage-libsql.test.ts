@@ -2,8 +2,10 @@ import { libsqlBackend } from "./storage/libsql-backend.ts";
 import { describeSessionCascade } from "./storage/session-cascade.suite.ts";
 import { describeTurnLease } from "./storage/session-lease.suite.ts";
 import { describeSessionStore } from "./storage/sessions.suite.ts";
+import { describeToolSessionStore } from "./storage/tool-sessions.suite.ts";
 
 // Every port's behaviour suite against embedded libSQL; a PostgreSQL run passes the same suites.
 describeSessionStore(libsqlBackend);
 describeTurnLease(libsqlBackend);
 describeSessionCascade(libsqlBackend);
+describeToolSessionStore(libsqlBackend);
