@@ -3,9 +3,11 @@ import { describeSessionCascade } from "./storage/session-cascade.suite.ts";
 import { describeTurnLease } from "./storage/session-lease.suite.ts";
 import { describeSessionStore } from "./storage/sessions.suite.ts";
 import { describeToolSessionStore } from "./storage/tool-sessions.suite.ts";
+import { describeTurnLog } from "./storage/turn-log.suite.ts";
 
 // Every port's behaviour suite against embedded libSQL; a PostgreSQL run passes the same suites.
 describeSessionStore(libsqlBackend);
 describeTurnLease(libsqlBackend);
 describeSessionCascade(libsqlBackend);
 describeToolSessionStore(libsqlBackend);
+describeTurnLog(libsqlBackend);
