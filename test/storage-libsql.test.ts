@@ -1,4 +1,5 @@
 import { libsqlBackend } from "./storage/libsql-backend.ts";
+import { describeMemoryStore } from "./storage/memories.suite.ts";
 import { describeSessionCascade } from "./storage/session-cascade.suite.ts";
 import { describeTurnLease } from "./storage/session-lease.suite.ts";
 import { describeSessionStore } from "./storage/sessions.suite.ts";
@@ -11,3 +12,4 @@ describeTurnLease(libsqlBackend);
 describeSessionCascade(libsqlBackend);
 describeToolSessionStore(libsqlBackend);
 describeTurnLog(libsqlBackend);
+describeMemoryStore(libsqlBackend);
