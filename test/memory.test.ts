@@ -261,6 +261,7 @@ describe("memory bridge", () => {
   });
 });
 
+// The memory store itself is specified by test/storage/memories.suite.ts.
 describe("memories", () => {
   test("user memories reach every session, session memories one, and both reach the model's context", async (t) => {
     const app = await makeTestApp(t);
@@ -280,46 +281,5 @@ describe("memories", () => {
     const secondContext = buildTurnContext(inSecond, newMessage, second.id);
     assert.match(secondContext.system ?? "", /Always call me Chris/);
     assert.doesNotMatch(secondContext.system ?? "", /No commits/);
-  });
-
-  test("are listed, filtered and deleted only by their owner", async (t) => {
-    const app = await makeTestApp(t);
-    const session = await app.sessions.create("alice");
-    const userMemory = await app.memories.add("alice", { scope: "user", text: "  Use British spelling  " });
-    const sessionMemory = await app.memories.add("alice", {
-      scope: "session",
-      sessionId: session.id,
-      text: "Be brief",
-    });
-    assert.equal(userMemory.text, "Use British spelling");
-    assert.deepEqual(
-      (await app.memories.list("alice", { scope: "session" })).map((memory) => memory.id),
-      [sessionMemory.id],
-    );
-    assert.deepEqual(
-      (await app.memories.list("alice", { sessionId: session.id })).map((memory) => memory.id),
-      [sessionMemory.id],
-    );
-    assert.deepEqual(await app.memories.list("bob"), []);
-    assert.equal(await app.memories.delete("bob", userMemory.id), false);
-    assert.equal(await app.memories.delete("alice", userMemory.id), true);
-    assert.deepEqual(
-      (await app.memories.list("alice")).map((memory) => memory.id),
-      [sessionMemory.id],
-    );
-  });
-
-  test("refuses a session memory for a session that is not the user's, and empty text", async (t) => {
-    const app = await makeTestApp(t);
-    const bobs = await app.sessions.create("bob");
-    await assert.rejects(app.memories.add("alice", { scope: "session", sessionId: bobs.id, text: "x" }), {
-      code: "session_not_found",
-    });
-    await assert.rejects(app.memories.add("alice", { scope: "session", text: "x" }), { code: "invalid_request" });
-    await assert.rejects(app.memories.add("alice", { scope: "user", text: "   " }), { code: "invalid_request" });
-    await assert.rejects(app.memories.add("alice", { scope: "user", sessionId: bobs.id, text: "x" }), {
-      code: "invalid_request",
-    });
-    assert.deepEqual(await app.memories.list("alice"), []);
   });
 });

@@ -12,6 +12,7 @@ export type {
   SaveMessagesRequest,
 } from "./ports/conversation-memory.ts";
 export type { ListMemoriesOptions, Memory, MemoryScope, MemoryStore, NewMemory } from "./ports/memory-store.ts";
+export { maxMemoryLength } from "./ports/memory-store.ts";
 export type { ListMessagesOptions, MessageStore, PendingMessage, StoredMessage } from "./ports/message-store.ts";
 export type { RepoCache, RepoCacheEntry, RepoCacheRows, RepoCheckout, RepoRequest } from "./ports/repo-cache.ts";
 export type { ListSessionsOptions, Session, SessionPage, SessionStore } from "./ports/session-store.ts";

@@ -16,6 +16,9 @@ export interface Memory {
   createdAt: Date;
 }
 
+/** The longest a memory's text may be, in characters, after trimming. */
+export const maxMemoryLength = 4000;
+
 export interface NewMemory {
   scope: MemoryScope;
   /** Required for session memories; must be one of the resource's sessions. */

@@ -1,3 +1,4 @@
+import { maxMemoryLength } from "@session-bridge/core";
 import { errorCodes } from "@session-bridge/shared";
 import { z } from "zod";
 import { chatBodySchema } from "../turns/chat-request.ts";
@@ -108,7 +109,7 @@ export const memory = named(
 );
 export const memoryListQuery = z.object({ scope: memoryScope.optional(), sessionId: z.string().optional() });
 export const newMemory = named(
-  z.object({ scope: memoryScope, sessionId: z.string().nullable().optional(), text: z.string().max(4000) }),
+  z.object({ scope: memoryScope, sessionId: z.string().nullable().optional(), text: z.string().max(maxMemoryLength) }),
   "NewMemory",
 );
 export const memoryResponse = named(z.object({ memory }), "MemoryResponse");

@@ -1,7 +1,5 @@
-import type { NewMemory } from "@session-bridge/core";
+import { maxMemoryLength, type NewMemory } from "@session-bridge/core";
 import { InvalidRequestError } from "@session-bridge/shared";
-
-export const maxMemoryLength = 4000;
 
 /**
  * A new memory's text (trimmed) and session, checked the same way whatever

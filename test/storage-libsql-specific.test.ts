@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { describe, type TestContext, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { v7 as uuidv7 } from "uuid";
+import { openLibsqlStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
+import { makeClock, makeTempDir } from "./_setup.ts";
+import { newTurn, turnTrace } from "./storage/_fixtures.ts";
+
+// What only libSQL has: its rows, its schema, separate processes on one file.
+// The behaviour every backend shares is in test/storage/*.suite.ts (run by storage-libsql.test.ts).
+
+async function openStorage(t: TestContext) {
+  const file = path.join(await makeTempDir(t), "app.db");
+  const storage = await openLibsqlStorage({ url: `file:${file}`, clock: makeClock(), generateId: () => uuidv7() });
+  t.after(() => storage.close());
+  await storage.migrate();
+  const { client } = storage.database;
+  const count = async (sql: string, args: string[] = []) =>
+    Number((await client.execute({ sql, args })).rows[0]?.count ?? 0);
+  return { storage, client, count, file };
+}
+
+const insertRaw =
+  "INSERT INTO tool_sessions (tool_session_id, session_id, tool_name, tool_key, created_at, last_accessed) VALUES (?, ?, ?, ?, 0, 0)";
+
+describe("libSQL storage", () => {
+  test("the database refuses a second raw tool session row for the same triple, NULL key included", async (t) => {
+    const { storage, client, count } = await openStorage(t);
+    const session = await storage.sessions.create("alice");
+    await client.execute(insertRaw, [uuidv7(), session.id, "sequentialThinking", null]);
+    await assert.rejects(client.execute(insertRaw, [uuidv7(), session.id, "sequentialThinking", null]), /UNIQUE/);
+    await client.execute(insertRaw, [uuidv7(), session.id, "search_docs", "k1"]);
+    await assert.rejects(client.execute(insertRaw, [uuidv7(), session.id, "search_docs", "k1"]), /UNIQUE/);
+    assert.equal(await count("SELECT count(*) AS count FROM tool_sessions"), 2);
+  });
+
+  test("returns the same tool session to 50 concurrent callers in two separate processes", async (t) => {
+    const { storage, count, file } = await openStorage(t);
+    const session = await storage.sessions.create("alice");
+    const worker = fileURLToPath(new URL("./fixtures/get-or-create-worker.ts", import.meta.url));
+    const children = [0, 1].map(() =>
+      spawn(process.execPath, ["--import", "tsx", worker, file, session.id, "25"], {
+        stdio: ["pipe", "pipe", "inherit"],
+      }),
+    );
+    t.after(() => {
+      for (const child of children) child.kill();
+    });
+    const lines = children.map((child) => createInterface({ input: child.stdout })[Symbol.asyncIterator]());
+    for (const line of lines) assert.equal((await line.next()).value, "ready");
+    for (const child of children) child.stdin.end("go\n");
+    const ids = (await Promise.all(lines.map(async (line) => JSON.parse(String((await line.next()).value)))))
+      .flat()
+      .map(String);
+    await Promise.all(children.map((child) => once(child, "exit")));
+    assert.equal(ids.length, 50);
+    assert.equal(new Set(ids).size, 1);
+    assert.equal(await count("SELECT count(*) AS count FROM tool_sessions"), 1);
+  });
+
+  test("deleting a session leaves no row of it in any table", async (t) => {
+    const { storage, count } = await openStorage(t);
+    const session = await storage.sessions.create("alice");
+    await storage.toolSessions.getOrCreate(session.id, "sequentialThinking", null);
+    await storage.memories.add("alice", { scope: "session", sessionId: session.id, text: "Be brief" });
+    const turn = newTurn(session.id);
+    await storage.turns.begin(turn);
+    await storage.turns.append(turn.id, 0, [{ type: "text-delta", id: "t1", delta: "hi" }]);
+    await storage.traces.save(session.id, turnTrace(new Date(), { id: turn.id }));
+    assert.equal(await storage.sessions.delete("alice", session.id), true);
+    for (const table of ["tool_sessions", "memories", "turns", "turn_traces"]) {
+      assert.equal(await count(`SELECT count(*) AS count FROM ${table} WHERE session_id = ?`, [session.id]), 0, table);
+    }
+    assert.equal(await count("SELECT count(*) AS count FROM turn_chunks WHERE turn_id = ?", [turn.id]), 0);
+  });
+
+  test("tool sessions cascade when a session row is deleted directly", async (t) => {
+    const { storage, client, count } = await openStorage(t);
+    const session = await storage.sessions.create("alice");
+    await storage.toolSessions.getOrCreate(session.id, "sequentialThinking", null);
+    await client.execute("DELETE FROM sessions WHERE id = ?", [session.id]);
+    assert.equal(await count("SELECT count(*) AS count FROM tool_sessions"), 0);
+  });
+});

@@ -1,0 +1,42 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { systemClock } from "@session-bridge/core";
+import { v7 as uuidv7 } from "uuid";
+import { openLibsqlMemoryStorage, openLibsqlStorage } from "../../packages/server/src/storage/libsql/libsql-storage.ts";
+import type { StorageBackend, StorageConnection } from "./backend.ts";
+
+/**
+ * Embedded libSQL: two files in a temp folder, the app's and the memory's, as
+ * the app uses by default. Another connection is another client on the same files.
+ */
+export const libsqlBackend: StorageBackend = {
+  name: "libSQL",
+
+  async open(t, options = {}) {
+    const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-storage-"));
+    const clock = options.clock ?? systemClock;
+    const closers: (() => Promise<void>)[] = [];
+    // One hook, so every connection is closed before the folder goes.
+    t.after(async () => {
+      for (const close of closers.reverse()) await close();
+      await rm(directory, { recursive: true, force: true });
+    });
+
+    const connect = async (): Promise<StorageConnection> => {
+      const storage = await openLibsqlStorage({
+        url: `file:${path.join(directory, "app.db")}`,
+        clock,
+        generateId: () => uuidv7(),
+      });
+      closers.push(() => storage.close());
+      const memory = await openLibsqlMemoryStorage({ url: `file:${path.join(directory, "memory.db")}` });
+      closers.push(() => memory.close());
+      return { storage, memory };
+    };
+
+    const first = await connect();
+    await first.storage.migrate();
+    return { ...first, another: connect };
+  },
+};

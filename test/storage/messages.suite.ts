@@ -1,0 +1,301 @@
+import assert from "node:assert/strict";
+import { describe, type TestContext, test } from "node:test";
+import type { StoredMessage } from "@session-bridge/core";
+import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
+import { at, byTime, makeThread, seen, userMessage } from "./_messages.ts";
+import type { StorageBackend } from "./backend.ts";
+
+async function openMessages(backend: StorageBackend, t: TestContext) {
+  const { memory } = await backend.open(t);
+  return memory.messages;
+}
+
+const texts = (stored: StoredMessage[]) =>
+  stored.map(({ message }) => message.parts.map((part) => (part.type === "text" ? part.text : part.type)).join(""));
+
+/** The {@link MessageStore} contract, pending rows aside (see `pending-messages.suite.ts`). */
+export function describeMessageStore(backend: StorageBackend) {
+  describe(`message store on ${backend.name}`, () => {
+    test("gives back every message exactly as saved: whitespace, line breaks, NUL, lone surrogates, parts, metadata", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      const answer: ChatMessage = {
+        id: "answer",
+        role: "assistant",
+        metadata: chatMetadata(thread.sessionId, "local:demo", "complete", { inputTokens: 3, outputTokens: 5 }),
+        parts: [
+          { type: "step-start" },
+          {
+            type: "data-recall",
+            id: "recall-1",
+            data: {
+              recalled: [{ messageId: "m-1", sessionId: thread.sessionId, excerpt: "an earlier one", score: 0.5 }],
+              memories: [],
+            },
+          },
+          { type: "reasoning", text: "  thinking\r\n", state: "done" },
+          {
+            type: "tool-search_docs",
+            toolCallId: "call-1",
+            state: "output-available",
+            input: { query: "retry" },
+            output: { hits: 2, empty: "", none: null },
+          },
+          { type: "source-url", sourceId: "src-1", url: "https://example.com/a", title: "Example A" },
+          { type: "file", mediaType: "text/plain", url: "data:text/plain;base64,aGk=", filename: "hi.txt" },
+          { type: "text", text: "\r\n\r\n  exact\u0000 answer  ", state: "done" },
+        ],
+      };
+      const sent: ChatMessage[] = [
+        userMessage("spaces", "  "),
+        userMessage("tab", "\t"),
+        userMessage("newlines", "\r\n\r\nleading newlines"),
+        userMessage("nul", "nul\u0000inside"),
+        userMessage("surrogates", "\ud83d lone surrogates \udc00"),
+        userMessage("scripts", "👩🏽‍💻 مرحبا 日本語 e\u0301"),
+        userMessage("client/id with a slash", "ids are the client's"),
+        answer,
+      ];
+      const stored = sent.map((message, index) => thread.stored(message, at(index)));
+      await messages.save(stored, { pending: false, now: at(0) });
+      const listed = await messages.list(thread.sessionId, "alice");
+      assert.deepEqual(listed.map(seen), stored.map(seen));
+      assert.deepEqual(
+        listed.map((item) => item.message),
+        sent,
+      );
+    });
+
+    test("saving a message again replaces it and keeps its first time and place", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      const first = userMessage("first", "draft");
+      await messages.save([thread.stored(first, at(1)), thread.stored(userMessage("second", "b"), at(2))], {
+        pending: false,
+        now: at(2),
+      });
+      const edited = { ...first, parts: [{ type: "text" as const, text: "final" }] };
+      await messages.save([thread.stored(edited, at(5))], { pending: false, now: at(5) });
+      const listed = await messages.list(thread.sessionId, "alice");
+      assert.deepEqual(texts(listed), ["final", "b"]);
+      assert.deepEqual(listed[0]?.createdAt, at(1));
+    });
+
+    test("the last n messages are the newest n, oldest first", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      const stored = [0, 1, 2, 3, 4].map((index) => thread.stored(userMessage(`m${index}`, `${index}`), at(index)));
+      await messages.save(stored, { pending: false, now: at(4) });
+      assert.deepEqual(texts(await messages.list(thread.sessionId, "alice", { last: 2 })), ["3", "4"]);
+      assert.deepEqual(texts(await messages.list(thread.sessionId, "alice", { last: 10 })), ["0", "1", "2", "3", "4"]);
+      assert.deepEqual(texts(await messages.list(thread.sessionId, "alice")), ["0", "1", "2", "3", "4"]);
+    });
+
+    test("a running answer is hidden from list, around and count until saved again, but findWithNext sees it", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      const question = thread.stored(userMessage("question", "q"), at(1));
+      const answer = thread.stored(userMessage("answer", "partial"), at(2), true);
+      await messages.save([question], { pending: false, now: at(1) });
+      await messages.save([answer], { pending: false, now: at(2) });
+      assert.deepEqual(texts(await messages.list(thread.sessionId, "alice")), ["q"]);
+      assert.deepEqual(texts(await messages.list(thread.sessionId, "alice", { last: 1 })), ["q"]);
+      assert.deepEqual(texts(await messages.around("alice", [question.key, answer.key], 2)), ["q"]);
+      assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, 1]]));
+      const withRunning = await messages.list(thread.sessionId, "alice", { includeRunning: true });
+      assert.deepEqual(withRunning.map(seen), [seen(question), seen(answer)]);
+      const found = await messages.findWithNext(thread.sessionId, "alice", "question");
+      assert.equal(found?.next?.running, true);
+      assert.deepEqual(found?.next?.message, answer.message);
+
+      const complete = thread.stored(userMessage("answer", "complete"), at(3));
+      await messages.save([complete], { pending: false, now: at(3) });
+      const listed = await messages.list(thread.sessionId, "alice");
+      assert.deepEqual(texts(listed), ["q", "complete"]);
+      assert.equal(listed[1]?.running === true, false);
+      assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, 2]]));
+    });
+
+    test("finds a message by client id with the one right after it, in its session and resource only", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      const other = await makeThread(messages);
+      const a = thread.stored(userMessage("a", "a"), at(0));
+      const b = thread.stored(userMessage("b", "b"), at(1));
+      const c = thread.stored(userMessage("c", "c"), at(2));
+      await messages.save([a, b, c], { pending: false, now: at(2) });
+      const elsewhere = other.stored(userMessage("a", "other a"), at(0));
+      await messages.save([elsewhere, other.stored(userMessage("z", "other z"), at(1))], {
+        pending: false,
+        now: at(1),
+      });
+      const found = await messages.findWithNext(thread.sessionId, "alice", "a");
+      assert.deepEqual(found && [seen(found.message), found.next && seen(found.next)], [seen(a), seen(b)]);
+      const last = await messages.findWithNext(thread.sessionId, "alice", "c");
+      assert.deepEqual(last?.message.message, c.message);
+      assert.equal(last?.next, undefined);
+      const inOther = await messages.findWithNext(other.sessionId, "alice", "a");
+      assert.deepEqual(inOther && [seen(inOther.message), inOther.next?.message.id], [seen(elsewhere), "z"]);
+      assert.equal(await messages.findWithNext(thread.sessionId, "alice", "z"), undefined);
+      assert.equal(await messages.findWithNext(thread.sessionId, "alice", "unknown"), undefined);
+      assert.equal(await messages.findWithNext(thread.sessionId, "bob", "a"), undefined);
+    });
+
+    test("gets messages by key from any session, leaving out unknown keys", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [first, second] = [await makeThread(messages), await makeThread(messages, "bob")];
+      const one = first.stored(userMessage("same", "first"), at(0));
+      const two = second.stored(userMessage("same", "second"), at(1));
+      await messages.save([one], { pending: false, now: at(0) });
+      await messages.save([two], { pending: false, now: at(1) });
+      const found = await messages.getByKeys([two.key, "no-such-key", one.key]);
+      assert.deepEqual(
+        found.map(seen).sort((x, y) => x.createdAt.getTime() - y.createdAt.getTime()),
+        [seen(one), seen(two)],
+      );
+      assert.deepEqual(await messages.getByKeys([]), []);
+    });
+
+    test("finds each hit with its neighbours in its own session, each once, oldest first", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [a, b] = [await makeThread(messages), await makeThread(messages)];
+      // The two sessions' messages interleave in time: neighbours are by session, not by time.
+      const inA = [0, 1, 2, 3, 4, 5, 6].map((index) => a.stored(userMessage(`m${index}`, `a${index}`), at(2 * index)));
+      const inB = [0, 1, 2, 3, 4].map((index) => b.stored(userMessage(`m${index}`, `b${index}`), at(2 * index + 1)));
+      await messages.save(inA, { pending: false, now: at(12) });
+      await messages.save(inB, { pending: false, now: at(9) });
+      const around = async (keys: (StoredMessage | undefined)[], range: number) =>
+        texts(
+          await messages.around(
+            "alice",
+            keys.map((item) => item?.key ?? ""),
+            range,
+          ),
+        );
+      assert.deepEqual(await around([inA[3], inB[1]], 1), ["b0", "b1", "a2", "b2", "a3", "a4"]);
+      assert.deepEqual(await around([inA[2], inA[3]], 1), ["a1", "a2", "a3", "a4"]);
+      assert.deepEqual(await around([inA[0]], 2), ["a0", "a1", "a2"]);
+      assert.deepEqual(await around([inA[6]], 2), ["a4", "a5", "a6"]);
+      assert.deepEqual(await around([inA[3]], 0), ["a3"]);
+      assert.deepEqual(await messages.around("alice", [], 2), []);
+      const stored = await messages.around("alice", [inB[4]?.key ?? ""], 1);
+      assert.deepEqual(stored.map(seen), [inB[3], inB[4]].filter((item) => item !== undefined).map(seen));
+    });
+
+    test("two sessions sharing a client message id each come back with their own session", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [first, second] = [await makeThread(messages), await makeThread(messages)];
+      const one = first.stored(userMessage("shared-id", "in the first session"), at(1));
+      const two = second.stored(userMessage("shared-id", "in the second session"), at(2));
+      await messages.save([one], { pending: false, now: at(1) });
+      await messages.save([two], { pending: false, now: at(2) });
+      const found = await messages.around("alice", [one.key, two.key], 0);
+      assert.deepEqual(found.map(seen), [seen(one), seen(two)]);
+      assert.deepEqual(texts(await messages.list(first.sessionId, "alice")), ["in the first session"]);
+    });
+
+    test("never reads another resource's messages", async (t) => {
+      const messages = await openMessages(backend, t);
+      const alices = await makeThread(messages, "alice");
+      const bobs = await makeThread(messages, "bob");
+      const secret = alices.stored(userMessage("secret", "alice's secret"), at(1));
+      const own = bobs.stored(userMessage("own", "bob's own"), at(2));
+      await messages.save([secret], { pending: false, now: at(1) });
+      await messages.save([own], { pending: false, now: at(2) });
+      assert.deepEqual(await messages.list(alices.sessionId, "bob"), []);
+      assert.deepEqual(await messages.list(alices.sessionId, "bob", { includeRunning: true, last: 5 }), []);
+      assert.deepEqual(await messages.around("bob", [secret.key], 2), []);
+      assert.deepEqual(texts(await messages.around("bob", [secret.key, own.key], 2)), ["bob's own"]);
+      assert.equal(await messages.findWithNext(alices.sessionId, "bob", "secret"), undefined);
+    });
+
+    test("counts the visible messages of each session, leaving out sessions with none", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [a, b, empty] = [await makeThread(messages), await makeThread(messages, "bob"), await makeThread(messages)];
+      await messages.save(
+        [0, 1, 2].map((index) => a.stored(userMessage(`m${index}`, "x"), at(index))),
+        { pending: false, now: at(2) },
+      );
+      await messages.save([a.stored(userMessage("running", "x"), at(3), true)], { pending: false, now: at(3) });
+      await messages.save([b.stored(userMessage("m0", "x"), at(0))], { pending: false, now: at(0) });
+      assert.deepEqual(
+        await messages.count([a.sessionId, b.sessionId, empty.sessionId]),
+        new Map([
+          [a.sessionId, 3],
+          [b.sessionId, 1],
+        ]),
+      );
+      assert.deepEqual(await messages.count([]), new Map());
+    });
+
+    test("deletes messages of one session by client id", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [a, b] = [await makeThread(messages), await makeThread(messages)];
+      await messages.save(
+        ["m1", "m2", "m3"].map((id, index) => a.stored(userMessage(id, `a ${id}`), at(index))),
+        { pending: false, now: at(2) },
+      );
+      await messages.save([b.stored(userMessage("m1", "b m1"), at(0))], { pending: false, now: at(0) });
+      await messages.delete(a.sessionId, ["m1", "m3", "unknown"]);
+      await messages.delete(a.sessionId, []);
+      assert.deepEqual(texts(await messages.list(a.sessionId, "alice")), ["a m2"]);
+      assert.deepEqual(texts(await messages.list(b.sessionId, "alice")), ["b m1"]);
+    });
+
+    test("deletes every message of a session and nothing else", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [a, b] = [await makeThread(messages), await makeThread(messages)];
+      const inA = [a.stored(userMessage("m1", "a1"), at(0)), a.stored(userMessage("m2", "a2"), at(1), true)];
+      await messages.save(inA, { pending: false, now: at(1) });
+      await messages.save([b.stored(userMessage("m1", "b1"), at(2))], { pending: false, now: at(2) });
+      await messages.deleteSession(a.sessionId);
+      assert.deepEqual(await messages.list(a.sessionId, "alice", { includeRunning: true }), []);
+      assert.deepEqual(await messages.getByKeys(inA.map((stored) => stored.key)), []);
+      assert.deepEqual(texts(await messages.list(b.sessionId, "alice")), ["b1"]);
+      assert.equal(await messages.countAll(), 1);
+      await messages.createThread({ id: a.sessionId, resourceId: "alice", title: "again", createdAt: at(3) });
+    });
+
+    test("registering a session's thread twice is harmless", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      await messages.createThread({ id: thread.sessionId, resourceId: "alice", title: "again", createdAt: at(1) });
+      await messages.save([thread.stored(userMessage("m", "still here"), at(1))], { pending: false, now: at(1) });
+      assert.deepEqual(texts(await messages.list(thread.sessionId, "alice")), ["still here"]);
+    });
+
+    test("scans every message of every session once, in (createdAt, key) order, and counts up to a position", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [a, b] = [await makeThread(messages), await makeThread(messages, "bob")];
+      const all = [
+        ...[0, 1, 2, 3].map((index) => a.stored(userMessage(`m${index}`, `a${index}`), at(index))),
+        // Ties in time with a's messages: the key orders them.
+        ...[1, 2, 5].map((index) => b.stored(userMessage(`m${index}`, `b${index}`), at(index))),
+      ];
+      await messages.save(
+        all.filter((stored) => stored.sessionId === a.sessionId),
+        { pending: false, now: at(3) },
+      );
+      await messages.save(
+        all.filter((stored) => stored.sessionId === b.sessionId),
+        { pending: false, now: at(5) },
+      );
+      const scanned: StoredMessage[] = [];
+      for (;;) {
+        const last = scanned.at(-1);
+        const page = await messages.scan({
+          after: last ? { createdAt: last.createdAt, key: last.key } : null,
+          limit: 2,
+        });
+        if (page.length === 0) break;
+        assert.ok(page.length <= 2);
+        scanned.push(...page);
+      }
+      assert.deepEqual(scanned.map(seen), [...all].sort(byTime).map(seen));
+      assert.equal(await messages.countAll(), all.length);
+      for (const [index, stored] of scanned.entries()) {
+        assert.equal(await messages.countAll({ createdAt: stored.createdAt, key: stored.key }), index + 1);
+      }
+    });
+  });
+}

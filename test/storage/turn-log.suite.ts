@@ -1,0 +1,277 @@
+import assert from "node:assert/strict";
+import { describe, type TestContext, test } from "node:test";
+import type { UIMessageChunk } from "ai";
+import { v7 as uuidv7 } from "uuid";
+import { newTurn, openWithClock } from "./_fixtures.ts";
+import type { StorageBackend } from "./backend.ts";
+
+async function openWithSession(backend: StorageBackend, t: TestContext) {
+  const opened = await openWithClock(backend, t);
+  const session = await opened.storage.sessions.create("alice");
+  return { ...opened, turns: opened.storage.turns, session };
+}
+
+/** A batch of stream chunks, different for every seq. */
+const batch = (seq: number): UIMessageChunk[] => [
+  { type: "text-delta", id: "t1", delta: `part ${seq} ` },
+  { type: "text-delta", id: "t1", delta: `\u0000 ✓ ${seq}\r\n` },
+];
+
+const ids = (turns: { id: string }[]) => turns.map((turn) => turn.id).sort();
+
+/** The {@link TurnLog} contract: turns from their start, and each running turn's chunk log. */
+export function describeTurnLog(backend: StorageBackend) {
+  describe(`turn log on ${backend.name}`, () => {
+    test("records a turn as running, started now", async (t) => {
+      const { turns, session, clock } = await openWithSession(backend, t);
+      const turn = newTurn(session.id, { chatId: "chat-1" });
+      await turns.begin(turn);
+      assert.deepEqual(await turns.get(turn.id), {
+        ...turn,
+        status: "running",
+        stopRequested: false,
+        startedAt: clock.now(),
+        endedAt: null,
+      });
+      assert.equal(await turns.get(uuidv7()), undefined);
+    });
+
+    test("finishing ends a running turn now, once", async (t) => {
+      const { turns, session, clock } = await openWithSession(backend, t);
+      const turn = newTurn(session.id);
+      await turns.begin(turn);
+      const startedAt = clock.now();
+      clock.advance(2500);
+      assert.equal(await turns.finish(turn.id, "stopped"), true);
+      assert.deepEqual(await turns.get(turn.id), {
+        ...turn,
+        status: "stopped",
+        stopRequested: false,
+        startedAt,
+        endedAt: clock.now(),
+      });
+      clock.advance(1000);
+      assert.equal(await turns.finish(turn.id, "complete"), false);
+      assert.equal(await turns.markInterrupted(turn.id), false);
+      assert.equal((await turns.get(turn.id))?.status, "stopped", "the first end stays");
+      assert.equal(await turns.finish(uuidv7(), "complete"), false);
+    });
+
+    test("marks an abandoned turn interrupted now, unless something ended it first", async (t) => {
+      const { turns, session, clock } = await openWithSession(backend, t);
+      const turn = newTurn(session.id);
+      await turns.begin(turn);
+      clock.advance(100);
+      assert.equal(await turns.markInterrupted(turn.id), true);
+      const interrupted = await turns.get(turn.id);
+      assert.equal(interrupted?.status, "interrupted");
+      assert.deepEqual(interrupted?.endedAt, clock.now());
+      assert.equal(await turns.finish(turn.id, "complete"), false, "a late finish does not overwrite it");
+      assert.equal(await turns.markInterrupted(turn.id), false);
+    });
+
+    test("replays a chunk log in seq order, whatever order its batches were appended in", async (t) => {
+      const { turns, session } = await openWithSession(backend, t);
+      const turn = newTurn(session.id);
+      await turns.begin(turn);
+      for (const seq of [2, 0, 1]) await turns.append(turn.id, seq, batch(seq));
+      assert.deepEqual(await turns.read(turn.id, -1), [
+        { seq: 0, chunks: batch(0) },
+        { seq: 1, chunks: batch(1) },
+        { seq: 2, chunks: batch(2) },
+      ]);
+    });
+
+    test("replays batches appended concurrently on two connections in seq order", async (t) => {
+      const opened = await openWithSession(backend, t);
+      const other = await opened.another();
+      const turn = newTurn(opened.session.id);
+      await opened.turns.begin(turn);
+      const order = [7, 3, 11, 0, 5, 9, 1, 10, 2, 8, 4, 6];
+      await Promise.all(
+        order.map((seq, index) => (index % 2 === 0 ? opened : other).storage.turns.append(turn.id, seq, batch(seq))),
+      );
+      const expected = [...order].sort((a, b) => a - b).map((seq) => ({ seq, chunks: batch(seq) }));
+      assert.deepEqual(await opened.turns.read(turn.id, -1), expected);
+      assert.deepEqual(await other.storage.turns.read(turn.id, -1), expected);
+    });
+
+    test("reading after a seq returns only the later batches", async (t) => {
+      const { turns, session } = await openWithSession(backend, t);
+      const turn = newTurn(session.id);
+      await turns.begin(turn);
+      for (const seq of [0, 1, 2, 3]) await turns.append(turn.id, seq, batch(seq));
+      assert.deepEqual(
+        (await turns.read(turn.id, 1)).map((entry) => entry.seq),
+        [2, 3],
+      );
+      assert.deepEqual(await turns.read(turn.id, 3), []);
+      assert.deepEqual(await turns.read(uuidv7(), -1), []);
+    });
+
+    test("a batch appended twice is kept once", async (t) => {
+      const { turns, session } = await openWithSession(backend, t);
+      const turn = newTurn(session.id);
+      await turns.begin(turn);
+      await turns.append(turn.id, 0, batch(0));
+      await turns.append(turn.id, 1, batch(1));
+      await turns.append(turn.id, 1, batch(1));
+      assert.deepEqual(await turns.read(turn.id, -1), [
+        { seq: 0, chunks: batch(0) },
+        { seq: 1, chunks: batch(1) },
+      ]);
+    });
+
+    test("chunk logs of two turns never mix", async (t) => {
+      const { turns, session } = await openWithSession(backend, t);
+      const [first, second] = [newTurn(session.id), newTurn(session.id)];
+      await turns.begin(first);
+      await turns.begin(second);
+      await turns.append(first.id, 0, batch(0));
+      await turns.append(second.id, 0, batch(10));
+      assert.deepEqual(await turns.read(first.id, -1), [{ seq: 0, chunks: batch(0) }]);
+      assert.deepEqual(await turns.read(second.id, -1), [{ seq: 0, chunks: batch(10) }]);
+    });
+
+    test("finds the resource's running turn by session id or chat id, newest first", async (t) => {
+      const { turns, session, clock } = await openWithSession(backend, t);
+      const older = newTurn(session.id, { chatId: "chat-1" });
+      await turns.begin(older);
+      clock.advance(10);
+      const newer = newTurn(session.id, { chatId: "chat-1" });
+      await turns.begin(newer);
+      assert.equal((await turns.findRunning("alice", session.id))?.id, newer.id);
+      assert.equal((await turns.findRunning("alice", "chat-1"))?.id, newer.id);
+      await turns.finish(newer.id, "complete");
+      assert.equal((await turns.findRunning("alice", session.id))?.id, older.id);
+      assert.equal((await turns.findRunning("alice", "chat-1"))?.id, older.id);
+      await turns.markInterrupted(older.id);
+      assert.equal(await turns.findRunning("alice", session.id), undefined);
+      assert.equal(await turns.findRunning("alice", "chat-1"), undefined);
+    });
+
+    test("finds a running turn by its session id in upper case: the same id", async (t) => {
+      const { turns, session } = await openWithSession(backend, t);
+      const turn = newTurn(session.id);
+      await turns.begin(turn);
+      assert.equal((await turns.findRunning("alice", session.id.toUpperCase()))?.id, turn.id);
+    });
+
+    test("never finds another resource's running turn", async (t) => {
+      const { storage, turns, session } = await openWithSession(backend, t);
+      const turn = newTurn(session.id, { chatId: "shared-chat-id" });
+      await turns.begin(turn);
+      const bobs = await storage.sessions.create("bob");
+      const bobsTurn = newTurn(bobs.id, { resourceId: "bob", chatId: "shared-chat-id" });
+      await turns.begin(bobsTurn);
+      assert.equal(await turns.findRunning("bob", session.id), undefined);
+      assert.equal((await turns.findRunning("bob", "shared-chat-id"))?.id, bobsTurn.id);
+      assert.equal((await turns.findRunning("alice", "shared-chat-id"))?.id, turn.id);
+    });
+
+    test("asks the session's running turn to stop; stopRequested names the turns asked", async (t) => {
+      const { storage, turns, session } = await openWithSession(backend, t);
+      const other = await storage.sessions.create("alice");
+      const [running, elsewhere, ended] = [newTurn(session.id), newTurn(other.id), newTurn(other.id)];
+      for (const turn of [running, elsewhere, ended]) await turns.begin(turn);
+      await turns.finish(ended.id, "complete");
+      const asked = [running.id, elsewhere.id, ended.id];
+      assert.deepEqual(await turns.stopRequested(asked), []);
+      assert.equal(await turns.requestStop("bob", session.id), false, "not bob's session");
+      assert.equal(await turns.requestStop("alice", session.id), true);
+      assert.deepEqual(await turns.stopRequested(asked), [running.id]);
+      assert.equal((await turns.get(running.id))?.stopRequested, true);
+      assert.deepEqual(await turns.stopRequested([]), []);
+      await turns.finish(running.id, "stopped");
+      assert.equal(await turns.requestStop("alice", session.id), false, "nothing runs any more");
+      assert.equal(await turns.requestStop("alice", uuidv7()), false);
+    });
+
+    test("finds running turns whose session lease is gone, taken by another turn, or expired", async (t) => {
+      const { storage, turns, clock } = await openWithSession(backend, t);
+      const ttl = 30_000;
+      const start = async () => {
+        const session = await storage.sessions.create("alice");
+        const turn = newTurn(session.id);
+        assert.equal(await storage.sessions.acquireTurnLease("alice", session.id, turn.leaseId, ttl), true);
+        await turns.begin(turn);
+        return turn;
+      };
+      const alive = await start();
+      const released = await start();
+      await storage.sessions.releaseTurnLease(released.sessionId, released.leaseId);
+      const replaced = await start();
+      await storage.sessions.releaseTurnLease(replaced.sessionId, replaced.leaseId);
+      await storage.sessions.acquireTurnLease("alice", replaced.sessionId, uuidv7(), ttl * 10);
+      const ended = await start();
+      await storage.sessions.releaseTurnLease(ended.sessionId, ended.leaseId);
+      await turns.finish(ended.id, "complete");
+      assert.deepEqual(ids(await turns.findAbandoned()), ids([released, replaced]));
+
+      clock.advance(ttl - 1);
+      assert.equal(await storage.sessions.renewTurnLease(alive.sessionId, alive.leaseId, ttl), true);
+      clock.advance(2); // past the first expiry, within the renewed one
+      assert.deepEqual(ids(await turns.findAbandoned()), ids([released, replaced]));
+      const expiring = await start();
+      clock.advance(ttl + 1); // past the end of both live leases
+      assert.deepEqual(ids(await turns.findAbandoned()), ids([alive, released, replaced, expiring]));
+      assert.deepEqual(ids(await turns.findAbandoned({ sessionId: expiring.sessionId })), [expiring.id]);
+      assert.deepEqual(await turns.findAbandoned({ sessionId: uuidv7() }), []);
+      const [found] = await turns.findAbandoned({ sessionId: released.sessionId });
+      assert.equal(found?.status, "running");
+      assert.equal(found?.leaseId, released.leaseId);
+    });
+
+    test("finds running turns by owner prefix, taken literally", async (t) => {
+      const { turns, session } = await openWithSession(backend, t);
+      const owners = ["host-a:1:x", "host-a:2:y", "host-b:1:z", "hostXa:1:w", "host%a:3:v"];
+      const started = owners.map((owner) => newTurn(session.id, { owner }));
+      for (const turn of started) await turns.begin(turn);
+      const ended = newTurn(session.id, { owner: "host-a:3:ended" });
+      await turns.begin(ended);
+      await turns.finish(ended.id, "failed");
+      const owned = async (prefix: string) => (await turns.findRunningOwnedBy(prefix)).map((turn) => turn.owner).sort();
+      assert.deepEqual(await owned("host-a:"), ["host-a:1:x", "host-a:2:y"]);
+      assert.deepEqual(await owned("host-a:1:x"), ["host-a:1:x"]);
+      assert.deepEqual(await owned("host_a:"), [], "_ is no wildcard");
+      assert.deepEqual(await owned("host%"), ["host%a:3:v"], "% is no wildcard");
+      assert.deepEqual(await owned("nobody:"), []);
+    });
+
+    test("deletes one turn's chunk log", async (t) => {
+      const { turns, session } = await openWithSession(backend, t);
+      const [first, second] = [newTurn(session.id), newTurn(session.id)];
+      for (const turn of [first, second]) {
+        await turns.begin(turn);
+        await turns.append(turn.id, 0, batch(0));
+      }
+      await turns.deleteChunks(first.id);
+      assert.deepEqual(await turns.read(first.id, -1), []);
+      assert.equal((await turns.read(second.id, -1)).length, 1);
+      assert.equal((await turns.get(first.id))?.status, "running", "the turn itself stays");
+    });
+
+    test("prunes the chunk logs of turns that ended before the cutoff, and only those", async (t) => {
+      const { turns, session, clock } = await openWithSession(backend, t);
+      const [early, late, running] = [newTurn(session.id), newTurn(session.id), newTurn(session.id)];
+      for (const turn of [early, late, running]) {
+        await turns.begin(turn);
+        for (const seq of [0, 1, 2]) await turns.append(turn.id, seq, batch(seq));
+      }
+      clock.advance(1000);
+      await turns.finish(early.id, "complete");
+      clock.advance(1000);
+      const cutoff = clock.now();
+      await turns.markInterrupted(late.id);
+      clock.advance(1000);
+      assert.equal(await turns.pruneChunks(cutoff), 3);
+      assert.deepEqual(await turns.read(early.id, -1), []);
+      assert.equal((await turns.read(late.id, -1)).length, 3, "ended at the cutoff, not before");
+      assert.equal((await turns.read(running.id, -1)).length, 3);
+      assert.equal(await turns.pruneChunks(cutoff), 0);
+      assert.equal(await turns.pruneChunks(clock.now()), 3);
+      assert.equal((await turns.read(running.id, -1)).length, 3, "a running turn keeps its log");
+      assert.equal((await turns.get(early.id))?.status, "complete", "the turns themselves stay");
+    });
+  });
+}
