@@ -1,6 +1,8 @@
 import type { TestContext } from "node:test";
 import pg from "pg";
 import { v7 as uuidv7 } from "uuid";
+import { migratePostgres } from "../packages/server/src/storage/postgres/client.ts";
+import { openPostgres, preparePostgresMemory } from "../packages/server/src/storage/postgres/postgres-storage.ts";
 
 export type BackendName = "libsql" | "postgres";
 
@@ -26,18 +28,42 @@ export function testBackends(): BackendName[] {
 let admin: pg.Pool | undefined;
 const created: string[] = [];
 
+let template: Promise<string> | undefined;
+
 /**
- * A fresh, empty database on the test server (with pgvector, from template1).
+ * A fresh database on the test server, already migrated (the app's tables,
+ * Mastra's, the bridge's; pgvector from template1): a copy of a template this
+ * test process migrated once, since Mastra's ~43 tables take a while to create.
  * The test file's databases are dropped when its process ends, after every
  * app and server of its tests has closed its connections.
  */
 export async function freshPostgresDatabase(_t: TestContext): Promise<string> {
   if (!postgresUrl) throw new Error("TEST_POSTGRES_URL is not set");
   admin ??= adminPool(postgresUrl);
+  template ??= migratedTemplate(admin);
+  const source = await template;
   const name = `sb_${uuidv7().replaceAll("-", "")}`;
-  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.query(`CREATE DATABASE ${name} TEMPLATE ${source}`);
   created.push(name);
-  const url = new URL(postgresUrl);
+  return databaseUrl(name);
+}
+
+async function migratedTemplate(pool: pg.Pool): Promise<string> {
+  const name = `sb_template_${uuidv7().replaceAll("-", "")}`;
+  await pool.query(`CREATE DATABASE ${name}`);
+  created.push(name);
+  const handle = openPostgres({ url: databaseUrl(name), max: 2 });
+  try {
+    await migratePostgres(handle);
+    await preparePostgresMemory(handle);
+  } finally {
+    await handle.close(); // a template must have no connections when it is copied
+  }
+  return name;
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(postgresUrl as string);
   url.pathname = `/${name}`;
   return url.toString();
 }

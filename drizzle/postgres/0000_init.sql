@@ -41,7 +41,7 @@ CREATE TABLE "tool_sessions" (
 	"session_id" text NOT NULL,
 	"tool_name" text NOT NULL,
 	"tool_key" text,
-	"state" jsonb DEFAULT '{}'::jsonb NOT NULL,
+	"state" json DEFAULT '{}'::json NOT NULL,
 	"state_version" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp (3) with time zone NOT NULL,
 	"last_accessed" timestamp (3) with time zone NOT NULL,
@@ -51,7 +51,7 @@ CREATE TABLE "tool_sessions" (
 CREATE TABLE "turn_chunks" (
 	"turn_id" text NOT NULL,
 	"seq" integer NOT NULL,
-	"chunks" jsonb NOT NULL,
+	"chunks" json NOT NULL,
 	CONSTRAINT "turn_chunks_turn_id_seq_pk" PRIMARY KEY("turn_id","seq")
 );
 --> statement-breakpoint
@@ -59,7 +59,7 @@ CREATE TABLE "turn_traces" (
 	"id" text PRIMARY KEY NOT NULL,
 	"session_id" text NOT NULL,
 	"started_at" timestamp (3) with time zone NOT NULL,
-	"trace" jsonb NOT NULL
+	"trace" json NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "turns" (

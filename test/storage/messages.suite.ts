@@ -64,6 +64,9 @@ export function describeMessageStore(backend: StorageBackend) {
         listed.map((item) => item.message),
         sent,
       );
+      // Counting, and the neighbours of a hit, read past any of that text (PostgreSQL's jsonb refuses NUL).
+      assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, sent.length]]));
+      assert.equal((await messages.around("alice", [stored[3]?.key ?? ""], 1)).length, 3);
     });
 
     test("saving a message again replaces it and keeps its first time and place", async (t) => {

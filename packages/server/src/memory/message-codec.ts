@@ -37,9 +37,11 @@ export interface DecodedMessage {
  * surrogates, so every string the client sent comes back byte for byte.
  */
 export function encodeContent(message: ChatMessage, running = false): string {
-  const content: StoredContent = { format: 2, parts: message.parts, partsFormat: exactParts };
+  // The running flag goes first, so SQL can tell a running answer by the JSON's prefix (see runningPredicate).
+  const content: StoredContent = running
+    ? { running: true, format: 2, parts: message.parts, partsFormat: exactParts }
+    : { format: 2, parts: message.parts, partsFormat: exactParts };
   if (message.metadata !== undefined) content.metadata = message.metadata;
-  if (running) content.running = true;
   return JSON.stringify(content);
 }
 
@@ -76,8 +78,13 @@ function legacyToUiMessage(id: string, role: string, content: StoredContent): Ch
   return (Object.keys(metadata).length > 0 ? { ...rest, parts, metadata } : { ...rest, parts }) as ChatMessage;
 }
 
-/** SQL over the stored JSON `content`, per dialect: true for an answer of a running turn (either marker). */
+/**
+ * SQL over the stored `content`, per dialect: true for an answer of a running
+ * turn. The flag is the JSON's first key, so a prefix match tells it without
+ * parsing the whole message (PostgreSQL's jsonb could not parse one holding
+ * NUL anyway); rows from before the flag are matched by their old status.
+ */
 export const runningPredicate = {
-  libsql: `(coalesce(json_extract(content, '$.running'), 0) = 1 OR coalesce(json_extract(content, '$.metadata.status'), '') = '${legacyRunningStatus}')`,
-  postgres: `(coalesce((content::jsonb ->> 'running')::boolean, false) OR coalesce(content::jsonb #>> '{metadata,status}', '') = '${legacyRunningStatus}')`,
+  libsql: `(content LIKE '{"running":true,%' OR coalesce(json_extract(content, '$.metadata.status'), '') = '${legacyRunningStatus}')`,
+  postgres: `(content LIKE '{"running":true,%')`,
 } as const;

@@ -48,7 +48,7 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
     async save(messages, { pending, now }) {
       const [first] = messages;
       if (!first) return;
-      const args: unknown[] = [now.toISOString(), first.sessionId, now.getTime()];
+      const args: unknown[] = [now.toISOString(), first.sessionId, pending ? now.getTime() : null];
       const values = messages.map((stored) => {
         const at = args.length + 1;
         args.push(
@@ -63,7 +63,7 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
       });
       const pendingRows = messages.map((_, index) => {
         const at = 4 + index * 6;
-        return `($${at}, $${at + 1}, $${at + 5}, $3)`;
+        return `($${at}, $${at + 1}, $${at + 5}, $3::bigint)`;
       });
       await pool.query(
         `WITH ${
@@ -77,7 +77,7 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
           ON CONFLICT (id) DO UPDATE SET content = excluded.content, role = excluded.role
           -- A message saved again keeps its place in time; a key never moves to another session or resource.
           WHERE m.thread_id = excluded.thread_id AND m."resourceId" = excluded."resourceId" RETURNING 1)
-        UPDATE ${threadsTable} SET "updatedAt" = ${utc(1)}, "updatedAtZ" = $1::timestamptz WHERE id = $2`,
+        UPDATE ${threadsTable} SET "updatedAt" = ${utc(1)}, "updatedAtZ" = $1::timestamptz WHERE id = $2 AND $3::bigint IS NOT DISTINCT FROM $3::bigint`,
         args,
       );
     },

@@ -3,7 +3,7 @@ import {
   boolean,
   index,
   integer,
-  jsonb,
+  json,
   pgTable,
   primaryKey,
   text,
@@ -15,6 +15,8 @@ import {
 const timestamptz = (name: string) => timestamp(name, { withTimezone: true, precision: 3, mode: "date" });
 
 // The same tables as the libSQL schema (storage/libsql/schema.ts), in PostgreSQL's types.
+// JSON columns are `json`, not `jsonb`: jsonb refuses the NUL character (\u0000),
+// and tool state, traces and chunk logs hold whatever text users and models wrote.
 
 export const sessions = pgTable(
   "sessions",
@@ -46,7 +48,7 @@ export const toolSessions = pgTable(
       .references(() => sessions.id, { onDelete: "cascade" }),
     toolName: text("tool_name").notNull(),
     toolKey: text("tool_key"),
-    state: jsonb("state").$type<Record<string, unknown>>().notNull().default({}),
+    state: json("state").$type<Record<string, unknown>>().notNull().default({}),
     stateVersion: integer("state_version").notNull().default(0),
     createdAt: timestamptz("created_at").notNull(),
     lastAccessed: timestamptz("last_accessed").notNull(),
@@ -99,7 +101,7 @@ export const turnTraces = pgTable(
       .notNull()
       .references(() => sessions.id, { onDelete: "cascade" }),
     startedAt: timestamptz("started_at").notNull(),
-    trace: jsonb("trace").notNull(),
+    trace: json("trace").notNull(),
   },
   (table) => [index("turn_traces_session").on(table.sessionId, table.startedAt)],
 );
@@ -161,7 +163,7 @@ export const turnChunks = pgTable(
       .notNull()
       .references(() => turns.id, { onDelete: "cascade" }),
     seq: integer("seq").notNull(),
-    chunks: jsonb("chunks").notNull(),
+    chunks: json("chunks").notNull(),
   },
   (table) => [primaryKey({ columns: [table.turnId, table.seq] })],
 );
