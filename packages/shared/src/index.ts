@@ -24,3 +24,4 @@ export {
   SessionNotFoundError,
 } from "./errors.ts";
 export { isUuid, sessionIdSchema } from "./ids.ts";
+export { cleanTextSchema, clientIdSchema, columnText, isCleanIdentifier, isCleanText } from "./text.ts";

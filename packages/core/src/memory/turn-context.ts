@@ -54,7 +54,10 @@ export function messageText(message: ChatMessage): string {
     .trim();
 }
 
-/** At most `length` characters, cut at the limit. */
+/** At most `length` characters, cut at the limit (never inside a surrogate pair). */
 export function excerpt(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length)}…`;
+  if (text.length <= length) return text;
+  const code = text.charCodeAt(length - 1);
+  const end = code >= 0xd800 && code <= 0xdbff ? length - 1 : length;
+  return `${text.slice(0, end)}…`;
 }

@@ -1,5 +1,5 @@
 import { maxMemoryLength } from "@session-bridge/core";
-import { errorCodes } from "@session-bridge/shared";
+import { cleanTextSchema, errorCodes } from "@session-bridge/shared";
 import { z } from "zod";
 import { chatBodySchema } from "../turns/chat-request.ts";
 
@@ -64,7 +64,10 @@ export const sessionDetail = named(
   "SessionDetail",
   "messages are AI SDK UIMessages, ready for useChat",
 );
-export const renameRequest = named(z.object({ title: z.string().trim().min(1).max(200) }), "RenameRequest");
+export const renameRequest = named(
+  z.object({ title: cleanTextSchema.pipe(z.string().trim().min(1).max(200)) }),
+  "RenameRequest",
+);
 export const sessionResponse = named(z.object({ session }), "SessionResponse");
 
 export const trace = named(
@@ -109,7 +112,11 @@ export const memory = named(
 );
 export const memoryListQuery = z.object({ scope: memoryScope.optional(), sessionId: z.string().optional() });
 export const newMemory = named(
-  z.object({ scope: memoryScope, sessionId: z.string().nullable().optional(), text: z.string().max(maxMemoryLength) }),
+  z.object({
+    scope: memoryScope,
+    sessionId: z.string().nullable().optional(),
+    text: cleanTextSchema.pipe(z.string().max(maxMemoryLength)),
+  }),
   "NewMemory",
 );
 export const memoryResponse = named(z.object({ memory }), "MemoryResponse");

@@ -25,14 +25,41 @@ export function parseInput<T extends z.ZodType>(schema: T, value: unknown): z.ou
   throw new InvalidRequestError(`${field}: ${issue?.message ?? "invalid"}`, { field });
 }
 
-/** The request's JSON body, whatever its content type says; `invalid_json` when it is not JSON. */
+/** Deepest nesting of arrays and objects a request body may have. */
+export const maxJsonDepth = 64;
+
+/**
+ * The request's JSON body, whatever its content type says; `invalid_json`
+ * when it is not JSON, `invalid_request` when it nests deeper than
+ * {@link maxJsonDepth} (nothing the API takes is that deep, and code that walks
+ * such a value recursively runs out of stack).
+ */
 export async function readJson(context: HttpContext): Promise<unknown> {
+  let body: unknown;
   try {
-    return await context.req.json();
+    body = await context.req.json();
   } catch (error) {
     if (error instanceof SyntaxError || (error as Error).name === "SyntaxError") throw new InvalidJsonError();
     throw error;
   }
+  if (depthOf(body) > maxJsonDepth) {
+    throw new InvalidRequestError(`body: nests deeper than ${maxJsonDepth} levels`, { field: "body" });
+  }
+  return body;
+}
+
+/** How deep arrays and objects nest in a JSON value, walked without recursion. */
+function depthOf(value: unknown): number {
+  let deepest = 0;
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [item, depth] = next;
+    if (typeof item !== "object" || item === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > maxJsonDepth) return deepest;
+    for (const child of Object.values(item)) pending.push([child, depth + 1]);
+  }
+  return deepest;
 }
 
 /** The `:id` of a session path, lower-cased; `invalid_session_id` when malformed. */

@@ -1,5 +1,5 @@
 import { maxMemoryLength, type NewMemory } from "@session-bridge/core";
-import { InvalidRequestError } from "@session-bridge/shared";
+import { InvalidRequestError, isCleanText } from "@session-bridge/shared";
 
 /**
  * A new memory's text (trimmed) and session, checked the same way whatever
@@ -9,6 +9,9 @@ import { InvalidRequestError } from "@session-bridge/shared";
 export function checkNewMemory(memory: NewMemory): { text: string; sessionId: string | null } {
   const text = memory.text.trim();
   if (text.length === 0) throw new InvalidRequestError("text must not be empty", { field: "text" });
+  if (!isCleanText(text)) {
+    throw new InvalidRequestError("text must not contain control characters or lone surrogates", { field: "text" });
+  }
   if (text.length > maxMemoryLength) {
     throw new InvalidRequestError(`text must be at most ${maxMemoryLength} characters`, { field: "text" });
   }

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { InvalidRequestError } from "@session-bridge/shared";
+import { InvalidRequestError, isCleanIdentifier } from "@session-bridge/shared";
 
 /**
  * API keys and bearer tokens are 256-bit random secrets stored only as
@@ -14,10 +14,11 @@ export const newSecret = (prefix: "sbk_" | "sbt_") => `${prefix}${randomBytes(32
 export const sameHash = (stored: string, computed: string) =>
   timingSafeEqual(Buffer.from(stored), Buffer.from(computed));
 
-/** A user's name, trimmed; `invalid_request` unless 1 to 200 characters. */
+/** A user's name, trimmed; `invalid_request` unless 1 to 200 characters without control characters. */
 export function checkUserName(name: string): string {
   const trimmed = name.trim();
-  if (!trimmed || trimmed.length > 200)
-    throw new InvalidRequestError("name must be 1 to 200 characters", { field: "name" });
+  if (!trimmed || trimmed.length > 200 || !isCleanIdentifier(trimmed)) {
+    throw new InvalidRequestError("name must be 1 to 200 characters, without control characters", { field: "name" });
+  }
   return trimmed;
 }

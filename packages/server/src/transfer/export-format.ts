@@ -1,4 +1,4 @@
-import { sessionIdSchema } from "@session-bridge/shared";
+import { cleanTextSchema, clientIdSchema, isCleanIdentifier, sessionIdSchema } from "@session-bridge/shared";
 import { z } from "zod";
 
 /**
@@ -13,7 +13,8 @@ export const localResourceId = "local";
 
 // Other stores may write offsets; Session Bridge writes UTC (`toISOString`).
 const timestamp = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
-const id = z.string().min(1).max(200);
+// What the columns can hold (see shared/text.ts): checked before anything is written.
+const id = clientIdSchema;
 
 export const headerRecord = z.object({
   type: z.literal("header"),
@@ -26,14 +27,14 @@ export const headerRecord = z.object({
 export const userRecord = z.object({
   type: z.literal("user"),
   id,
-  name: z.string().trim().min(1).max(200),
+  name: z.string().trim().min(1).max(200).refine(isCleanIdentifier, "must not contain control characters"),
   createdAt: timestamp.nullable().optional(),
 });
 
 export const sessionRecord = z.object({
   type: z.literal("session"),
   id: sessionIdSchema,
-  title: z.string().max(1000).nullable(),
+  title: cleanTextSchema.pipe(z.string().max(1000)).nullable(),
   createdAt: timestamp,
   lastAccessed: timestamp,
 });
@@ -60,7 +61,7 @@ export const memoryRecord = z
     id: sessionIdSchema,
     scope: z.enum(["user", "session"]),
     sessionId: sessionIdSchema.nullable(),
-    text: z.string().trim().min(1).max(4000),
+    text: cleanTextSchema.pipe(z.string().trim().min(1).max(4000)),
     createdAt: timestamp,
   })
   .refine((memory) => (memory.scope === "session") === (memory.sessionId !== null), {
@@ -72,8 +73,8 @@ export const toolSessionRecord = z.object({
   type: z.literal("tool_session"),
   id,
   sessionId: sessionIdSchema,
-  toolName: z.string().min(1).max(200),
-  toolKey: z.string().max(1000).nullable(),
+  toolName: clientIdSchema,
+  toolKey: z.string().max(1000).refine(isCleanIdentifier, "must not contain control characters").nullable(),
   state: z.record(z.string(), z.unknown()),
   stateVersion: z.number().int().min(0),
   createdAt: timestamp,

@@ -3,6 +3,7 @@ import {
   type ChatMessage,
   InvalidRequestError,
   InvalidSessionIdError,
+  clientIdSchema,
   sessionIdSchema,
 } from "@session-bridge/shared";
 import { safeValidateUIMessages } from "ai";
@@ -18,7 +19,7 @@ export class UnsupportedFileUrlError extends AppError {
 
 /** `useChat`'s request body plus `sessionId`. */
 export const chatBodySchema = z.object({
-  id: z.string().max(200).optional().describe("useChat's chat id; the resume route accepts it too"),
+  id: clientIdSchema.optional().describe("useChat's chat id; the resume route accepts it too"),
   messages: z
     .array(z.unknown())
     .min(1, "messages must hold at least the new user message")
@@ -66,7 +67,14 @@ export async function parseChatRequest(body: unknown): Promise<ChatRequest> {
       if (part.type === "file" && !part.url.startsWith("data:")) throw new UnsupportedFileUrlError();
     }
   }
-  const userMessage = messages.findLast((message) => message.role === "user");
+  const position = messages.findLastIndex((message) => message.role === "user");
+  const userMessage = messages[position];
   if (!userMessage) throw new InvalidRequestError("messages: no user message", { field: "messages" });
+  // Its id names it in storage for good: no control characters, no lone surrogates, not empty.
+  const messageId = clientIdSchema.safeParse(userMessage.id);
+  if (!messageId.success) {
+    const field = `messages.${position}.id`;
+    throw new InvalidRequestError(`${field}: ${messageId.error.issues[0]?.message ?? "invalid"}`, { field });
+  }
   return { chatId: id, sessionId, trigger, userMessage };
 }

@@ -1,6 +1,12 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { messageText, type SessionStore, type TurnEffects, type TurnLog } from "@session-bridge/core";
-import { type ChatMessage, SessionBusyError, SessionNotFoundError, statusOf } from "@session-bridge/shared";
+import {
+  type ChatMessage,
+  columnText,
+  SessionBusyError,
+  SessionNotFoundError,
+  statusOf,
+} from "@session-bridge/shared";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
 import type { ChatToolDependencies } from "../tools/chat-tools.ts";
 import { generateAnswer } from "./generate-answer.ts";
@@ -43,7 +49,7 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
     async resolveSession({ sessionId, userMessage, trigger }) {
       const session = sessionId
         ? await sessions.get(resourceId, sessionId)
-        : await sessions.create(resourceId, { title: messageText(userMessage).slice(0, titleLength) || null });
+        : await sessions.create(resourceId, { title: columnText(messageText(userMessage), titleLength) || null });
       if (!session) throw new SessionNotFoundError(sessionId ?? "");
       turn.session = session;
       turn.logger = turn.logger.child({ sessionId: session.id });
