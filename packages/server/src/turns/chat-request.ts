@@ -1,9 +1,9 @@
 import {
   AppError,
   type ChatMessage,
+  clientIdSchema,
   InvalidRequestError,
   InvalidSessionIdError,
-  clientIdSchema,
   sessionIdSchema,
 } from "@session-bridge/shared";
 import { safeValidateUIMessages } from "ai";

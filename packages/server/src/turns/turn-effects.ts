@@ -1,12 +1,6 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { messageText, type SessionStore, type TurnEffects, type TurnLog } from "@session-bridge/core";
-import {
-  type ChatMessage,
-  columnText,
-  SessionBusyError,
-  SessionNotFoundError,
-  statusOf,
-} from "@session-bridge/shared";
+import { type ChatMessage, columnText, SessionBusyError, SessionNotFoundError, statusOf } from "@session-bridge/shared";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
 import type { ChatToolDependencies } from "../tools/chat-tools.ts";
 import { generateAnswer } from "./generate-answer.ts";
