@@ -3,7 +3,7 @@ import { access, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { TestContext } from "node:test";
-import type { InArgs } from "@libsql/client";
+import { createClient, type InArgs } from "@libsql/client";
 import type { Clock } from "@session-bridge/core";
 import {
   type App,
@@ -48,6 +48,16 @@ process.once("beforeExit", () => {
   for (const pool of pools.values()) void pool.end();
 });
 
+/** Where a test's data lives: an app it built, or the configuration of a server process it runs. */
+export type DataPlace = Pick<App, "database" | "memoryDatabase"> & {
+  config: Pick<Config, "databaseUrl" | "memoryDatabaseUrl">;
+};
+
+/** Where a server process on `dataDir` with `environment` keeps its data (see `startServer`). */
+export function dataPlaceOf(dataDir: string, environment: Record<string, string> = {}): DataPlace {
+  return { config: testConfig(dataDir, environment), database: undefined, memoryDatabase: undefined };
+}
+
 /**
  * Rows of a query on the app's own database (`memory`: Mastra Memory's),
  * whatever its backend. Placeholders are `?`; write SQL both SQLite and
@@ -55,12 +65,12 @@ process.once("beforeExit", () => {
  * counts are strings: compare through `Number`).
  */
 export async function querySql(
-  app: App,
+  place: DataPlace,
   text: string,
   args: unknown[] = [],
   options: { memory?: boolean } = {},
 ): Promise<Record<string, unknown>[]> {
-  const url = options.memory ? app.config.memoryDatabaseUrl : app.config.databaseUrl;
+  const url = options.memory ? place.config.memoryDatabaseUrl : place.config.databaseUrl;
   if (/^postgres(ql)?:/.test(url)) {
     let pool = pools.get(url);
     if (!pool) {
@@ -69,17 +79,17 @@ export async function querySql(
       pools.set(url, pool);
     }
     let position = 0;
-    return (
-      await pool.query(
-        text.replace(/\?/g, () => `$${++position}`),
-        args,
-      )
-    ).rows;
+    return (await pool.query(text.replace(/\?/g, () => `$${++position}`), args)).rows;
   }
-  const database = options.memory ? app.memoryDatabase : app.database;
-  if (!database) throw new Error("the app has no libSQL database");
-  const result = await database.client.execute({ sql: text, args: args as InArgs });
-  return result.rows.map((row) => Object.fromEntries(result.columns.map((column) => [column, row[column]])));
+  const database = options.memory ? place.memoryDatabase : place.database;
+  // A server process's file: a client of our own, for this query.
+  const client = database?.client ?? createClient({ url });
+  try {
+    const result = await client.execute({ sql: text, args: args as InArgs });
+    return result.rows.map((row) => Object.fromEntries(result.columns.map((column) => [column, row[column]])));
+  } finally {
+    if (!database) client.close();
+  }
 }
 
 /** A clock that only moves when told to. */
