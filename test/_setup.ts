@@ -79,7 +79,12 @@ export async function querySql(
       pools.set(url, pool);
     }
     let position = 0;
-    return (await pool.query(text.replace(/\?/g, () => `$${++position}`), args)).rows;
+    return (
+      await pool.query(
+        text.replace(/\?/g, () => `$${++position}`),
+        args,
+      )
+    ).rows;
   }
   const database = options.memory ? place.memoryDatabase : place.database;
   // A server process's file: a client of our own, for this query.

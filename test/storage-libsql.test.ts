@@ -1,4 +1,5 @@
 import { libsqlBackend } from "./storage/libsql-backend.ts";
+import { describeMaintenanceLocks } from "./storage/maintenance-locks.suite.ts";
 import { describeMemoryStore } from "./storage/memories.suite.ts";
 import { describeMessageStore } from "./storage/messages.suite.ts";
 import { describePendingMessages } from "./storage/pending-messages.suite.ts";
@@ -27,3 +28,4 @@ describeRepoCacheRows(libsqlBackend);
 describeMessageStore(libsqlBackend);
 describePendingMessages(libsqlBackend);
 describeVectorStore(libsqlBackend);
+describeMaintenanceLocks(libsqlBackend);

@@ -1,4 +1,5 @@
 import { postgresUrl, testBackends } from "./_backends.ts";
+import { describeMaintenanceLocks } from "./storage/maintenance-locks.suite.ts";
 import { describeMemoryStore } from "./storage/memories.suite.ts";
 import { describeMessageStore } from "./storage/messages.suite.ts";
 import { describePendingMessages } from "./storage/pending-messages.suite.ts";
@@ -30,4 +31,5 @@ if (testBackends().includes("postgres") && postgresUrl) {
   describeMessageStore(postgresBackend);
   describePendingMessages(postgresBackend);
   describeVectorStore(postgresBackend);
+  describeMaintenanceLocks(postgresBackend);
 }

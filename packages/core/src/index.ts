@@ -11,6 +11,7 @@ export type {
   RecallScope,
   SaveMessagesRequest,
 } from "./ports/conversation-memory.ts";
+export type { MaintenanceLocks } from "./ports/maintenance-locks.ts";
 export type { ListMemoriesOptions, Memory, MemoryScope, MemoryStore, NewMemory } from "./ports/memory-store.ts";
 export { maxMemoryLength } from "./ports/memory-store.ts";
 export type { ListMessagesOptions, MessageStore, PendingMessage, StoredMessage } from "./ports/message-store.ts";

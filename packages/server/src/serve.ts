@@ -1,4 +1,8 @@
 import type { App } from "./app.ts";
+import { processOwner } from "./turns/process-owner.ts";
+
+/** A cleanup that takes longer than this lets another process start one. */
+const cleanupLockMs = 10 * 60_000;
 import { createHttpApp } from "./http/create-http-app.ts";
 import { startHttpServer } from "./http/http-server.ts";
 
@@ -24,20 +28,43 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   const repos = await app.repos.validate();
   logger.info({ kept: repos.kept, removed: repos.removed.length }, "repository cache checked");
 
+  // Cleanup: one process at a time across every process on the database (a lock lease).
   let running: Promise<void> = Promise.resolve();
   const cleanupOnce = () => {
     running = running.then(async () => {
       try {
-        const report = await app.cleanup();
-        const turns = await app.turns.maintain();
-        logger.info({ ...report, ...turns }, "cleanup finished");
+        if (!(await app.storage.locks.tryAcquire("cleanup", processOwner, cleanupLockMs))) {
+          logger.debug("cleanup skipped: another process is cleaning up");
+          return;
+        }
+        try {
+          const report = await app.cleanup();
+          logger.info(report, "cleanup finished");
+        } finally {
+          await app.storage.locks.release("cleanup", processOwner);
+        }
       } catch (error) {
         logger.error({ err: error }, "cleanup failed");
       }
     });
   };
+  // Recovery: turns whose process died are marked interrupted by whichever
+  // process finds them first (and old chunk logs go), every RECOVERY_INTERVAL.
+  const recoverOnce = () => {
+    running = running.then(async () => {
+      try {
+        const turns = await app.turns.maintain();
+        if (turns.interrupted > 0) logger.warn(turns, "interrupted turns recovered");
+      } catch (error) {
+        logger.error({ err: error }, "recovery failed");
+      }
+    });
+  };
   cleanupOnce();
-  const timer = setInterval(cleanupOnce, config.cleanupIntervalMs);
+  const timers = [
+    setInterval(cleanupOnce, config.cleanupIntervalMs),
+    setInterval(recoverOnce, config.recoveryIntervalMs),
+  ];
 
   const server = await startHttpServer(createHttpApp(app), {
     host: config.host,
@@ -54,7 +81,7 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   });
   logger.info("shutting down");
   await server.close();
-  clearInterval(timer);
+  for (const timer of timers) clearInterval(timer);
   await running;
   await app.close();
 }

@@ -1,3 +1,4 @@
+import type { MaintenanceLocks } from "./maintenance-locks.ts";
 import type { MemoryStore } from "./memory-store.ts";
 import type { MessageStore } from "./message-store.ts";
 import type { RepoCacheRows } from "./repo-cache.ts";
@@ -27,6 +28,7 @@ export interface AppStorage {
   users: UserStore;
   usage: UsageStore;
   repos: RepoCacheRows;
+  locks: MaintenanceLocks;
   /** Applies pending schema migrations (idempotent, safe when several processes start at once). */
   migrate(): Promise<MigrationStatus>;
   migrationStatus(): Promise<MigrationStatus>;

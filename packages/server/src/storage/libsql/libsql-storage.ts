@@ -1,6 +1,7 @@
 import { LibSQLStore } from "@mastra/libsql";
 import type { AppStorage, Clock, IdGenerator, MemoryStorage } from "@session-bridge/core";
 import { type DatabaseHandle, openDatabase } from "./client.ts";
+import { createMaintenanceLocks } from "./maintenance-locks.ts";
 import { createMemoryStore } from "./memory-store.ts";
 import { createLibsqlMessageStore } from "./message-store.ts";
 import { migrateDatabase, migrationStatus } from "./migrate.ts";
@@ -46,6 +47,7 @@ export async function openLibsqlStorage(options: LibsqlStorageOptions): Promise<
     users: createUserStore({ db, clock, generateId }),
     usage: createUsageStore({ db, clock }),
     repos: createRepoCacheRows(db),
+    locks: createMaintenanceLocks({ db, clock }),
     migrate: () => migrateDatabase(db),
     migrationStatus: () => migrationStatus(db),
     async close() {

@@ -185,3 +185,10 @@ export type SessionRow = typeof sessions.$inferSelect;
 export type ToolSessionRow = typeof toolSessions.$inferSelect;
 export type RepoCacheRow = typeof repoCache.$inferSelect;
 export type MemoryRow = typeof memories.$inferSelect;
+
+/** Named leases for work one process at a time does (cleanup); see `MaintenanceLocks`. */
+export const maintenanceLocks = sqliteTable("maintenance_locks", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  until: integer("until").notNull(), // milliseconds since the epoch
+});

@@ -7,6 +7,7 @@ import {
   postgresMigrationStatus,
   withSchemaLock,
 } from "./client.ts";
+import { createPostgresMaintenanceLocks } from "./maintenance-locks.ts";
 import { createPostgresMemoryStore } from "./memory-store.ts";
 import { createPostgresMessageStore } from "./message-store.ts";
 import { createPostgresRepoCacheRows } from "./repo-cache-rows.ts";
@@ -40,6 +41,7 @@ export function openPostgresStorage(
     users: createPostgresUserStore({ db, clock, generateId }),
     usage: createPostgresUsageStore({ db, clock }),
     repos: createPostgresRepoCacheRows(db),
+    locks: createPostgresMaintenanceLocks({ db, clock }),
     migrate: () => migratePostgres(handle),
     migrationStatus: () => postgresMigrationStatus(handle.pool),
     close: () => handle.close(),

@@ -181,3 +181,10 @@ export const usageDaily = pgTable(
   },
   (table) => [primaryKey({ columns: [table.resourceId, table.day, table.model] })],
 );
+
+/** Named leases for work one process at a time does (cleanup); see `MaintenanceLocks`. */
+export const maintenanceLocks = pgTable("maintenance_locks", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  until: bigint("until", { mode: "number" }).notNull(), // milliseconds since the epoch
+});
