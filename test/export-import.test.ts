@@ -5,6 +5,7 @@ import { describe, test } from "node:test";
 import { createClient } from "@libsql/client";
 import { v7 as uuidv7 } from "uuid";
 import { exportUser } from "../packages/server/src/transfer/export-user.ts";
+import { backendEnvironment, testBackends } from "./_backends.ts";
 import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 import { runSessionBridge } from "./_process.ts";
 import { exists, makeTempDir, makeTestApp } from "./_setup.ts";
@@ -43,122 +44,123 @@ const header = line({
 });
 
 describe("export and import", () => {
-  test("moves a user's sessions, messages, memories and tool sessions to a fresh data dir, once", async (t) => {
-    const source = await startChatServer(t, {
-      model: scriptedModel(["We settled on blue-green deploys.", "Noted."]),
-      environment: apikey,
-    });
-    const { user, apiKey } = await source.app.users.create("alice");
-    const sourceToken = await tokenFor(source.url, apiKey);
-    const sessionIds: string[] = [];
-    for (const text of ["How do we roll out the billing service without downtime?", "Second chat, about lunch"]) {
-      const { chunks } = await sendChat(source.url, {
-        messages: [userMessage(text)],
-        token: sourceToken,
+  // The second is a user's way from one machine to many: a libSQL file's export imported into PostgreSQL.
+  for (const targetBackend of testBackends()) {
+    test(`moves a user's sessions, messages, memories and tool sessions to a fresh ${targetBackend} data dir, once`, async (t) => {
+      const source = await startChatServer(t, {
+        model: scriptedModel(["We settled on blue-green deploys.", "Noted."]),
+        environment: apikey,
       });
-      sessionIds.push(sessionIdOf(chunks));
-    }
-    await source.app.turns.settled();
-    await source.app.memories.add(user.id, { scope: "user", text: "Call me Al." });
-    await source.app.memories.add(user.id, {
-      scope: "session",
-      sessionId: sessionIds[0],
-      text: "No deploys on Friday.",
+      const { user, apiKey } = await source.app.users.create("alice");
+      const sourceToken = await tokenFor(source.url, apiKey);
+      const sessionIds: string[] = [];
+      for (const text of ["How do we roll out the billing service without downtime?", "Second chat, about lunch"]) {
+        const { chunks } = await sendChat(source.url, {
+          messages: [userMessage(text)],
+          token: sourceToken,
+        });
+        sessionIds.push(sessionIdOf(chunks));
+      }
+      await source.app.turns.settled();
+      await source.app.memories.add(user.id, { scope: "user", text: "Call me Al." });
+      await source.app.memories.add(user.id, {
+        scope: "session",
+        sessionId: sessionIds[0],
+        text: "No deploys on Friday.",
+      });
+      const thinking = await source.app.toolSessions.getOrCreate(sessionIds[0] as string, "sequentialThinking", null);
+      await source.app.toolSessions.writeState(thinking.id, { thoughts: ["first"] });
+
+      const file = path.join(await makeTempDir(t), "alice.jsonl");
+      const exported = await runSessionBridge(["export", user.id, "--out", file, "--json"], {
+        DATA_DIR: source.dataDir,
+        ...apikey,
+      });
+      assert.equal(exported.code, 0, exported.stderr);
+      assert.deepEqual(JSON.parse(exported.stdout), {
+        userId: user.id,
+        sessions: 2,
+        messages: 4,
+        memories: 2,
+        toolSessions: 1,
+        out: file,
+      });
+      const text = await readFile(file, "utf8");
+      assert.doesNotMatch(text, /sbk_|api_?key/i, "no API key or hash leaves the machine");
+      assert.deepEqual(
+        text
+          .trim()
+          .split("\n")
+          .map((entry) => JSON.parse(entry).type),
+        // Sessions in the order they were created (a key that never moves while the server runs).
+        [
+          "header",
+          "user",
+          "memory",
+          "session",
+          "message",
+          "message",
+          "memory",
+          "tool_session",
+          "session",
+          "message",
+          "message",
+        ],
+      );
+
+      const targetDir = await makeTempDir(t);
+      const targetEnvironment = { DATA_DIR: targetDir, ...apikey, ...(await backendEnvironment(t, targetBackend)) };
+      const imported = await runSessionBridge(["import", file, "--json"], targetEnvironment);
+      assert.equal(imported.code, 0, imported.stderr);
+      const report = JSON.parse(imported.stdout);
+      assert.equal(report.userId, user.id);
+      assert.equal(report.userCreated, true);
+      assert.match(report.apiKey, /^sbk_/);
+      assert.deepEqual(report.imported, { sessions: 2, messages: 4, memories: 2, toolSessions: 1 });
+      assert.equal(report.embedded, 4);
+
+      const again = await runSessionBridge(["import", file, "--json"], targetEnvironment);
+      assert.equal(again.code, 0, again.stderr);
+      const second = JSON.parse(again.stdout);
+      assert.deepEqual(second.imported, { sessions: 0, messages: 0, memories: 0, toolSessions: 0 });
+      assert.deepEqual(second.kept, { sessions: 2, messages: 4, memories: 2, toolSessions: 1 });
+      assert.equal(second.userCreated, false);
+      assert.equal(second.apiKey, undefined, "an existing user gets no new key");
+
+      const roundTrip = path.join(path.dirname(file), "again.jsonl");
+      const reexported = await runSessionBridge(["export", user.id, "--out", roundTrip], targetEnvironment);
+      assert.equal(reexported.code, 0, reexported.stderr);
+      const withoutHeader = (content: string) => content.split("\n").slice(1);
+      assert.deepEqual(
+        withoutHeader(await readFile(roundTrip, "utf8")),
+        withoutHeader(text),
+        "exporting the import gives the same records: ids, times, parts and metadata kept",
+      );
+
+      const target = await startChatServer(t, { dataDir: targetDir, environment: targetEnvironment });
+      const targetToken = await tokenFor(target.url, report.apiKey);
+      for (const sessionId of sessionIds) {
+        const before = await callApi(source.url, "GET", `/api/sessions/${sessionId}`, { token: sourceToken });
+        const after = await callApi(target.url, "GET", `/api/sessions/${sessionId}`, { token: targetToken });
+        assert.equal(after.status, 200);
+        assert.deepEqual(after.body, before.body, "the same session and UIMessage[] on both machines");
+      }
+      assert.deepEqual(await target.app.memories.list(user.id), await source.app.memories.list(user.id));
+      assert.deepEqual(
+        await target.app.toolSessions.listForSession(sessionIds[0] as string),
+        await source.app.toolSessions.listForSession(sessionIds[0] as string),
+      );
+
+      const fresh = await target.app.sessions.create(user.id);
+      const recall = await target.app.memory.recall({
+        sessionId: fresh.id,
+        resourceId: user.id,
+        query: "shipping the billing service with zero downtime",
+      });
+      const hit = recall.recalled.find((item) => item.hit && item.sessionId === sessionIds[0]);
+      assert.ok(hit, "semantic recall finds the imported conversation");
     });
-    const thinking = await source.app.toolSessions.getOrCreate(sessionIds[0] as string, "sequentialThinking", null);
-    await source.app.toolSessions.writeState(thinking.id, { thoughts: ["first"] });
-
-    const file = path.join(await makeTempDir(t), "alice.jsonl");
-    const exported = await runSessionBridge(["export", user.id, "--out", file, "--json"], {
-      DATA_DIR: source.dataDir,
-      ...apikey,
-    });
-    assert.equal(exported.code, 0, exported.stderr);
-    assert.deepEqual(JSON.parse(exported.stdout), {
-      userId: user.id,
-      sessions: 2,
-      messages: 4,
-      memories: 2,
-      toolSessions: 1,
-      out: file,
-    });
-    const text = await readFile(file, "utf8");
-    assert.doesNotMatch(text, /sbk_|api_?key/i, "no API key or hash leaves the machine");
-    assert.deepEqual(
-      text
-        .trim()
-        .split("\n")
-        .map((entry) => JSON.parse(entry).type),
-      // Sessions in the order they were created (a key that never moves while the server runs).
-      [
-        "header",
-        "user",
-        "memory",
-        "session",
-        "message",
-        "message",
-        "memory",
-        "tool_session",
-        "session",
-        "message",
-        "message",
-      ],
-    );
-
-    const targetDir = await makeTempDir(t);
-    const imported = await runSessionBridge(["import", file, "--json"], { DATA_DIR: targetDir, ...apikey });
-    assert.equal(imported.code, 0, imported.stderr);
-    const report = JSON.parse(imported.stdout);
-    assert.equal(report.userId, user.id);
-    assert.equal(report.userCreated, true);
-    assert.match(report.apiKey, /^sbk_/);
-    assert.deepEqual(report.imported, { sessions: 2, messages: 4, memories: 2, toolSessions: 1 });
-    assert.equal(report.embedded, 4);
-
-    const again = await runSessionBridge(["import", file, "--json"], { DATA_DIR: targetDir, ...apikey });
-    assert.equal(again.code, 0, again.stderr);
-    const second = JSON.parse(again.stdout);
-    assert.deepEqual(second.imported, { sessions: 0, messages: 0, memories: 0, toolSessions: 0 });
-    assert.deepEqual(second.kept, { sessions: 2, messages: 4, memories: 2, toolSessions: 1 });
-    assert.equal(second.userCreated, false);
-    assert.equal(second.apiKey, undefined, "an existing user gets no new key");
-
-    const roundTrip = path.join(path.dirname(file), "again.jsonl");
-    const reexported = await runSessionBridge(["export", user.id, "--out", roundTrip], {
-      DATA_DIR: targetDir,
-      ...apikey,
-    });
-    assert.equal(reexported.code, 0, reexported.stderr);
-    const withoutHeader = (content: string) => content.split("\n").slice(1);
-    assert.deepEqual(
-      withoutHeader(await readFile(roundTrip, "utf8")),
-      withoutHeader(text),
-      "exporting the import gives the same records: ids, times, parts and metadata kept",
-    );
-
-    const target = await startChatServer(t, { dataDir: targetDir, environment: apikey });
-    const targetToken = await tokenFor(target.url, report.apiKey);
-    for (const sessionId of sessionIds) {
-      const before = await callApi(source.url, "GET", `/api/sessions/${sessionId}`, { token: sourceToken });
-      const after = await callApi(target.url, "GET", `/api/sessions/${sessionId}`, { token: targetToken });
-      assert.equal(after.status, 200);
-      assert.deepEqual(after.body, before.body, "the same session and UIMessage[] on both machines");
-    }
-    assert.deepEqual(await target.app.memories.list(user.id), await source.app.memories.list(user.id));
-    assert.deepEqual(
-      await target.app.toolSessions.listForSession(sessionIds[0] as string),
-      await source.app.toolSessions.listForSession(sessionIds[0] as string),
-    );
-
-    const fresh = await target.app.sessions.create(user.id);
-    const recall = await target.app.memory.recall({
-      sessionId: fresh.id,
-      resourceId: user.id,
-      query: "shipping the billing service with zero downtime",
-    });
-    const hit = recall.recalled.find((item) => item.hit && item.sessionId === sessionIds[0]);
-    assert.ok(hit, "semantic recall finds the imported conversation");
-  });
+  }
 
   test("a bad line stops the import with its line number and nothing written", async (t) => {
     const dataDir = await makeTempDir(t);

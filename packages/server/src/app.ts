@@ -15,7 +15,7 @@ import {
   type UserStore,
 } from "@session-bridge/core";
 import { v7 as uuidv7 } from "uuid";
-import { type Config, isPostgresUrl } from "./config/config.ts";
+import type { Config } from "./config/config.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import type { Embedder } from "./memory/embedders/embedder.ts";
 import { loadEmbedder } from "./memory/embedders/registry.ts";
@@ -25,14 +25,7 @@ import { activeIndexFor } from "./memory/vector-index.ts";
 import { resolveLanguageModel } from "./models/model-registry.ts";
 import { type CleanupReport, runCleanup } from "./storage/cleanup.ts";
 import type { DatabaseHandle } from "./storage/libsql/client.ts";
-import { openLibsqlMemoryStorage, openLibsqlStorage } from "./storage/libsql/libsql-storage.ts";
-import type { PostgresHandle } from "./storage/postgres/client.ts";
-import {
-  openPostgres,
-  openPostgresMemoryStorage,
-  openPostgresStorage,
-  preparePostgresMemory,
-} from "./storage/postgres/postgres-storage.ts";
+import { openStorage } from "./storage/open-storage.ts";
 import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
 import { withMemoryThreads } from "./storage/session-threads.ts";
 import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
@@ -130,78 +123,6 @@ export async function reindexApp(
     });
   } finally {
     await close();
-  }
-}
-
-interface OpenedStorage {
-  storage: AppStorage;
-  memoryStorage: MemoryStorage;
-  /** The libSQL databases, when that is the backend (tests and benchmarks reach into them). */
-  database: DatabaseHandle | undefined;
-  memoryDatabase: DatabaseHandle | undefined;
-  close(): Promise<void>;
-}
-
-/**
- * The app's and Mastra Memory's storage, each on the backend its URL names:
- * an embedded or remote libSQL database, or PostgreSQL (one pool per database
- * per process, shared when memory lives in the app's database). Mastra's
- * tables are created here, once: on PostgreSQL under an advisory lock.
- */
-async function openStorage(config: Config, clock: Clock, generateId: IdGenerator): Promise<OpenedStorage> {
-  const closers: (() => Promise<void>)[] = [];
-  let closed: Promise<void> | undefined;
-  // Closing twice (a test that closes early, then its cleanup) closes once.
-  const close = () => {
-    closed ??= (async () => {
-      for (const closer of closers.reverse()) await closer();
-    })();
-    return closed;
-  };
-  try {
-    let storage: AppStorage;
-    let database: DatabaseHandle | undefined;
-    let postgres: PostgresHandle | undefined;
-    if (isPostgresUrl(config.databaseUrl)) {
-      postgres = openPostgres({ url: config.databaseUrl, max: config.databasePoolSize });
-      storage = openPostgresStorage(postgres, { clock, generateId });
-    } else {
-      const libsql = await openLibsqlStorage({
-        url: config.databaseUrl,
-        authToken: config.databaseAuthToken,
-        clock,
-        generateId,
-      });
-      storage = libsql;
-      database = libsql.database;
-    }
-    closers.push(() => storage.close());
-    let memoryStorage: MemoryStorage;
-    let memoryDatabase: DatabaseHandle | undefined;
-    if (isPostgresUrl(config.memoryDatabaseUrl)) {
-      const shared = postgres && config.memoryDatabaseUrl === config.databaseUrl;
-      const handle = shared
-        ? (postgres as PostgresHandle)
-        : openPostgres({ url: config.memoryDatabaseUrl, max: config.databasePoolSize });
-      await preparePostgresMemory(handle);
-      memoryStorage = openPostgresMemoryStorage(handle, {
-        url: config.memoryDatabaseUrl,
-        vectorPoolSize: Math.max(2, Math.ceil(config.databasePoolSize / 2)),
-        owned: !shared,
-      });
-    } else {
-      const libsql = await openLibsqlMemoryStorage({
-        url: config.memoryDatabaseUrl,
-        authToken: config.databaseAuthToken,
-      });
-      memoryStorage = libsql;
-      memoryDatabase = libsql.database;
-    }
-    closers.push(() => memoryStorage.close());
-    return { storage, memoryStorage, database, memoryDatabase, close };
-  } catch (error) {
-    await close();
-    throw error;
   }
 }
 

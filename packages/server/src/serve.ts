@@ -3,6 +3,7 @@ import { processOwner } from "./turns/process-owner.ts";
 
 /** A cleanup that takes longer than this lets another process start one. */
 const cleanupLockMs = 10 * 60_000;
+
 import { createHttpApp } from "./http/create-http-app.ts";
 import { startHttpServer } from "./http/http-server.ts";
 

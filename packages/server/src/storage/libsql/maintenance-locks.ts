@@ -21,7 +21,9 @@ export function createMaintenanceLocks({ db, clock }: { db: Database; clock: Clo
     },
 
     async release(name, holder) {
-      await db.delete(maintenanceLocks).where(and(eq(maintenanceLocks.name, name), eq(maintenanceLocks.holder, holder)));
+      await db
+        .delete(maintenanceLocks)
+        .where(and(eq(maintenanceLocks.name, name), eq(maintenanceLocks.holder, holder)));
     },
   };
 }

@@ -21,7 +21,9 @@ export function createPostgresMaintenanceLocks({ db, clock }: { db: PgDatabase; 
     },
 
     async release(name, holder) {
-      await db.delete(maintenanceLocks).where(and(eq(maintenanceLocks.name, name), eq(maintenanceLocks.holder, holder)));
+      await db
+        .delete(maintenanceLocks)
+        .where(and(eq(maintenanceLocks.name, name), eq(maintenanceLocks.holder, holder)));
     },
   };
 }

@@ -1,0 +1,96 @@
+import path from "node:path";
+import type { AppStorage, Clock, IdGenerator, MemoryStorage } from "@session-bridge/core";
+import { type Config, isPostgresUrl } from "../config/config.ts";
+import type { DatabaseHandle } from "./libsql/client.ts";
+import { openLibsqlMemoryStorage, openLibsqlStorage } from "./libsql/libsql-storage.ts";
+import type { PostgresHandle } from "./postgres/client.ts";
+import {
+  openPostgres,
+  openPostgresMemoryStorage,
+  openPostgresStorage,
+  preparePostgresMemory,
+} from "./postgres/postgres-storage.ts";
+
+// Part of the composition root (app.ts, its only caller): the one place that
+// turns database URLs into clients and pools.
+
+export interface OpenedStorage {
+  storage: AppStorage;
+  memoryStorage: MemoryStorage;
+  /** The libSQL databases, when that is the backend (tests and benchmarks reach into them). */
+  database: DatabaseHandle | undefined;
+  memoryDatabase: DatabaseHandle | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * The app's and Mastra Memory's storage, each on the backend its URL names:
+ * an embedded or remote libSQL database, or PostgreSQL (one pool per database
+ * per process, shared when memory lives in the app's database). Mastra's
+ * tables are created here, once: on PostgreSQL under an advisory lock.
+ */
+export async function openStorage(config: Config, clock: Clock, generateId: IdGenerator): Promise<OpenedStorage> {
+  const closers: (() => Promise<void>)[] = [];
+  let closed: Promise<void> | undefined;
+  // Closing twice (a test that closes early, then its cleanup) closes once.
+  const close = () => {
+    closed ??= (async () => {
+      for (const closer of closers.reverse()) await closer();
+    })();
+    return closed;
+  };
+  try {
+    let storage: AppStorage;
+    let database: DatabaseHandle | undefined;
+    let postgres: PostgresHandle | undefined;
+    if (isPostgresUrl(config.databaseUrl)) {
+      postgres = openPostgres({ url: config.databaseUrl, max: config.databasePoolSize });
+      // A checkout exists only on the machine that cloned it, so the repository cache's
+      // index stays beside the checkouts (a local file), not in the shared database.
+      const local = await openLibsqlStorage({
+        url: `file:${path.join(config.dataDir, "repo-cache.db")}`,
+        clock,
+        generateId,
+      });
+      closers.push(() => local.close());
+      await local.migrate();
+      storage = { ...openPostgresStorage(postgres, { clock, generateId }), repos: local.repos };
+    } else {
+      const libsql = await openLibsqlStorage({
+        url: config.databaseUrl,
+        authToken: config.databaseAuthToken,
+        clock,
+        generateId,
+      });
+      storage = libsql;
+      database = libsql.database;
+    }
+    closers.push(() => storage.close());
+    let memoryStorage: MemoryStorage;
+    let memoryDatabase: DatabaseHandle | undefined;
+    if (isPostgresUrl(config.memoryDatabaseUrl)) {
+      const shared = postgres && config.memoryDatabaseUrl === config.databaseUrl;
+      const handle = shared
+        ? (postgres as PostgresHandle)
+        : openPostgres({ url: config.memoryDatabaseUrl, max: config.databasePoolSize });
+      await preparePostgresMemory(handle);
+      memoryStorage = openPostgresMemoryStorage(handle, {
+        url: config.memoryDatabaseUrl,
+        vectorPoolSize: Math.max(2, Math.ceil(config.databasePoolSize / 2)),
+        owned: !shared,
+      });
+    } else {
+      const libsql = await openLibsqlMemoryStorage({
+        url: config.memoryDatabaseUrl,
+        authToken: config.databaseAuthToken,
+      });
+      memoryStorage = libsql;
+      memoryDatabase = libsql.database;
+    }
+    closers.push(() => memoryStorage.close());
+    return { storage, memoryStorage, database, memoryDatabase, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
