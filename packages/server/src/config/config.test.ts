@@ -84,7 +84,9 @@ describe("loadConfig", () => {
     ["MAX_SESSIONS_PER_USER", "1.5"],
     ["REPO_ALLOW_LOCAL", "maybe"],
     ["LOG_LEVEL", "loud"],
-    ["DATABASE_URL", "postgres://localhost/db"],
+    ["DATABASE_URL", "mysql://localhost/db"],
+    ["DATABASE_POOL_SIZE", "0"],
+    ["RECOVERY_INTERVAL", "soon"],
     ["MEMORY_DATABASE_URL", "./memory.db"],
   ];
   for (const [variable, value] of badValues) {
