@@ -84,6 +84,34 @@ describe("HTTP basics", () => {
     assert.equal(JSON.parse(answer.slice(answer.indexOf("\r\n\r\n") + 4)).error.code, "request_timeout");
   });
 
+  test("a request Node cannot parse is a 400 invalid_request; to HEAD, the head alone", async (t) => {
+    const { url } = await startServer(t);
+    const { port } = new URL(url);
+    const send = (method: string) =>
+      new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const socket = connect(Number(port), "127.0.0.1", () => {
+          // Bytes 0xFF 0xE9 in the path: not a valid request line.
+          socket.write(
+            Buffer.concat([
+              Buffer.from(`${method} /`),
+              Buffer.from([0xff, 0xe9]),
+              Buffer.from(" HTTP/1.1\r\nhost: x\r\n\r\n"),
+            ]),
+          );
+        });
+        socket.on("data", (data) => chunks.push(data));
+        socket.on("close", () => resolve(Buffer.concat(chunks)));
+        socket.on("error", reject);
+      });
+    const get = (await send("GET")).toString();
+    assert.match(get, /^HTTP\/1\.1 400 /);
+    assert.equal(JSON.parse(get.slice(get.indexOf("\r\n\r\n") + 4)).error.code, "invalid_request");
+    const head = (await send("HEAD")).toString();
+    assert.match(head, /^HTTP\/1\.1 400 /);
+    assert.equal(head.slice(head.indexOf("\r\n\r\n") + 4), "", "no body after a HEAD's head");
+  });
+
   test("the OpenAPI document is public and names every route with its methods", async (t) => {
     const { app, url } = await startServer(t, { AUTH: "apikey" });
     const response = await fetch(`${url}/api/openapi.json`);

@@ -51,9 +51,11 @@ export function startHttpServer(
           ? new RequestTimeoutError(timeout ?? 0).toJSON()
           : { error: { code: "invalid_request", message: "The request is not valid HTTP" } },
       );
+      // A HEAD request gets the head alone (its client would read a body as the next response).
+      const head = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
       socket.end(
         `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\n` +
-          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+          `content-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${head ? "" : body}`,
       );
     });
     server.once("error", reject);
