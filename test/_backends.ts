@@ -48,10 +48,22 @@ export async function freshPostgresDatabase(_t: TestContext): Promise<string> {
   return databaseUrl(name);
 }
 
-async function migratedTemplate(pool: pg.Pool): Promise<string> {
-  const name = `sb_template_${uuidv7().replaceAll("-", "")}`;
+/** A database with nothing in it (pgvector aside), dropped like the others: for tests of first start-up. */
+export async function emptyPostgresDatabase(): Promise<string> {
+  if (!postgresUrl) throw new Error("TEST_POSTGRES_URL is not set");
+  admin ??= adminPool(postgresUrl);
+  return databaseUrl(await createEmptyDatabase(admin, "sb"));
+}
+
+async function createEmptyDatabase(pool: pg.Pool, prefix: string): Promise<string> {
+  const name = `${prefix}_${uuidv7().replaceAll("-", "")}`;
   await pool.query(`CREATE DATABASE ${name}`);
   created.push(name);
+  return name;
+}
+
+async function migratedTemplate(pool: pg.Pool): Promise<string> {
+  const name = await createEmptyDatabase(pool, "sb_template");
   const handle = openPostgres({ url: databaseUrl(name), max: 2 });
   try {
     await migratePostgres(handle);
@@ -84,7 +96,15 @@ process.on("beforeExit", () => {
     .catch(() => undefined);
 });
 
-/** The environment that puts an app (or a server process) on `backend`. */
-export async function backendEnvironment(t: TestContext, backend: BackendName): Promise<Record<string, string>> {
-  return backend === "postgres" ? { DATABASE_URL: await freshPostgresDatabase(t) } : {};
+/**
+ * The environment that puts an app (or a server process) on `backend`: a
+ * fresh, migrated database, or with `empty` one nothing has touched yet.
+ */
+export async function backendEnvironment(
+  t: TestContext,
+  backend: BackendName,
+  options: { empty?: boolean } = {},
+): Promise<Record<string, string>> {
+  if (backend !== "postgres") return {};
+  return { DATABASE_URL: options.empty ? await emptyPostgresDatabase() : await freshPostgresDatabase(t) };
 }

@@ -79,16 +79,21 @@ async function turnUntilFinish(url: string, message: ChatMessage, sessionId?: st
 
 for (const backend of testBackends()) {
   describe(`several server processes on one ${backend} database`, { timeout: 180_000 }, () => {
-    /** `count` server processes on one fresh database, started at the same moment. */
-    async function startServers(t: import("node:test").TestContext, count: number, extra: Record<string, string> = {}) {
+    /** `count` server processes on one fresh database (`empty`: not even migrated), started at the same moment. */
+    async function startServers(
+      t: import("node:test").TestContext,
+      count: number,
+      extra: Record<string, string> = {},
+      options: { empty?: boolean } = {},
+    ) {
       const dataDir = await makeTempDir(t);
-      const environment = { ...(await backendEnvironment(t, backend)), ...extra };
+      const environment = { ...(await backendEnvironment(t, backend, options)), ...extra };
       const servers = await Promise.all(Array.from({ length: count }, () => startServer(t, dataDir, environment)));
       return { servers, place: dataPlaceOf(dataDir, environment) };
     }
 
     test("processes started at the same moment on a fresh database all come up", async (t) => {
-      const { servers } = await startServers(t, 3);
+      const { servers } = await startServers(t, 3, {}, { empty: true });
       for (const server of servers) assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
       const errors = servers.flatMap((server) => server.logs.filter((line) => Number(line.level) >= 50));
       assert.deepEqual(errors, [], "nothing logged at error level");

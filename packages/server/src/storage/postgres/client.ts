@@ -37,15 +37,30 @@ export function openPostgres(options: { url: string; max: number }): PostgresHan
   return { pool, db: drizzle(pool, { schema }), close: () => pool.end() };
 }
 
+/** How often a process waiting for the schema lock asks for it again. */
+const schemaLockPollMs = 100;
+
 /**
  * Runs `work` holding the schema's advisory lock: processes starting at once
  * on an empty database take turns, so table creation never races (Mastra's own
  * initialisation deadlocks when six processes run it at once).
+ *
+ * The lock is asked for with `pg_try_advisory_lock`, again every 100 ms, never
+ * waited for inside the server: Mastra creates indexes `CONCURRENTLY`, which
+ * waits for every transaction already running to end, and a `pg_advisory_lock`
+ * call waiting for the holder is such a transaction. Holder and waiter would
+ * then wait for each other with no deadlock PostgreSQL could see.
  */
 export async function withSchemaLock<T>(pool: pg.Pool, work: () => Promise<T>): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query("SELECT pg_advisory_lock(hashtext($1))", [schemaLock]);
+    for (;;) {
+      const { rows } = await client.query<{ locked: boolean }>("SELECT pg_try_advisory_lock(hashtext($1)) AS locked", [
+        schemaLock,
+      ]);
+      if (rows[0]?.locked) break;
+      await new Promise((resolve) => setTimeout(resolve, schemaLockPollMs));
+    }
     try {
       return await work();
     } finally {

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { migratePostgres, openPostgres, withSchemaLock } from "../packages/server/src/storage/postgres/client.ts";
+import { preparePostgresMemory } from "../packages/server/src/storage/postgres/postgres-storage.ts";
+import { emptyPostgresDatabase, postgresUrl } from "./_backends.ts";
+
+/** Rejects when `work` has not settled after `ms`: how a test tells a hang from slowness (not a speed check). */
+async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, hung]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Closes the pools, first ending every connection to `url`'s database (a hung test leaves queries waiting). */
+async function closeAll(url: string, handles: { close(): Promise<void> }[]): Promise<void> {
+  const admin = new pg.Client({ connectionString: postgresUrl });
+  await admin.connect();
+  try {
+    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", [
+      new URL(url).pathname.slice(1),
+    ]);
+  } finally {
+    await admin.end();
+  }
+  await Promise.all(handles.map((handle) => handle.close().catch(() => undefined)));
+}
+
+// What only PostgreSQL has: schema changes by several processes at once.
+describe("PostgreSQL schema work", { skip: postgresUrl ? false : "no TEST_POSTGRES_URL" }, () => {
+  test("a process waiting for the schema lock never blocks the holder's CREATE INDEX CONCURRENTLY", async (t) => {
+    const url = await emptyPostgresDatabase();
+    const holder = openPostgres({ url, max: 3 });
+    const waiter = openPostgres({ url, max: 3 });
+    t.after(() => closeAll(url, [holder, waiter]));
+    const order: string[] = [];
+    let waiting: Promise<void> | undefined;
+    const holding = withSchemaLock(holder.pool, async () => {
+      waiting = withSchemaLock(waiter.pool, async () => {
+        order.push("waiter");
+      });
+      await sleep(300); // the waiter is asking for the lock by now
+      await holder.pool.query("CREATE TABLE schema_lock_probe (x integer)");
+      // Waits for every transaction running when it starts: one blocked inside the server would never end.
+      await holder.pool.query("CREATE INDEX CONCURRENTLY schema_lock_probe_x ON schema_lock_probe (x)");
+      order.push("holder");
+    });
+    await within(30_000, "the holder's concurrent index", holding);
+    await within(30_000, "the waiter", waiting as Promise<void>);
+    assert.deepEqual(order, ["holder", "waiter"], "one at a time, in turn");
+  });
+
+  test("six processes preparing one empty database at once all succeed, and the schema is made once", async (t) => {
+    const url = await emptyPostgresDatabase();
+    const handles = Array.from({ length: 6 }, () => openPostgres({ url, max: 3 }));
+    t.after(() => closeAll(url, handles));
+    const statuses = await within(
+      120_000,
+      "six concurrent preparations",
+      Promise.all(
+        handles.map(async (handle) => {
+          const status = await migratePostgres(handle);
+          await preparePostgresMemory(handle);
+          return status;
+        }),
+      ),
+    );
+    for (const status of statuses) assert.equal(status.applied, status.available);
+    const [handle] = handles;
+    const applied = await handle?.pool.query("SELECT count(*)::int AS count FROM drizzle.__drizzle_migrations");
+    assert.equal(applied?.rows[0].count, statuses[0]?.available, "each migration recorded once");
+    const tables = await handle?.pool.query(
+      "SELECT count(*)::int AS count FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'mastra_%'",
+    );
+    assert.ok((tables?.rows[0].count ?? 0) > 10, "Mastra's tables are there");
+  });
+});
