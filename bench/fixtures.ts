@@ -154,13 +154,15 @@ export function makeTexts(count: number, seed: number): string[] {
 
 /**
  * Runs one turn through the app and times it: to the stream's `finish` chunk
- * (what the user waits for) and to the turn being saved and indexed.
+ * (what the user waits for; `onFinish` runs then) and to the turn being saved
+ * and indexed.
  */
 export async function timedTurn(
   app: App,
   resourceId: string,
   sessionId: string,
   text: string,
+  onFinish?: () => void,
 ): Promise<{ finish: number; total: number }> {
   const started = performance.now();
   const { stream } = await app.turns.start(
@@ -173,7 +175,11 @@ export async function timedTurn(
     resourceId,
   );
   let finish = Number.NaN;
-  for await (const chunk of stream) if (chunk.type === "finish") finish = performance.now() - started;
+  for await (const chunk of stream) {
+    if (chunk.type !== "finish") continue;
+    finish = performance.now() - started;
+    onFinish?.();
+  }
   await app.turns.settled();
   return { finish, total: performance.now() - started };
 }

@@ -4,17 +4,14 @@
 // over real HTTP with AUTH=apikey, for one user holding `--sessions` sessions,
 // under `--concurrency` keep-alive clients. Beside it, the floor: a bare Hono
 // handler on @hono/node-server answering the same paths with the identical
-// JSON bytes captured from the real server. The clients run in a worker thread,
-// so that they do not share the servers' event loop.
+// JSON bytes captured from the real server. The clients run in a worker thread
+// (bench/http-load.ts), so that they do not share the servers' event loop.
 import { mkdtemp, rm } from "node:fs/promises";
-import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { isMainThread, parentPort, Worker } from "node:worker_threads";
 import { serve } from "@hono/node-server";
 import {
-  type App,
   createApp,
   createHttpApp,
   createLogger,
@@ -22,37 +19,17 @@ import {
   loadConfig,
   startHttpServer,
 } from "@session-bridge/server";
-import type { ChatMessage } from "@session-bridge/shared";
 import { Hono } from "hono";
 import pino from "pino";
-import { v7 as uuidv7 } from "uuid";
 import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
-import { makeTexts } from "./fixtures.ts";
-import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
-
-/** One measured load: `concurrency` client loops sending GETs to `urls` for `durationMs`. */
-interface LoadJob {
-  urls: string[];
-  headers: Record<string, string>;
-  concurrency: number;
-  warmupMs: number;
-  durationMs: number;
-}
-
-interface LoadResult {
-  /** Milliseconds per request, for every request completed inside the measured window. */
-  latencies: number[];
-  seconds: number;
-  failures: number;
-}
+import { pageCursor, populateSessions, runLoad, startLoadClients, summarizeLoad } from "./http-load.ts";
+import { formatMarkdown, formatTable, machine, type Timing, updateReadme, writeResults } from "./measure.ts";
 
 interface Row {
   request: string;
   bridge: { perSecond: number; latency: Timing };
   floor: { perSecond: number; latency: Timing };
 }
-
-if (!isMainThread) runClientThread();
 
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -77,12 +54,12 @@ export async function main(args: string[]): Promise<void> {
     embedder: await loadUseLiteEmbedder(),
     logger,
   });
-  const clients = new Worker(new URL(import.meta.url));
+  const clients = startLoadClients();
   const servers: HttpServer[] = [];
   const rows: Row[] = [];
   try {
     const { user, apiKey } = await app.users.create("bench");
-    const sessionIds = await populate(app, user.id, sessionCount, messagesPerSession);
+    const sessionIds = await populateSessions(app, user.id, sessionCount, messagesPerSession);
     const bridge = await startHttpServer(createHttpApp(app), { host: "127.0.0.1", port: 0 });
     servers.push(bridge);
     const tokenResponse = await fetch(`${bridge.url}/api/auth/token`, {
@@ -126,7 +103,7 @@ export async function main(args: string[]): Promise<void> {
         });
       const bridgeResult = await load(bridge.url);
       const floorResult = await load(floor.url);
-      rows.push({ request, bridge: summarize(bridgeResult), floor: summarize(floorResult) });
+      rows.push({ request, bridge: summarizeLoad(bridgeResult), floor: summarizeLoad(floorResult) });
     }
   } finally {
     await clients.terminate();
@@ -174,51 +151,6 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
 }
 
-/**
- * The user's sessions, each with a short conversation saved the way a turn
- * saves it (through the memory bridge; vectors left pending, as the routes
- * measured never read them). Returns the session ids.
- */
-async function populate(app: App, resourceId: string, sessions: number, perSession: number): Promise<string[]> {
-  process.stderr.write(`populating ${sessions.toLocaleString("en-US")} sessions of ${perSession} messages…\n`);
-  const texts = makeTexts(sessions * perSession, 5);
-  const sessionIds: string[] = [];
-  for (let index = 0; index < sessions; index++) {
-    const session = await app.sessions.create(resourceId, { title: texts[index * perSession]?.slice(0, 60) ?? null });
-    const messages = Array.from({ length: perSession }, (_, position): ChatMessage => {
-      const text = texts[index * perSession + position] as string;
-      return position % 2 === 0
-        ? { id: uuidv7(), role: "user", parts: [{ type: "text", text }] }
-        : {
-            id: uuidv7(),
-            role: "assistant",
-            parts: [{ type: "step-start" }, { type: "text", text, state: "done" }],
-            metadata: {
-              sessionId: session.id,
-              model: "local:demo",
-              status: "complete",
-              usage: { inputTokens: 120, outputTokens: 24, totalTokens: 144 },
-            },
-          };
-    });
-    await app.memory.save({ sessionId: session.id, resourceId, messages, index: "later" });
-    sessionIds.push(session.id);
-  }
-  return sessionIds;
-}
-
-/** The cursor that starts page `page` (of 50) of the session list. */
-async function pageCursor(base: string, headers: Record<string, string>, page: number): Promise<string> {
-  let cursor = "";
-  for (let index = 0; index < page; index++) {
-    const response = await fetch(`${base}/api/sessions?limit=50${cursor ? `&cursor=${cursor}` : ""}`, { headers });
-    const { nextCursor } = (await response.json()) as { nextCursor: string | null };
-    if (!nextCursor) break;
-    cursor = nextCursor;
-  }
-  return cursor;
-}
-
 /** A bare Hono app answering each captured path with its captured bytes: what HTTP alone costs. */
 function startFloorServer(bodies: Map<string, Buffer>): Promise<HttpServer> {
   const floor = new Hono();
@@ -240,69 +172,6 @@ function startFloorServer(bodies: Map<string, Buffer>): Promise<HttpServer> {
       });
     });
   });
-}
-
-function runLoad(worker: Worker, job: LoadJob): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    worker.once("message", (result: LoadResult) => {
-      worker.off("error", reject);
-      resolve(result);
-    });
-    worker.once("error", reject);
-    worker.postMessage(job);
-  });
-}
-
-/** The worker's side: runs each job it is sent and posts back what it measured. */
-function runClientThread(): void {
-  parentPort?.on("message", async (job: LoadJob) => {
-    parentPort?.postMessage(await clientLoops(job));
-  });
-}
-
-async function clientLoops(job: LoadJob): Promise<LoadResult> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
-  const started = performance.now();
-  const measureFrom = started + job.warmupMs;
-  const end = measureFrom + job.durationMs;
-  const latencies: number[] = [];
-  let failures = 0;
-  const loop = async () => {
-    while (performance.now() < end) {
-      const url = job.urls[Math.floor(Math.random() * job.urls.length)] as string;
-      const sent = performance.now();
-      const status = await get(url, job.headers, agent);
-      const done = performance.now();
-      if (status !== 200) failures++;
-      // Throughput counts what completed inside the window; requests still in flight at its end do not count.
-      if (done >= measureFrom && done <= end) latencies.push(done - sent);
-    }
-  };
-  await Promise.all(Array.from({ length: job.concurrency }, loop));
-  agent.destroy();
-  return { latencies, seconds: job.durationMs / 1000, failures };
-}
-
-/**
- * One GET, body read to the end. node:http rather than fetch: on the reference
- * machine undici's fetch managed about a third of the requests per second from
- * one thread, so the floor would have measured the client.
- */
-function get(url: string, headers: Record<string, string>, agent: http.Agent): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { headers, agent }, (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-        response.on("error", reject);
-      })
-      .on("error", reject);
-  });
-}
-
-function summarize(result: LoadResult): { perSecond: number; latency: Timing } {
-  if (result.failures > 0) throw new Error(`${result.failures} requests failed`);
-  return { perSecond: result.latencies.length / result.seconds, latency: timingOf(result.latencies) };
 }
 
 const ms = (milliseconds: number) => milliseconds.toFixed(2);

@@ -6,6 +6,7 @@ const benchmarks: Record<string, () => Promise<{ main(args: string[]): Promise<v
   turn: () => import("./turn.ts"),
   durability: () => import("./durability.ts"),
   http: () => import("./http.ts"),
+  postgres: () => import("./postgres.ts"),
 };
 
 const [name, ...args] = process.argv.slice(2);

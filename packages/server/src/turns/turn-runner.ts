@@ -180,8 +180,9 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       await finishTurn(dependencies, turn);
       running.delete(session.id);
       ended();
-      // Embedding the answer happens after the client got `finish`; deletion and shutdown wait for it.
-      const embedded = afterTurn(turn, session);
+      // Embedding the answer happens after the client got `finish`; deletion and shutdown wait for it,
+      // and for the session's earlier turns' work, which may still be running.
+      const embedded = Promise.all([afterwork.get(session.id), afterTurn(turn, session)]).then(() => undefined);
       afterwork.set(session.id, embedded);
       void embedded.finally(() => {
         if (afterwork.get(session.id) === embedded) afterwork.delete(session.id);
