@@ -84,7 +84,7 @@ export function describeSessionCascade(backend: StorageBackend) {
       const { storage } = await openWithClock(backend, t);
       const session = await storage.sessions.create("alice");
       const turn = newTurn(session.id);
-      assert.equal(await storage.sessions.acquireTurnLease("alice", session.id, turn.leaseId, 30_000), true);
+      assert.ok(await storage.sessions.acquireTurnLease("alice", session.id, turn.leaseId, 30_000));
       await storage.turns.begin(turn);
       assert.equal(await storage.sessions.delete("alice", session.id), true);
       assert.equal(await storage.turns.get(turn.id), undefined);

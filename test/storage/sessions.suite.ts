@@ -34,7 +34,7 @@ export function describeSessionStore(backend: StorageBackend) {
       assert.equal(await sessions.get("bob", session.id), undefined);
       assert.equal(await sessions.touch("bob", session.id), false);
       assert.equal(await sessions.rename("bob", session.id, "mine now"), undefined);
-      assert.equal(await sessions.acquireTurnLease("bob", session.id, uuidv7(), 60_000), false);
+      assert.equal(await sessions.acquireTurnLease("bob", session.id, uuidv7(), 60_000), undefined);
       assert.equal(await sessions.delete("bob", session.id), false);
       assert.deepEqual(await sessions.list("bob"), { sessions: [], nextCursor: null });
       assert.deepEqual(await sessions.listByCreation("bob", { after: null, limit: 10 }), []);

@@ -42,7 +42,7 @@ export function describeTurnLog(backend: StorageBackend) {
       await turns.begin(turn);
       const startedAt = clock.now();
       clock.advance(2500);
-      assert.equal(await turns.finish(turn.id, "stopped"), true);
+      assert.equal(await turns.end({ turnId: turn.id, status: "stopped" }), true);
       assert.deepEqual(await turns.get(turn.id), {
         ...turn,
         status: "stopped",
@@ -51,10 +51,59 @@ export function describeTurnLog(backend: StorageBackend) {
         endedAt: clock.now(),
       });
       clock.advance(1000);
-      assert.equal(await turns.finish(turn.id, "complete"), false);
+      assert.equal(await turns.end({ turnId: turn.id, status: "complete" }), false);
       assert.equal(await turns.markInterrupted(turn.id), false);
       assert.equal((await turns.get(turn.id))?.status, "stopped", "the first end stays");
-      assert.equal(await turns.finish(uuidv7(), "complete"), false);
+      assert.equal(await turns.end({ turnId: uuidv7(), status: "complete" }), false);
+    });
+
+    test("a turn's end writes its last batch, trace, usage and lease release with its status", async (t) => {
+      const { storage, turns, session, clock } = await openWithSession(backend, t);
+      const turn = newTurn(session.id);
+      assert.ok(await storage.sessions.acquireTurnLease("alice", session.id, turn.leaseId, 60_000));
+      await turns.begin(turn);
+      await turns.append(turn.id, 0, batch(0));
+      const trace = {
+        id: turn.id,
+        startedAt: clock.now(),
+        endedAt: clock.now(),
+        outcome: "complete" as const,
+        model: "local:demo",
+        transitions: [],
+        recalled: [],
+        toolCalls: [],
+        usage: { inputTokens: 3, outputTokens: 4 },
+      };
+      const ending = {
+        turnId: turn.id,
+        status: "complete" as const,
+        lastBatch: { seq: 1, chunks: batch(1) },
+        trace: { sessionId: session.id, trace },
+        usage: { resourceId: "alice", model: "local:demo", inputTokens: 3, outputTokens: 4 },
+        lease: { sessionId: session.id, leaseId: turn.leaseId },
+      };
+      assert.equal(await turns.end(ending), true);
+      assert.equal((await turns.get(turn.id))?.status, "complete");
+      assert.deepEqual(await turns.read(turn.id, -1), [
+        { seq: 0, chunks: batch(0) },
+        { seq: 1, chunks: batch(1) },
+      ]);
+      assert.deepEqual(await storage.traces.listForSession(session.id), [trace]);
+      assert.deepEqual(
+        (await storage.usage.list("alice")).map(({ turns: count, inputTokens, outputTokens }) => [
+          count,
+          inputTokens,
+          outputTokens,
+        ]),
+        [[1, 3, 4]],
+      );
+      assert.ok(await storage.sessions.acquireTurnLease("alice", session.id, uuidv7(), 60_000), "the lease is free");
+
+      // Ending it again: the status stays, the rest is written all the same (a batch written twice is kept once).
+      assert.equal(await turns.end(ending), false);
+      assert.equal((await turns.read(turn.id, -1)).length, 2);
+      assert.equal((await storage.usage.list("alice"))[0]?.turns, 2);
+      assert.equal((await storage.traces.listForSession(session.id)).length, 1);
     });
 
     test("marks an abandoned turn interrupted now, unless something ended it first", async (t) => {
@@ -66,7 +115,11 @@ export function describeTurnLog(backend: StorageBackend) {
       const interrupted = await turns.get(turn.id);
       assert.equal(interrupted?.status, "interrupted");
       assert.deepEqual(interrupted?.endedAt, clock.now());
-      assert.equal(await turns.finish(turn.id, "complete"), false, "a late finish does not overwrite it");
+      assert.equal(
+        await turns.end({ turnId: turn.id, status: "complete" }),
+        false,
+        "a late finish does not overwrite it",
+      );
       assert.equal(await turns.markInterrupted(turn.id), false);
     });
 
@@ -142,7 +195,7 @@ export function describeTurnLog(backend: StorageBackend) {
       await turns.begin(newer);
       assert.equal((await turns.findRunning("alice", session.id))?.id, newer.id);
       assert.equal((await turns.findRunning("alice", "chat-1"))?.id, newer.id);
-      await turns.finish(newer.id, "complete");
+      await turns.end({ turnId: newer.id, status: "complete" });
       assert.equal((await turns.findRunning("alice", session.id))?.id, older.id);
       assert.equal((await turns.findRunning("alice", "chat-1"))?.id, older.id);
       await turns.markInterrupted(older.id);
@@ -174,7 +227,7 @@ export function describeTurnLog(backend: StorageBackend) {
       const other = await storage.sessions.create("alice");
       const [running, elsewhere, ended] = [newTurn(session.id), newTurn(other.id), newTurn(other.id)];
       for (const turn of [running, elsewhere, ended]) await turns.begin(turn);
-      await turns.finish(ended.id, "complete");
+      await turns.end({ turnId: ended.id, status: "complete" });
       const asked = [running.id, elsewhere.id, ended.id];
       assert.deepEqual(await turns.stopRequested(asked), []);
       assert.equal(await turns.requestStop("bob", session.id), false, "not bob's session");
@@ -182,7 +235,7 @@ export function describeTurnLog(backend: StorageBackend) {
       assert.deepEqual(await turns.stopRequested(asked), [running.id]);
       assert.equal((await turns.get(running.id))?.stopRequested, true);
       assert.deepEqual(await turns.stopRequested([]), []);
-      await turns.finish(running.id, "stopped");
+      await turns.end({ turnId: running.id, status: "stopped" });
       assert.equal(await turns.requestStop("alice", session.id), false, "nothing runs any more");
       assert.equal(await turns.requestStop("alice", uuidv7()), false);
     });
@@ -193,7 +246,7 @@ export function describeTurnLog(backend: StorageBackend) {
       const start = async () => {
         const session = await storage.sessions.create("alice");
         const turn = newTurn(session.id);
-        assert.equal(await storage.sessions.acquireTurnLease("alice", session.id, turn.leaseId, ttl), true);
+        assert.ok(await storage.sessions.acquireTurnLease("alice", session.id, turn.leaseId, ttl));
         await turns.begin(turn);
         return turn;
       };
@@ -205,7 +258,7 @@ export function describeTurnLog(backend: StorageBackend) {
       await storage.sessions.acquireTurnLease("alice", replaced.sessionId, uuidv7(), ttl * 10);
       const ended = await start();
       await storage.sessions.releaseTurnLease(ended.sessionId, ended.leaseId);
-      await turns.finish(ended.id, "complete");
+      await turns.end({ turnId: ended.id, status: "complete" });
       assert.deepEqual(ids(await turns.findAbandoned()), ids([released, replaced]));
 
       clock.advance(ttl - 1);
@@ -229,7 +282,7 @@ export function describeTurnLog(backend: StorageBackend) {
       for (const turn of started) await turns.begin(turn);
       const ended = newTurn(session.id, { owner: "host-a:3:ended" });
       await turns.begin(ended);
-      await turns.finish(ended.id, "failed");
+      await turns.end({ turnId: ended.id, status: "failed" });
       const owned = async (prefix: string) => (await turns.findRunningOwnedBy(prefix)).map((turn) => turn.owner).sort();
       assert.deepEqual(await owned("host-a:"), ["host-a:1:x", "host-a:2:y"]);
       assert.deepEqual(await owned("host-a:1:x"), ["host-a:1:x"]);
@@ -259,7 +312,7 @@ export function describeTurnLog(backend: StorageBackend) {
         for (const seq of [0, 1, 2]) await turns.append(turn.id, seq, batch(seq));
       }
       clock.advance(1000);
-      await turns.finish(early.id, "complete");
+      await turns.end({ turnId: early.id, status: "complete" });
       clock.advance(1000);
       const cutoff = clock.now();
       await turns.markInterrupted(late.id);

@@ -16,7 +16,14 @@ export type { ListMemoriesOptions, Memory, MemoryScope, MemoryStore, NewMemory }
 export { maxMemoryLength } from "./ports/memory-store.ts";
 export type { ListMessagesOptions, MessageStore, PendingMessage, StoredMessage } from "./ports/message-store.ts";
 export type { RepoCache, RepoCacheEntry, RepoCacheRows, RepoCheckout, RepoRequest } from "./ports/repo-cache.ts";
-export type { ListSessionsOptions, Session, SessionPage, SessionStore } from "./ports/session-store.ts";
+export type {
+  LeaseGrant,
+  ListSessionsOptions,
+  NewLease,
+  Session,
+  SessionPage,
+  SessionStore,
+} from "./ports/session-store.ts";
 export { sessionPageSize } from "./ports/session-store.ts";
 export type { AppStorage, MemoryStorage, MigrationStatus } from "./ports/storage.ts";
 export type {
@@ -26,8 +33,8 @@ export type {
   WriteToolStateOptions,
 } from "./ports/tool-session-store.ts";
 export type { TraceStore } from "./ports/trace-store.ts";
-export type { NewTurn, TurnLog, TurnRecord } from "./ports/turn-log.ts";
-export type { UsageDay, UsageStore } from "./ports/usage-store.ts";
+export type { NewTurn, TurnEnding, TurnLog, TurnRecord } from "./ports/turn-log.ts";
+export { type UsageDay, type UsageRecord, type UsageStore, usageDayOf } from "./ports/usage-store.ts";
 export type { User, UserStore } from "./ports/user-store.ts";
 export type {
   MessageVector,

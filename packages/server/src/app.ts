@@ -173,7 +173,6 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       sessions,
       memory,
       traces: storage.traces,
-      usage: storage.usage,
       turnLog: storage.turns,
       ...(overrides.durable === undefined ? {} : { durable: overrides.durable }),
       tools: { toolSessions: storage.toolSessions, repos, gitTimeoutMs: config.gitTimeoutMs },

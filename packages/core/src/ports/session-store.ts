@@ -7,6 +7,24 @@ export interface Session {
   lastAccessed: Date;
 }
 
+/** A session's turn lease, taken. */
+export interface LeaseGrant {
+  /** The session, as it is now (just marked used). */
+  session: Session;
+  /**
+   * True when another holder's lease had expired and was taken over: that
+   * holder's turns may still be logged as running and need recovering. False
+   * when the lease had been released, so no earlier turn can be left running.
+   */
+  tookOver: boolean;
+}
+
+/** A new session's turn lease, taken as it is created. */
+export interface NewLease {
+  leaseId: string;
+  ttlMs: number;
+}
+
 export interface SessionPage {
   sessions: Session[];
   /** Opaque; pass back as `cursor` for the next page. `null` on the last page. */
@@ -30,7 +48,8 @@ export const sessionPageSize = { max: 100, default: 20 } as const;
  * database cascades, one rule for every table.
  */
 export interface SessionStore {
-  create(resourceId: string, options?: { title?: string | null }): Promise<Session>;
+  /** A new session, used now; with `lease`, its turn lease is taken in the same write. */
+  create(resourceId: string, options?: { title?: string | null; lease?: NewLease }): Promise<Session>;
   get(resourceId: string, sessionId: string): Promise<Session | undefined>;
   /** Marks the session used now; false when it is not the resource's. */
   touch(resourceId: string, sessionId: string): Promise<boolean>;
@@ -52,9 +71,10 @@ export interface SessionStore {
   /**
    * Takes the session's turn lease for `ttlMs` unless another live lease holds
    * it, and marks the session used: one conditional write, so two processes
-   * can never both win.
+   * can never both win. `undefined` when the session is not the resource's or
+   * another lease holds it (`get` tells which).
    */
-  acquireTurnLease(resourceId: string, sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
+  acquireTurnLease(resourceId: string, sessionId: string, leaseId: string, ttlMs: number): Promise<LeaseGrant | undefined>;
   /** Extends a lease this holder still has; false when it was lost. */
   renewTurnLease(sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
   releaseTurnLease(sessionId: string, leaseId: string): Promise<void>;

@@ -1,5 +1,6 @@
 import type { UIMessageChunk } from "ai";
-import type { TurnStatus } from "../turn/turn-types.ts";
+import type { TurnStatus, TurnTrace } from "../turn/turn-types.ts";
+import type { UsageRecord } from "./usage-store.ts";
 
 /** A turn as the log keeps it, from the moment it starts. */
 export interface TurnRecord {
@@ -23,6 +24,23 @@ export interface TurnRecord {
 export type NewTurn = Omit<TurnRecord, "status" | "stopRequested" | "startedAt" | "endedAt">;
 
 /**
+ * How a turn ends: its status, and what is written with it: the chunk log's
+ * last batch, the turn's trace, its usage, the release of its session's lease.
+ */
+export interface TurnEnding {
+  turnId: string;
+  status: Exclude<TurnStatus, "interrupted">;
+  /** The chunk log's last batch, not written yet. */
+  lastBatch?: { seq: number; chunks: UIMessageChunk[] };
+  /** Saved as the trace store's `save` would (replacing one saved before). */
+  trace?: { sessionId: string; trace: TurnTrace };
+  /** Counted today as the usage store's `record` would. */
+  usage?: UsageRecord;
+  /** Released as the session store's `releaseTurnLease` would. */
+  lease?: { sessionId: string; leaseId: string };
+}
+
+/**
  * The turn log and each running turn's chunk log: what lets a turn be resumed
  * from another connection, stopped from another process and recovered after
  * its process died. Every turn and chunk goes with its session.
@@ -34,8 +52,13 @@ export interface TurnLog {
   append(turnId: string, seq: number, chunks: UIMessageChunk[]): Promise<void>;
   /** Batches after `afterSeq`, in `seq` order. */
   read(turnId: string, afterSeq: number): Promise<{ seq: number; chunks: UIMessageChunk[] }[]>;
-  /** Ends a running turn now; false when it was not running any more (recovered meanwhile). */
-  finish(turnId: string, status: Exclude<TurnStatus, "interrupted">): Promise<boolean>;
+  /**
+   * Ends a running turn now, writing everything of its {@link TurnEnding} in
+   * one atomic write (one statement where the database allows: a turn's end
+   * costs one round trip). False when the turn was not running any more
+   * (recovered meanwhile): its status stays, the rest is written all the same.
+   */
+  end(ending: TurnEnding): Promise<boolean>;
   /** Marks an abandoned turn interrupted now; false when something else ended it first. */
   markInterrupted(turnId: string): Promise<boolean>;
   get(turnId: string): Promise<TurnRecord | undefined>;

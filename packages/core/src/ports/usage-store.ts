@@ -8,6 +8,17 @@ export interface UsageDay {
   outputTokens: number;
 }
 
+/** The day `at` counts under: `YYYY-MM-DD`, UTC. */
+export const usageDayOf = (at: Date): string => at.toISOString().slice(0, 10);
+
+/** One turn's usage, counted under its resource, model and day. */
+export interface UsageRecord {
+  resourceId: string;
+  model: string;
+  inputTokens: number;
+  outputTokens: number;
+}
+
 /** Model usage per user, day and model: one row per combination, counted up in place; kept when sessions go. */
 export interface UsageStore {
   /** Counts one turn of `model` with its tokens, today (UTC). */

@@ -4,10 +4,11 @@ import type { LiveTurn } from "./live-turn.ts";
 import type { TurnDependencies } from "./turn-effects.ts";
 
 /**
- * A turn's last work, once its stream has been read to the end: the chunk log
- * closed, a failed turn's partial answer kept (labelled `failed`), the turn
- * logged as ended, its lease released. Never throws: every step is logged and
- * the next one still runs, so a turn always ends.
+ * A turn's last work, once its stream has been read to the end: a failed
+ * turn's partial answer kept (labelled `failed`), then one write that ends the
+ * turn with the chunk log's last batch, its trace and usage, and releases its
+ * lease. Never throws: every step is logged and the next one still runs, so a
+ * turn always ends (if the end cannot be written, the lease is released alone).
  */
 export async function finishTurn(
   dependencies: Pick<TurnDependencies, "turnLog" | "lease" | "memory" | "modelId">,
@@ -18,7 +19,9 @@ export async function finishTurn(
   if (!session) return;
   turn.releaseBackgroundWork();
   // The chunk log is for resuming: losing a batch is logged, never fatal to the turn.
-  await turn.recorder?.close().catch((error) => logger.error({ err: error }, "chunk log write failed"));
+  const lastBatch = await turn.recorder
+    ?.finish()
+    .catch((error) => logger.error({ err: error }, "chunk log write failed"));
   try {
     if (turn.outcome === "failed" && turn.stepSaved) {
       // Keep what the failed turn had said, labelled.
@@ -28,12 +31,22 @@ export async function finishTurn(
   } catch (error) {
     logger.error({ err: error }, "the failed turn's partial answer could not be saved");
   }
-  await dependencies.turnLog
-    .finish(turn.turnId, turn.outcome === "interrupted" ? "failed" : turn.outcome)
-    .catch((error) => logger.error({ err: error }, "turn could not be finalized"));
-  await dependencies.lease
-    .release(session.id, turn.leaseId)
-    .catch((error) => logger.error({ err: error }, "turn lease release failed"));
+  const lease = { sessionId: session.id, leaseId: turn.leaseId };
+  try {
+    await dependencies.turnLog.end({
+      turnId: turn.turnId,
+      status: turn.outcome === "interrupted" ? "failed" : turn.outcome,
+      ...(lastBatch ? { lastBatch } : {}),
+      ...(turn.trace ? { trace: { sessionId: session.id, trace: turn.trace } } : {}),
+      ...(turn.usage ? { usage: { resourceId: turn.resourceId, model: dependencies.modelId, ...turn.usage } } : {}),
+      lease,
+    });
+  } catch (error) {
+    logger.error({ err: error }, "turn could not be finalized");
+    await dependencies.lease
+      .release(session.id, turn.leaseId)
+      .catch((failure) => logger.error({ err: failure }, "turn lease release failed"));
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Session, TurnStatus } from "@session-bridge/core";
+import type { Session, TurnStatus, TurnTrace } from "@session-bridge/core";
 import type { ChatMessage } from "@session-bridge/shared";
 import type { UIMessageStreamWriter } from "ai";
 import type { Logger } from "pino";
@@ -41,6 +41,9 @@ export interface LiveTurn {
   errorWritten: boolean;
   /** How the turn ended, once it has. */
   outcome: TurnStatus;
+  /** The machine's trace, and the usage to count (turns that reached the model), written with the turn's end. */
+  trace: TurnTrace | undefined;
+  usage: { inputTokens: number; outputTokens: number } | undefined;
   /** Lets background embedding go again (see `MemoryBridge.holdBackgroundWork`). */
   releaseBackgroundWork: () => void;
   /** Sends `data-session` once the user message is stored (once); returns the part. */
@@ -74,6 +77,8 @@ export function createLiveTurn(fields: {
     finalizing: false,
     errorWritten: false,
     outcome: "failed",
+    trace: undefined,
+    usage: undefined,
     releaseBackgroundWork: () => {},
     announce() {
       announced ??= (async () => {

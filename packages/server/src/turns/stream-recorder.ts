@@ -16,8 +16,12 @@ export interface StreamRecorderOptions {
 
 export interface StreamRecorder {
   record(chunk: UIMessageChunk): void;
-  /** Writes what is buffered and waits for every write and step save. */
-  close(): Promise<void>;
+  /**
+   * Waits for every write and step save, and hands over what is still
+   * buffered as the log's last batch, for the caller to write with the turn's
+   * end (nothing is recorded after). Throws when a write failed.
+   */
+  finish(): Promise<{ seq: number; chunks: UIMessageChunk[] } | undefined>;
   /** Waits for the writes and step saves already queued. */
   idle(): Promise<void>;
   /** The answer as the stream built it so far. */
@@ -26,10 +30,12 @@ export interface StreamRecorder {
 
 /**
  * Appends a turn's UI message stream to its chunk log in batches (not a write
- * per token) and saves the answer as far as it got at every finished step
- * (when the next step begins: the last one is the turn's final save). Writes
- * happen one after another in order; a step's chunks are logged before its
- * save, so the log always holds at least what was saved.
+ * per token: a batch at most every `flushMs`) and saves the answer as far as
+ * it got at every finished step (when the next step begins: the last one is
+ * the turn's final save). Writes happen one after another in order; a step's
+ * chunks are logged before its save, so the log holds at least what each step
+ * save holds. The last batch is not written here: it goes with the turn's end
+ * (one write), so a turn that answers at once costs no chunk write of its own.
  */
 export function createStreamRecorder(options: StreamRecorderOptions): StreamRecorder {
   const flushMs = options.flushMs ?? 50;
@@ -61,29 +67,32 @@ export function createStreamRecorder(options: StreamRecorderOptions): StreamReco
     record(chunk) {
       all.push(chunk);
       buffer.push(chunk);
-      if (chunk.type === "finish-step") {
-        // The log gets the step at once; the step's own save waits for the next
-        // step to begin: the last step needs none, the turn's final save follows.
-        flush();
-        stepEnd = all.length;
-      } else if (chunk.type === "start-step" && stepEnd !== undefined) {
+      if (chunk.type === "start-step" && stepEnd !== undefined) {
+        // The finished step's save waits for the next step to begin (the last
+        // step needs none: the turn's final save follows), and for its chunks
+        // to be logged first.
         const upTo = stepEnd;
         stepEnd = undefined;
+        flush();
         enqueue(async () => {
           const message = await messageOfChunks(all.slice(0, upTo));
           if (message) await options.saveStep(message);
         });
-      } else if (buffer.length >= maxBatch || chunk.type === "finish" || chunk.type === "error") {
-        flush();
-      } else {
-        timer ??= setTimeout(flush, flushMs);
+        return;
       }
+      if (chunk.type === "finish-step") stepEnd = all.length;
+      if (buffer.length >= maxBatch) flush();
+      else timer ??= setTimeout(flush, flushMs);
     },
 
-    async close() {
-      flush();
+    async finish() {
+      clearTimeout(timer);
+      timer = undefined;
       await writes;
       if (failure) throw failure;
+      const last = buffer.length > 0 ? { seq: seq++, chunks: buffer } : undefined;
+      buffer = [];
+      return last;
     },
 
     idle: () => writes,

@@ -1,5 +1,5 @@
 import type { LanguageModelV4 } from "@ai-sdk/provider";
-import { messageText, type SessionStore, type TurnEffects, type TurnLog } from "@session-bridge/core";
+import { messageText, type Session, type SessionStore, type TurnEffects, type TurnLog } from "@session-bridge/core";
 import { type ChatMessage, columnText, SessionBusyError, SessionNotFoundError, statusOf } from "@session-bridge/shared";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
 import type { ChatToolDependencies } from "../tools/chat-tools.ts";
@@ -41,35 +41,54 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
 
   return {
     async resolveSession({ sessionId, userMessage, trigger }) {
-      const session = sessionId
-        ? await sessions.get(resourceId, sessionId)
-        : await sessions.create(resourceId, { title: columnText(messageText(userMessage), titleLength) || null });
-      if (!session) throw new SessionNotFoundError(sessionId ?? "");
-      turn.session = session;
-      turn.logger = turn.logger.child({ sessionId: session.id });
-      const findEarlier = async () =>
-        trigger === "regenerate-message" ? undefined : memory.findWithNext(session.id, resourceId, userMessage.id);
-      const earlier = await findEarlier();
-      // A retry of a user message that was already answered gets the stored answer again.
-      if (isFinal(answerOf(earlier))) return { session, replay: answerOf(earlier) as ChatMessage };
+      const findEarlier = async (id: string) =>
+        trigger === "regenerate-message" ? undefined : memory.findWithNext(id, resourceId, userMessage.id);
+      const resolved = (session: Session) => {
+        turn.session = session;
+        turn.logger = turn.logger.child({ sessionId: session.id });
+        return session;
+      };
       // One turn per session, across processes: the lease lives in the database.
-      if (dependencies.isRunningHere(session.id) || !(await lease.acquire(resourceId, session.id, turn.leaseId))) {
-        throw new SessionBusyError(session.id);
+      // A new session is created holding it; nothing can be earlier in it.
+      let earlier: Awaited<ReturnType<typeof findEarlier>>;
+      let session: Session;
+      if (!sessionId) {
+        const title = columnText(messageText(userMessage), titleLength) || null;
+        session = resolved(await lease.createHeld(resourceId, title, turn.leaseId));
+      } else {
+        const held = dependencies.isRunningHere(sessionId)
+          ? undefined
+          : await lease.acquire(resourceId, sessionId, turn.leaseId);
+        if (!held) {
+          // Not the resource's session, or another turn runs: a retry of a
+          // user message that was already answered still gets its answer.
+          const existing = await sessions.get(resourceId, sessionId);
+          if (!existing) throw new SessionNotFoundError(sessionId);
+          const answered = answerOf(await findEarlier(existing.id));
+          if (isFinal(answered)) return { session: resolved(existing), replay: answered as ChatMessage };
+          throw new SessionBusyError(existing.id);
+        }
+        session = resolved(held);
+        try {
+          // Looked up now that nothing else runs (taking the lease may have recovered an interrupted answer).
+          earlier = await findEarlier(session.id);
+        } catch (error) {
+          await lease.release(session.id, turn.leaseId);
+          throw error;
+        }
+        // A retry of a user message that was already answered gets the stored answer again.
+        if (isFinal(answerOf(earlier))) {
+          await lease.release(session.id, turn.leaseId);
+          return { session, replay: answerOf(earlier) as ChatMessage };
+        }
       }
       try {
-        // Taking the lease may have recovered an interrupted answer, or a turn
-        // may have finished just before: look again now that nothing else runs.
-        const current = earlier ? answerOf(await findEarlier()) : undefined;
-        if (isFinal(current)) {
-          await lease.release(session.id, turn.leaseId);
-          return { session, replay: current as ChatMessage };
-        }
         // The answer being replaced goes before the new one is made: the last
         // one when regenerating, an interrupted or failed one when retrying.
         const replaced =
           trigger === "regenerate-message"
             ? (await memory.lastMessages(session.id, resourceId, 1)).find((message) => message.role === "assistant")
-            : current;
+            : answerOf(earlier);
         if (replaced) await memory.deleteMessages(session.id, resourceId, [replaced.id]);
         await turnLog.begin({
           id: turn.turnId,

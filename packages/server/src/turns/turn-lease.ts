@@ -1,4 +1,4 @@
-import type { SessionStore } from "@session-bridge/core";
+import type { Session, SessionStore } from "@session-bridge/core";
 import type { Logger } from "pino";
 import type { TurnRecovery } from "./recovery.ts";
 
@@ -13,11 +13,15 @@ const renewEveryMs = 10_000;
  */
 export interface TurnLease {
   /**
-   * Takes the session's lease for a new turn; turns an older holder left
-   * running are recovered (after taking it, or to free it when that holder is
-   * a dead process on this machine). False: another turn runs.
+   * Takes the session's lease for a new turn and returns the session (just
+   * marked used); turns an older holder left running are recovered (after
+   * taking over its expired lease, or to free it when that holder is a dead
+   * process on this machine). `undefined`: not the resource's session, or
+   * another turn runs.
    */
-  acquire(resourceId: string, sessionId: string, leaseId: string): Promise<boolean>;
+  acquire(resourceId: string, sessionId: string, leaseId: string): Promise<Session | undefined>;
+  /** A new session of the resource with its lease already taken, in one write. */
+  createHeld(resourceId: string, title: string | null, leaseId: string): Promise<Session>;
   /** Renews the lease every few seconds until the returned cleanup runs; `lost()` once another holder took it. */
   keep(sessionId: string, leaseId: string, lost: () => void): () => void;
   release(sessionId: string, leaseId: string): Promise<void>;
@@ -31,21 +35,27 @@ export function createTurnLease(options: {
   const { sessions, recovery, logger } = options;
   return {
     async acquire(resourceId, sessionId, leaseId) {
-      if (await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)) {
-        // Turns left running under an older lease are dead now that we hold it.
+      const grant =
+        (await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)) ??
+        // Held by a dead process on this machine: recovered, then free.
+        ((await recovery.recoverDeadHolders(sessionId)) > 0
+          ? await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)
+          : undefined);
+      if (!grant) return undefined;
+      // A lease that was released leaves nothing running; one taken over may have.
+      if (grant.tookOver) {
         try {
           await recovery.recoverSession(sessionId);
         } catch (error) {
           await sessions.releaseTurnLease(sessionId, leaseId);
           throw error;
         }
-        return true;
       }
-      return (
-        (await recovery.recoverDeadHolders(sessionId)) > 0 &&
-        sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)
-      );
+      return grant.session;
     },
+
+    createHeld: (resourceId, title, leaseId) =>
+      sessions.create(resourceId, { title, lease: { leaseId, ttlMs: turnLeaseMs } }),
 
     keep(sessionId, leaseId, lost) {
       const timer = setInterval(() => {

@@ -10,7 +10,6 @@ import {
   type TurnLog,
   turnActors,
   turnMachine,
-  type UsageStore,
 } from "@session-bridge/core";
 import { AppError, type ChatMessage } from "@session-bridge/shared";
 import { createUIMessageStream, type UIMessageChunk, type UIMessageStreamWriter } from "ai";
@@ -35,7 +34,6 @@ export interface TurnRunnerOptions {
   sessions: SessionStore;
   memory: MemoryBridge;
   traces: TraceStore;
-  usage: UsageStore;
   turnLog: TurnLog;
   tools: ChatToolDependencies;
   model: LanguageModelV4;
@@ -197,12 +195,12 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
     turn.attachWriter(writer);
     const output = await runTurn(actor);
     turn.outcome = output.status;
-    const session = turn.session as Session;
     // A turn that ended before generating still tells the client its session.
     await turn.announce().catch((failure) => turn.logger.error({ err: failure }, "user message not saved"));
-    await traces.save(session.id, output.trace);
+    // Written with the turn's end, in one write (finishTurn).
+    turn.trace = output.trace;
     if (output.trace.transitions.some((transition) => transition.state === "generating")) {
-      await options.usage.record(turn.resourceId, options.modelId, output.trace.usage);
+      turn.usage = output.trace.usage;
     }
     if (output.error) {
       const { state, code, cause } = output.error;

@@ -1,3 +1,4 @@
+import type { InArgs } from "@libsql/client";
 import type { Clock, IdGenerator, SessionStore } from "@session-bridge/core";
 import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
 import { pageOf, pageRequest } from "../session-page.ts";
@@ -17,6 +18,14 @@ export interface SessionStoreOptions {
   db: Database;
   clock: Clock;
   generateId: IdGenerator;
+}
+
+/** Frees the session's lease if `leaseId` still holds it (the statement, for the store and for a turn's end). */
+export function releaseLease(db: Database, sessionId: string, leaseId: string) {
+  return db
+    .update(sessions)
+    .set({ turnLeaseId: null, turnLeaseUntil: null })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.turnLeaseId, leaseId)));
 }
 
 /**
@@ -39,6 +48,8 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
       title: sql.placeholder("title"),
       createdAt: sql.placeholder("now"),
       lastAccessed: sql.placeholder("now"),
+      turnLeaseId: sql.placeholder("leaseId"),
+      turnLeaseUntil: sql.placeholder("leaseUntil"),
     })
     .returning(sessionColumns)
     .prepare();
@@ -51,11 +62,15 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
 
   return {
     async create(resourceId, options) {
+      const now = clock.now();
+      const lease = options?.lease;
       const row = await insertSession.get({
         id: generateId(),
         resourceId,
         title: options?.title ?? null,
-        now: clock.now(),
+        now,
+        leaseId: lease?.leaseId ?? null,
+        leaseUntil: lease ? now.getTime() + lease.ttlMs : null,
       });
       if (!row) throw new Error("INSERT … RETURNING returned no row");
       return row;
@@ -157,7 +172,7 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
 
     async acquireTurnLease(resourceId, sessionId, leaseId, ttlMs) {
       const now = clock.now().getTime();
-      const rows = await db
+      const take = db
         .update(sessions)
         // Taking the lease is using the session: one write marks both.
         .set({ turnLeaseId: leaseId, turnLeaseUntil: now + ttlMs, lastAccessed: new Date(now) })
@@ -168,8 +183,28 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
             sql`(${sessions.turnLeaseUntil} IS NULL OR ${sessions.turnLeaseUntil} < ${now})`,
           ),
         )
-        .returning({ id: sessions.id });
-      return rows.length > 0;
+        .returning(sessionColumns)
+        .toSQL();
+      // One write transaction (SQLite's RETURNING shows only new values): the lease as it was, then taken.
+      const [before, taken] = await db.$client.batch(
+        [
+          { sql: "SELECT turn_lease_id FROM sessions WHERE id = ? AND resource_id = ?", args: [sessionId, resourceId] },
+          { sql: take.sql, args: take.params as InArgs },
+        ],
+        "write",
+      );
+      const row = taken?.rows[0];
+      if (!row) return undefined;
+      return {
+        session: {
+          id: String(row.id),
+          resourceId: String(row.resource_id),
+          title: row.title === null ? null : String(row.title),
+          createdAt: new Date(Number(row.created_at)),
+          lastAccessed: new Date(Number(row.last_accessed)),
+        },
+        tookOver: before?.rows[0]?.turn_lease_id != null,
+      };
     },
 
     async renewTurnLease(sessionId, leaseId, ttlMs) {
@@ -181,10 +216,7 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
     },
 
     async releaseTurnLease(sessionId, leaseId) {
-      await db
-        .update(sessions)
-        .set({ turnLeaseId: null, turnLeaseUntil: null })
-        .where(and(eq(sessions.id, sessionId), eq(sessions.turnLeaseId, leaseId)));
+      await releaseLease(db, sessionId, leaseId);
     },
 
     async restore(session) {

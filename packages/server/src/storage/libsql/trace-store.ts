@@ -4,13 +4,18 @@ import { reviveTrace } from "../trace-json.ts";
 import type { Database } from "./client.ts";
 import { turnTraces } from "./schema.ts";
 
+/** Saves a turn's trace, replacing one saved before (the statement, for `save` and for a turn's end). */
+export function upsertTrace(db: Database, sessionId: string, trace: TurnTrace) {
+  return db
+    .insert(turnTraces)
+    .values({ id: trace.id, sessionId, startedAt: trace.startedAt, trace })
+    .onConflictDoUpdate({ target: turnTraces.id, set: { trace } });
+}
+
 export function createTraceStore(db: Database): TraceStore {
   return {
     async save(sessionId, trace) {
-      await db
-        .insert(turnTraces)
-        .values({ id: trace.id, sessionId, startedAt: trace.startedAt, trace })
-        .onConflictDoUpdate({ target: turnTraces.id, set: { trace } });
+      await upsertTrace(db, sessionId, trace);
     },
 
     async listForSession(sessionId) {

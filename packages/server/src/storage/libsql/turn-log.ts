@@ -1,21 +1,25 @@
 import type { Clock, TurnLog, TurnRecord, TurnStatus } from "@session-bridge/core";
 import type { UIMessageChunk } from "ai";
 import { and, asc, desc, eq, gt, inArray, lt, ne, or, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "./client.ts";
 import { sessions, turnChunks, turns } from "./schema.ts";
+import { releaseLease } from "./session-store.ts";
+import { upsertTrace } from "./trace-store.ts";
+import { countUsage } from "./usage-store.ts";
 
 /**
  * The {@link TurnLog} on libSQL: the `turns` table and each running turn's
  * chunk log (`turn_chunks`), both deleted with their session by cascade.
  */
 export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): TurnLog {
-  const end = async (turnId: string, status: TurnStatus) => {
-    const result = await db
+  const end = (turnId: string, status: TurnStatus) =>
+    db
       .update(turns)
       .set({ status, endedAt: clock.now() })
       .where(and(eq(turns.id, turnId), eq(turns.status, "running")));
-    return result.rowsAffected > 0;
-  };
+  const appendChunks = (turnId: string, seq: number, chunks: UIMessageChunk[]) =>
+    db.insert(turnChunks).values({ turnId, seq, chunks }).onConflictDoNothing();
 
   return {
     async begin(turn) {
@@ -23,7 +27,7 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
     },
 
     async append(turnId, seq, chunks) {
-      await db.insert(turnChunks).values({ turnId, seq, chunks }).onConflictDoNothing();
+      await appendChunks(turnId, seq, chunks);
     },
 
     async read(turnId, afterSeq) {
@@ -35,7 +39,16 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
       return rows.map((row) => ({ seq: row.seq, chunks: row.chunks as UIMessageChunk[] }));
     },
 
-    finish: (turnId, status) => end(turnId, status),
+    async end({ turnId, status, lastBatch, trace, usage, lease }) {
+      // One batch: one transaction on the file, one request to a libSQL server.
+      const rest: BatchItem<"sqlite">[] = [];
+      if (lastBatch) rest.push(appendChunks(turnId, lastBatch.seq, lastBatch.chunks));
+      if (trace) rest.push(upsertTrace(db, trace.sessionId, trace.trace));
+      if (usage) rest.push(countUsage(db, usage, clock.now()));
+      if (lease) rest.push(releaseLease(db, lease.sessionId, lease.leaseId));
+      const [ended] = await db.batch([end(turnId, status), ...rest]);
+      return ended.rowsAffected > 0;
+    },
 
     async get(turnId) {
       const [row] = await db.select().from(turns).where(eq(turns.id, turnId));
@@ -104,7 +117,9 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
         );
     },
 
-    markInterrupted: (turnId) => end(turnId, "interrupted"),
+    async markInterrupted(turnId) {
+      return (await end(turnId, "interrupted")).rowsAffected > 0;
+    },
 
     async deleteChunks(turnId) {
       await db.delete(turnChunks).where(eq(turnChunks.turnId, turnId));

@@ -13,6 +13,14 @@ const sessionColumns = {
   lastAccessed: sessions.lastAccessed,
 };
 
+/** Frees the session's lease if `leaseId` still holds it (the statement, for the store and for a turn's end). */
+export function releaseLease(db: PgDatabase, sessionId: string, leaseId: string) {
+  return db
+    .update(sessions)
+    .set({ turnLeaseId: null, turnLeaseUntil: null })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.turnLeaseId, leaseId)));
+}
+
 /** The {@link SessionStore} on PostgreSQL: the `sessions` table, always scoped to the owning resource. */
 export function createPostgresSessionStore({
   db,
@@ -29,9 +37,17 @@ export function createPostgresSessionStore({
   return {
     async create(resourceId, options) {
       const now = clock.now();
+      const lease = options?.lease;
       const [row] = await db
         .insert(sessions)
-        .values({ id: generateId(), resourceId, title: options?.title ?? null, createdAt: now, lastAccessed: now })
+        .values({
+          id: generateId(),
+          resourceId,
+          title: options?.title ?? null,
+          createdAt: now,
+          lastAccessed: now,
+          ...(lease ? { turnLeaseId: lease.leaseId, turnLeaseUntil: now.getTime() + lease.ttlMs } : {}),
+        })
         .returning(sessionColumns);
       if (!row) throw new Error("INSERT … RETURNING returned no row");
       return row;
@@ -134,19 +150,35 @@ export function createPostgresSessionStore({
 
     async acquireTurnLease(resourceId, sessionId, leaseId, ttlMs) {
       const now = clock.now();
-      // One conditional UPDATE: of two processes, the row lock makes exactly one win.
-      const rows = await db
-        .update(sessions)
-        // Taking the lease is using the session: one write marks both.
-        .set({ turnLeaseId: leaseId, turnLeaseUntil: now.getTime() + ttlMs, lastAccessed: now })
-        .where(
-          and(
-            ofResource(resourceId, sessionId),
-            or(isNull(sessions.turnLeaseUntil), lt(sessions.turnLeaseUntil, now.getTime())),
-          ),
-        )
-        .returning({ id: sessions.id });
-      return rows.length > 0;
+      // One conditional UPDATE: of two processes, the row lock makes exactly one
+      // win. Its FROM reads the lease as it was (locked), which RETURNING alone
+      // cannot show: whether an expired holder's turns need recovering.
+      const result = await db.execute<{
+        id: string;
+        resource_id: string;
+        title: string | null;
+        created_at: string;
+        last_accessed: string;
+        previous: string | null;
+      }>(sql`
+        UPDATE ${sessions} AS s
+        SET turn_lease_id = ${leaseId}, turn_lease_until = ${now.getTime() + ttlMs}, last_accessed = ${now.toISOString()}
+        FROM (SELECT id, turn_lease_id AS previous FROM ${sessions}
+              WHERE id = ${sessionId} AND resource_id = ${resourceId} FOR UPDATE) AS before
+        WHERE s.id = before.id AND (s.turn_lease_until IS NULL OR s.turn_lease_until < ${now.getTime()})
+        RETURNING s.id, s.resource_id, s.title, s.created_at, s.last_accessed, before.previous`);
+      const row = result.rows[0];
+      if (!row) return undefined;
+      return {
+        session: {
+          id: row.id,
+          resourceId: row.resource_id,
+          title: row.title,
+          createdAt: new Date(row.created_at),
+          lastAccessed: new Date(row.last_accessed),
+        },
+        tookOver: row.previous !== null,
+      };
     },
 
     async renewTurnLease(sessionId, leaseId, ttlMs) {
@@ -159,10 +191,7 @@ export function createPostgresSessionStore({
     },
 
     async releaseTurnLease(sessionId, leaseId) {
-      await db
-        .update(sessions)
-        .set({ turnLeaseId: null, turnLeaseUntil: null })
-        .where(and(eq(sessions.id, sessionId), eq(sessions.turnLeaseId, leaseId)));
+      await releaseLease(db, sessionId, leaseId);
     },
 
     async restore(session) {

@@ -4,14 +4,19 @@ import { reviveTrace } from "../trace-json.ts";
 import type { PgDatabase } from "./client.ts";
 import { turnTraces } from "./schema.ts";
 
+/** Saves a turn's trace, replacing one saved before (the statement, for `save` and for a turn's end). */
+export function upsertTrace(db: PgDatabase, sessionId: string, trace: TurnTrace) {
+  return db
+    .insert(turnTraces)
+    .values({ id: trace.id, sessionId, startedAt: trace.startedAt, trace })
+    .onConflictDoUpdate({ target: turnTraces.id, set: { trace } });
+}
+
 /** The {@link TraceStore} on PostgreSQL: one row per turn, deleted with its session. */
 export function createPostgresTraceStore(db: PgDatabase): TraceStore {
   return {
     async save(sessionId, trace) {
-      await db
-        .insert(turnTraces)
-        .values({ id: trace.id, sessionId, startedAt: trace.startedAt, trace })
-        .onConflictDoUpdate({ target: turnTraces.id, set: { trace } });
+      await upsertTrace(db, sessionId, trace);
     },
 
     async listForSession(sessionId) {

@@ -1,22 +1,25 @@
 import type { Clock, TurnLog, TurnRecord, TurnStatus } from "@session-bridge/core";
 import type { UIMessageChunk } from "ai";
-import { and, asc, desc, eq, gt, inArray, lt, ne, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, ne, or, type SQLWrapper, sql } from "drizzle-orm";
 import type { PgDatabase } from "./client.ts";
 import { sessions, turnChunks, turns } from "./schema.ts";
+import { releaseLease } from "./session-store.ts";
+import { upsertTrace } from "./trace-store.ts";
+import { countUsage } from "./usage-store.ts";
 
 /**
  * The {@link TurnLog} on PostgreSQL: the `turns` table and each running turn's
  * chunk log (`turn_chunks`), both deleted with their session by cascade.
  */
 export function createPostgresTurnLog({ db, clock }: { db: PgDatabase; clock: Clock }): TurnLog {
-  const end = async (turnId: string, status: TurnStatus) => {
-    const rows = await db
+  const end = (turnId: string, status: TurnStatus) =>
+    db
       .update(turns)
       .set({ status, endedAt: clock.now() })
       .where(and(eq(turns.id, turnId), eq(turns.status, "running")))
       .returning({ id: turns.id });
-    return rows.length > 0;
-  };
+  const appendChunks = (turnId: string, seq: number, chunks: UIMessageChunk[]) =>
+    db.insert(turnChunks).values({ turnId, seq, chunks }).onConflictDoNothing();
 
   return {
     async begin(turn) {
@@ -24,7 +27,7 @@ export function createPostgresTurnLog({ db, clock }: { db: PgDatabase; clock: Cl
     },
 
     async append(turnId, seq, chunks) {
-      await db.insert(turnChunks).values({ turnId, seq, chunks }).onConflictDoNothing();
+      await appendChunks(turnId, seq, chunks);
     },
 
     async read(turnId, afterSeq) {
@@ -36,7 +39,21 @@ export function createPostgresTurnLog({ db, clock }: { db: PgDatabase; clock: Cl
       return rows.map((row) => ({ seq: row.seq, chunks: row.chunks as UIMessageChunk[] }));
     },
 
-    finish: (turnId, status) => end(turnId, status),
+    async end({ turnId, status, lastBatch, trace, usage, lease }) {
+      // One statement, one round trip: every write is a data-modifying CTE of
+      // it, all or nothing, seeing one snapshot (they touch different rows).
+      const writes: SQLWrapper[] = [];
+      if (lastBatch) writes.push(appendChunks(turnId, lastBatch.seq, lastBatch.chunks));
+      if (trace) writes.push(upsertTrace(db, trace.sessionId, trace.trace));
+      if (usage) writes.push(countUsage(db, usage, clock.now()));
+      if (lease) writes.push(releaseLease(db, lease.sessionId, lease.leaseId));
+      // Drizzle puts a query embedded in SQL in parentheses, as a CTE's body needs.
+      const ctes = writes.map((write, index) => sql`, ${sql.raw(`w${index}`)} AS ${write}`);
+      const result = await db.execute<{ ended: number }>(
+        sql`WITH ended AS ${end(turnId, status)}${sql.join(ctes)} SELECT count(*)::int AS ended FROM ended`,
+      );
+      return (result.rows[0]?.ended ?? 0) > 0;
+    },
 
     async get(turnId) {
       const [row] = await db.select().from(turns).where(eq(turns.id, turnId));
@@ -104,7 +121,9 @@ export function createPostgresTurnLog({ db, clock }: { db: PgDatabase; clock: Cl
         .where(and(eq(turns.status, "running"), sql`left(${turns.owner}, ${ownerPrefix.length}) = ${ownerPrefix}`));
     },
 
-    markInterrupted: (turnId) => end(turnId, "interrupted"),
+    async markInterrupted(turnId) {
+      return (await end(turnId, "interrupted")).length > 0;
+    },
 
     async deleteChunks(turnId) {
       await db.delete(turnChunks).where(eq(turnChunks.turnId, turnId));
