@@ -74,7 +74,12 @@ export interface SessionStore {
    * can never both win. `undefined` when the session is not the resource's or
    * another lease holds it (`get` tells which).
    */
-  acquireTurnLease(resourceId: string, sessionId: string, leaseId: string, ttlMs: number): Promise<LeaseGrant | undefined>;
+  acquireTurnLease(
+    resourceId: string,
+    sessionId: string,
+    leaseId: string,
+    ttlMs: number,
+  ): Promise<LeaseGrant | undefined>;
   /** Extends a lease this holder still has; false when it was lost. */
   renewTurnLease(sessionId: string, leaseId: string, ttlMs: number): Promise<boolean>;
   releaseTurnLease(sessionId: string, leaseId: string): Promise<void>;

@@ -1,5 +1,5 @@
 import type { Clock, IdGenerator, SessionStore } from "@session-bridge/core";
-import { and, count, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, count, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { pageOf, pageRequest } from "../session-page.ts";
 import type { PgDatabase } from "./client.ts";
 import { sessions } from "./schema.ts";
