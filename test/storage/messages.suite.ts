@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
-import type { StoredMessage } from "@session-bridge/core";
+import type { MessageStore, StoredMessage } from "@session-bridge/core";
 import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
 import { at, byTime, makeThread, seen, userMessage } from "./_messages.ts";
 import type { StorageBackend } from "./backend.ts";
@@ -9,6 +9,11 @@ async function openMessages(backend: StorageBackend, t: TestContext) {
   const { memory } = await backend.open(t);
   return memory.messages;
 }
+
+/** The hits' neighbourhoods alone: a window of a session with no messages. */
+const around = async (messages: MessageStore, resourceId: string, hits: string[], range: number) =>
+  (await messages.recallWindow({ sessionId: "no-such-session", resourceId, last: 10, exclude: [], hits, range }))
+    .around;
 
 const texts = (stored: StoredMessage[]) =>
   stored.map(({ message }) => message.parts.map((part) => (part.type === "text" ? part.text : part.type)).join(""));
@@ -66,7 +71,7 @@ export function describeMessageStore(backend: StorageBackend) {
       );
       // Counting, and the neighbours of a hit, read past any of that text (PostgreSQL's jsonb refuses NUL).
       assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, sent.length]]));
-      assert.equal((await messages.around("alice", [stored[3]?.key ?? ""], 1)).length, 3);
+      assert.equal((await around(messages, "alice", [stored[3]?.key ?? ""], 1)).length, 3);
     });
 
     test("saving a message again replaces it and keeps its first time and place", async (t) => {
@@ -94,7 +99,7 @@ export function describeMessageStore(backend: StorageBackend) {
       assert.deepEqual(texts(await messages.list(thread.sessionId, "alice")), ["0", "1", "2", "3", "4"]);
     });
 
-    test("a running answer is hidden from list, around and count until saved again, but findWithNext sees it", async (t) => {
+    test("a running answer is hidden from list, a recall window and count until saved again, but findWithNext sees it", async (t) => {
       const messages = await openMessages(backend, t);
       const thread = await makeThread(messages);
       const question = thread.stored(userMessage("question", "q"), at(1));
@@ -103,7 +108,7 @@ export function describeMessageStore(backend: StorageBackend) {
       await messages.save([answer], { pending: false, now: at(2) });
       assert.deepEqual(texts(await messages.list(thread.sessionId, "alice")), ["q"]);
       assert.deepEqual(texts(await messages.list(thread.sessionId, "alice", { last: 1 })), ["q"]);
-      assert.deepEqual(texts(await messages.around("alice", [question.key, answer.key], 2)), ["q"]);
+      assert.deepEqual(texts(await around(messages, "alice", [question.key, answer.key], 2)), ["q"]);
       assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, 1]]));
       const withRunning = await messages.list(thread.sessionId, "alice", { includeRunning: true });
       assert.deepEqual(withRunning.map(seen), [seen(question), seen(answer)]);
@@ -167,22 +172,59 @@ export function describeMessageStore(backend: StorageBackend) {
       const inB = [0, 1, 2, 3, 4].map((index) => b.stored(userMessage(`m${index}`, `b${index}`), at(2 * index + 1)));
       await messages.save(inA, { pending: false, now: at(12) });
       await messages.save(inB, { pending: false, now: at(9) });
-      const around = async (keys: (StoredMessage | undefined)[], range: number) =>
+      const near = async (keys: (StoredMessage | undefined)[], range: number) =>
         texts(
-          await messages.around(
+          await around(
+            messages,
             "alice",
             keys.map((item) => item?.key ?? ""),
             range,
           ),
         );
-      assert.deepEqual(await around([inA[3], inB[1]], 1), ["b0", "b1", "a2", "b2", "a3", "a4"]);
-      assert.deepEqual(await around([inA[2], inA[3]], 1), ["a1", "a2", "a3", "a4"]);
-      assert.deepEqual(await around([inA[0]], 2), ["a0", "a1", "a2"]);
-      assert.deepEqual(await around([inA[6]], 2), ["a4", "a5", "a6"]);
-      assert.deepEqual(await around([inA[3]], 0), ["a3"]);
-      assert.deepEqual(await messages.around("alice", [], 2), []);
-      const stored = await messages.around("alice", [inB[4]?.key ?? ""], 1);
+      assert.deepEqual(await near([inA[3], inB[1]], 1), ["b0", "b1", "a2", "b2", "a3", "a4"]);
+      assert.deepEqual(await near([inA[2], inA[3]], 1), ["a1", "a2", "a3", "a4"]);
+      assert.deepEqual(await near([inA[0]], 2), ["a0", "a1", "a2"]);
+      assert.deepEqual(await near([inA[6]], 2), ["a4", "a5", "a6"]);
+      assert.deepEqual(await near([inA[3]], 0), ["a3"]);
+      assert.deepEqual(await around(messages, "alice", [], 2), []);
+      const stored = await around(messages, "alice", [inB[4]?.key ?? ""], 1);
       assert.deepEqual(stored.map(seen), [inB[3], inB[4]].filter((item) => item !== undefined).map(seen));
+    });
+
+    test("a recall window: the session's newest visible messages outside the excluded, and the neighbours of the other hits", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [current, earlier] = [await makeThread(messages), await makeThread(messages)];
+      const old = [0, 1, 2, 3, 4].map((index) => earlier.stored(userMessage(`e${index}`, `e${index}`), at(index)));
+      const now = [0, 1, 2, 3, 4, 5].map((index) =>
+        current.stored(userMessage(`c${index}`, `c${index}`), at(10 + index)),
+      );
+      const running = current.stored(userMessage("answer", "partial"), at(20), true);
+      await messages.save(old, { pending: false, now: at(4) });
+      await messages.save(now, { pending: false, now: at(15) });
+      await messages.save([running], { pending: false, now: at(20) });
+      const key = (item: StoredMessage | undefined) => item?.key ?? "";
+      const window = await messages.recallWindow({
+        sessionId: current.sessionId,
+        resourceId: "alice",
+        last: 3,
+        // The turn's own new message is neither recent nor recalled.
+        exclude: [key(now[5])],
+        // A hit among the newest brings nothing; an older hit of the same session brings its
+        // neighbours but none of the newest; a hit elsewhere brings its own session's.
+        hits: [key(now[3]), key(now[1]), key(old[2]), key(now[5])],
+        range: 1,
+      });
+      assert.deepEqual(texts(window.last), ["c2", "c3", "c4"]);
+      assert.deepEqual(texts(window.around), ["e1", "e2", "e3", "c0", "c1"]);
+      const bobs = await messages.recallWindow({
+        sessionId: current.sessionId,
+        resourceId: "bob",
+        last: 3,
+        exclude: [],
+        hits: [key(old[2])],
+        range: 1,
+      });
+      assert.deepEqual(bobs, { last: [], around: [] });
     });
 
     test("two sessions sharing a client message id each come back with their own session", async (t) => {
@@ -192,7 +234,7 @@ export function describeMessageStore(backend: StorageBackend) {
       const two = second.stored(userMessage("shared-id", "in the second session"), at(2));
       await messages.save([one], { pending: false, now: at(1) });
       await messages.save([two], { pending: false, now: at(2) });
-      const found = await messages.around("alice", [one.key, two.key], 0);
+      const found = await around(messages, "alice", [one.key, two.key], 0);
       assert.deepEqual(found.map(seen), [seen(one), seen(two)]);
       assert.deepEqual(texts(await messages.list(first.sessionId, "alice")), ["in the first session"]);
     });
@@ -207,8 +249,8 @@ export function describeMessageStore(backend: StorageBackend) {
       await messages.save([own], { pending: false, now: at(2) });
       assert.deepEqual(await messages.list(alices.sessionId, "bob"), []);
       assert.deepEqual(await messages.list(alices.sessionId, "bob", { includeRunning: true, last: 5 }), []);
-      assert.deepEqual(await messages.around("bob", [secret.key], 2), []);
-      assert.deepEqual(texts(await messages.around("bob", [secret.key, own.key], 2)), ["bob's own"]);
+      assert.deepEqual(await around(messages, "bob", [secret.key], 2), []);
+      assert.deepEqual(texts(await around(messages, "bob", [secret.key, own.key], 2)), ["bob's own"]);
       assert.equal(await messages.findWithNext(alices.sessionId, "bob", "secret"), undefined);
     });
 

@@ -14,7 +14,14 @@ export type {
 export type { MaintenanceLocks } from "./ports/maintenance-locks.ts";
 export type { ListMemoriesOptions, Memory, MemoryScope, MemoryStore, NewMemory } from "./ports/memory-store.ts";
 export { maxMemoryLength } from "./ports/memory-store.ts";
-export type { ListMessagesOptions, MessageStore, PendingMessage, StoredMessage } from "./ports/message-store.ts";
+export type {
+  ListMessagesOptions,
+  MessageStore,
+  PendingMessage,
+  RecallWindow,
+  RecallWindowRequest,
+  StoredMessage,
+} from "./ports/message-store.ts";
 export type { RepoCache, RepoCacheEntry, RepoCacheRows, RepoCheckout, RepoRequest } from "./ports/repo-cache.ts";
 export type {
   LeaseGrant,

@@ -30,6 +30,31 @@ export interface ListMessagesOptions {
   includeRunning?: boolean;
 }
 
+export interface RecallWindowRequest {
+  sessionId: string;
+  resourceId: string;
+  /** How many of the session's newest visible messages to read. */
+  last: number;
+  /** Keys never returned, in either part (the turn's own new messages). */
+  exclude: string[];
+  /** Keys of vector hits: messages of the resource, of any session. */
+  hits: string[];
+  /** How many messages before and after each hit, in the hit's own session. */
+  range: number;
+}
+
+export interface RecallWindow {
+  /** The session's newest `last` visible messages outside `exclude`, oldest first. */
+  last: StoredMessage[];
+  /**
+   * Each hit of the resource that is in neither `last` nor `exclude`, with up to
+   * `range` messages before and after it in its own session (counted in the
+   * whole session), each once, oldest first; running answers and messages of
+   * `last` or `exclude` left out.
+   */
+  around: StoredMessage[];
+}
+
 /**
  * Conversation messages of sessions, stored byte for byte. Every read names the
  * resource: another resource's messages are never returned.
@@ -54,10 +79,10 @@ export interface MessageStore {
   /** Messages by key (any session), in no particular order; unknown keys are left out. */
   getByKeys(keys: string[]): Promise<StoredMessage[]>;
   /**
-   * Each keyed message of the resource with up to `range` messages before and
-   * after it in its own session, each once, oldest first; running answers left out.
+   * What recall reads, in one go (one round trip where the backend allows):
+   * the session's newest messages and the neighbourhood of the vector hits.
    */
-  around(resourceId: string, keys: string[], range: number): Promise<StoredMessage[]>;
+  recallWindow(request: RecallWindowRequest): Promise<RecallWindow>;
   /** Every message of every session after `after`, in (createdAt, key) order: for re-embedding them all. */
   scan(options: { after: { createdAt: Date; key: string } | null; limit: number }): Promise<StoredMessage[]>;
   /** How many messages are stored in all, or up to and including `upTo` in (createdAt, key) order. */

@@ -102,37 +102,39 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
 
   async function recall(request: RecallRequest): Promise<RecallResult> {
     const { sessionId, resourceId } = request;
-    const excluded = new Set((request.excludeMessageIds ?? []).map((id) => toStoredId(sessionId, id)));
+    const exclude = (request.excludeMessageIds ?? []).map((id) => toStoredId(sessionId, id));
     const query = queryOf(request.query);
     const [queryVector] = query ? await embed([query], "query") : [];
-
-    const recentStored = (
-      await messages.list(sessionId, resourceId, { last: recallSettings.lastMessages + excluded.size })
-    )
-      .filter((stored) => !excluded.has(stored.key))
-      .slice(-recallSettings.lastMessages);
-    const seen = new Set([...excluded, ...recentStored.map((stored) => stored.key)]);
+    const results = queryVector
+      ? await vectors.query(index.indexName, queryVector, {
+          topK: recallSettings.topK,
+          resourceId,
+          ...(request.scope === "session" ? { sessionId } : {}),
+        })
+      : [];
+    // The newest messages and the hits' neighbours in one read: the store leaves out
+    // hits among the newest, and the neighbours already seen.
+    const window = await messages.recallWindow({
+      sessionId,
+      resourceId,
+      last: recallSettings.lastMessages,
+      exclude,
+      hits: [...new Set(results.map((result) => result.key))],
+      range: recallSettings.messageRange,
+    });
+    const recent = new Set(window.last.map((stored) => stored.key));
 
     // Hits by stored key: messages of different sessions may share a client id.
     const hits = new Map<string, { sessionId: string; score: number }>();
-    if (queryVector) {
-      const results = await vectors.query(index.indexName, queryVector, {
-        topK: recallSettings.topK,
-        resourceId,
-        ...(request.scope === "session" ? { sessionId } : {}),
-      });
-      for (const result of results) {
-        if (seen.has(result.key)) continue;
-        const previous = hits.get(result.key);
-        if (!previous || previous.score < result.score) {
-          hits.set(result.key, { sessionId: result.sessionId, score: result.score });
-        }
+    for (const result of results) {
+      if (recent.has(result.key)) continue;
+      const previous = hits.get(result.key);
+      if (!previous || previous.score < result.score) {
+        hits.set(result.key, { sessionId: result.sessionId, score: result.score });
       }
     }
 
-    const context = (await messages.around(resourceId, [...hits.keys()], recallSettings.messageRange)).filter(
-      (stored) => !seen.has(stored.key),
-    );
+    const context = window.around;
     const recalled: RecalledMessage[] = context.map((stored) => {
       const hit = hits.get(stored.key);
       return {
@@ -144,7 +146,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     });
 
     return {
-      recent: recentStored.map((stored) => stored.message),
+      recent: window.last.map((stored) => stored.message),
       recalled,
       memories: await options.memories.forSession(resourceId, sessionId),
     };

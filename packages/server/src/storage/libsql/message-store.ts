@@ -2,6 +2,7 @@ import type { Client, InStatement, Row } from "@libsql/client";
 import type { MessageStore, PendingMessage, StoredMessage } from "@session-bridge/core";
 import { decodeMessage, encodeContent, runningPredicate } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
+import { windowOf } from "../recall-window.ts";
 import { pendingTable } from "./vector-store.ts";
 
 // Mastra's tables (created by its LibSQLStore): the bridge reads and writes their
@@ -22,6 +23,38 @@ export function createLibsqlMessageStore(client: Client): MessageStore {
   const select = async (sql: string, args: (string | number)[]) =>
     (await client.execute({ sql, args })).rows.map(toStoredMessage);
   const visible = (messages: StoredMessage[]) => messages.filter((stored) => !stored.running);
+
+  /** Each keyed message of the resource with up to `range` messages before and after it in its own session. */
+  async function neighbourhoods(resourceId: string, keys: string[], range: number): Promise<StoredMessage[]> {
+    if (keys.length === 0) return [];
+    const targets = (
+      await client.execute({
+        sql: `SELECT id, thread_id, "createdAt" FROM ${messagesTable} WHERE id IN (${placeholders(keys)}) AND "resourceId" = ?`,
+        args: [...keys, resourceId],
+      })
+    ).rows;
+    if (targets.length === 0) return [];
+    const parts: string[] = [];
+    const args: (string | number)[] = [];
+    for (const target of targets) {
+      const at = [String(target.createdAt), String(target.id)];
+      parts.push(
+        `SELECT * FROM (SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? AND ("createdAt", id) <= (?, ?) ORDER BY "createdAt" DESC, id DESC LIMIT ?)`,
+        `SELECT * FROM (SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? AND ("createdAt", id) > (?, ?) ORDER BY "createdAt", id LIMIT ?)`,
+      );
+      args.push(
+        String(target.thread_id),
+        resourceId,
+        ...at,
+        range + 1,
+        String(target.thread_id),
+        resourceId,
+        ...at,
+        range,
+      );
+    }
+    return select(parts.join(" UNION ALL "), args);
+  }
 
   return {
     // Mastra's thread row, kept for Mastra's own readers of the same database.
@@ -104,36 +137,15 @@ export function createLibsqlMessageStore(client: Client): MessageStore {
       return select(`SELECT ${columns} FROM ${messagesTable} WHERE id IN (${placeholders(keys)})`, keys);
     },
 
-    async around(resourceId, keys, range) {
-      if (keys.length === 0) return [];
-      const targets = (
-        await client.execute({
-          sql: `SELECT id, thread_id, "createdAt" FROM ${messagesTable} WHERE id IN (${placeholders(keys)}) AND "resourceId" = ?`,
-          args: [...keys, resourceId],
-        })
-      ).rows;
-      if (targets.length === 0) return [];
-      const parts: string[] = [];
-      const args: (string | number)[] = [];
-      for (const target of targets) {
-        const at = [String(target.createdAt), String(target.id)];
-        parts.push(
-          `SELECT * FROM (SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? AND ("createdAt", id) <= (?, ?) ORDER BY "createdAt" DESC, id DESC LIMIT ?)`,
-          `SELECT * FROM (SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? AND ("createdAt", id) > (?, ?) ORDER BY "createdAt", id LIMIT ?)`,
-        );
-        args.push(
-          String(target.thread_id),
-          resourceId,
-          ...at,
-          range + 1,
-          String(target.thread_id),
-          resourceId,
-          ...at,
-          range,
-        );
-      }
-      const unique = new Map((await select(parts.join(" UNION ALL "), args)).map((stored) => [stored.key, stored]));
-      return visible([...unique.values()]).sort(byTime);
+    async recallWindow({ sessionId, resourceId, last, exclude, hits, range }) {
+      const notExcluded = exclude.length === 0 ? "" : `AND id NOT IN (${placeholders(exclude)})`;
+      const newest = await select(
+        `SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? ${notExcluded} AND NOT ${runningPredicate.libsql} ORDER BY "createdAt" DESC, id DESC LIMIT ?`,
+        [sessionId, resourceId, ...exclude, last],
+      );
+      const left = new Set([...exclude, ...newest.map((stored) => stored.key)]);
+      const wanted = hits.filter((key) => !left.has(key));
+      return windowOf(newest, await neighbourhoods(resourceId, wanted, range), exclude);
     },
 
     async scan({ after, limit }) {
@@ -236,6 +248,3 @@ function toStoredMessage(row: Row): StoredMessage {
 }
 
 const placeholders = (values: unknown[]) => values.map(() => "?").join(", ");
-
-const byTime = (a: StoredMessage, b: StoredMessage) =>
-  a.createdAt.getTime() - b.createdAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);

@@ -2,6 +2,7 @@ import type { MessageStore, PendingMessage, StoredMessage } from "@session-bridg
 import type pg from "pg";
 import { decodeMessage, encodeContent, runningPredicate } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
+import { windowOf } from "../recall-window.ts";
 import { pendingTable } from "./vector-store.ts";
 
 // Mastra's tables (created by its PostgresStore): the bridge reads and writes their
@@ -113,20 +114,28 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
       return select(`SELECT ${columns} FROM ${messagesTable} WHERE id = ANY($1)`, [keys]);
     },
 
-    async around(resourceId, keys, range) {
-      if (keys.length === 0) return [];
-      // Each hit's own session, from its place in time: `range` before (and itself), `range` after.
-      const rows = await select(
-        `WITH hits AS (SELECT id, thread_id, "createdAt" FROM ${messagesTable} WHERE id = ANY($1) AND "resourceId" = $2)
-         SELECT near.* FROM hits CROSS JOIN LATERAL (
-           (SELECT ${columns} FROM ${messagesTable} m WHERE m.thread_id = hits.thread_id AND m."resourceId" = $2 AND (m."createdAt", m.id) <= (hits."createdAt", hits.id) ORDER BY m."createdAt" DESC, m.id DESC LIMIT $3)
+    async recallWindow({ sessionId, resourceId, last, exclude, hits, range }) {
+      // One statement: the session's newest visible messages, then each hit that is not
+      // among them, from its place in time in its own session: `range` before (and itself), `range` after.
+      const result = await pool.query<MessageRow & { part: "last" | "around" }>(
+        `WITH newest AS (
+           SELECT ${columns} FROM ${messagesTable} WHERE thread_id = $1 AND "resourceId" = $2 AND id <> ALL($3) AND NOT ${runningPredicate.postgres}
+           ORDER BY "createdAt" DESC, id DESC LIMIT $4),
+         hits AS (
+           SELECT id, thread_id, "createdAt" FROM ${messagesTable}
+           WHERE id = ANY($5) AND "resourceId" = $2 AND id <> ALL($3) AND id NOT IN (SELECT id FROM newest))
+         SELECT 'last' AS part, newest.* FROM newest
+         UNION ALL
+         SELECT 'around' AS part, near.* FROM hits CROSS JOIN LATERAL (
+           (SELECT ${columns} FROM ${messagesTable} m WHERE m.thread_id = hits.thread_id AND m."resourceId" = $2 AND (m."createdAt", m.id) <= (hits."createdAt", hits.id) ORDER BY m."createdAt" DESC, m.id DESC LIMIT $6)
            UNION ALL
-           (SELECT ${columns} FROM ${messagesTable} m WHERE m.thread_id = hits.thread_id AND m."resourceId" = $2 AND (m."createdAt", m.id) > (hits."createdAt", hits.id) ORDER BY m."createdAt", m.id LIMIT $4)
+           (SELECT ${columns} FROM ${messagesTable} m WHERE m.thread_id = hits.thread_id AND m."resourceId" = $2 AND (m."createdAt", m.id) > (hits."createdAt", hits.id) ORDER BY m."createdAt", m.id LIMIT $7)
          ) AS near`,
-        [keys, resourceId, range + 1, range],
+        [sessionId, resourceId, exclude, last, hits, range + 1, range],
       );
-      const unique = new Map(rows.map((stored) => [stored.key, stored]));
-      return visible([...unique.values()]).sort(byTime);
+      const newest = result.rows.filter((row) => row.part === "last").map(toStoredMessage);
+      const around = result.rows.filter((row) => row.part === "around").map(toStoredMessage);
+      return windowOf(newest, around, exclude);
     },
 
     async scan({ after, limit }) {
@@ -211,6 +220,3 @@ function toStoredMessage(row: MessageRow): StoredMessage {
     ...(running ? { running } : {}),
   };
 }
-
-const byTime = (a: StoredMessage, b: StoredMessage) =>
-  a.createdAt.getTime() - b.createdAt.getTime() || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);

@@ -7,6 +7,8 @@ const metaTable = "session_bridge_vector_meta";
 export const pendingTable = "session_bridge_pending_vectors";
 /** Every message vector table starts so: Mastra's own thread deletion finds them too. */
 const indexPrefix = "memory_messages";
+/** Mastra's namespace of vectors written without one. */
+const defaultNamespace = "default";
 
 /**
  * The bridge's own tables beside Mastra's: created once, under the schema
@@ -51,10 +53,12 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
         metric: "cosine",
         indexConfig: { type: "hnsw" },
       });
-      // Deleting a session's or a message's vectors is then a lookup, not a scan.
+      // Deleting a session's or a message's vectors is then a lookup, not a scan; so is
+      // finding the vectors a query scores (one user's, or one session's).
       await pool.query(`
         CREATE INDEX IF NOT EXISTS ${info.indexName}_thread ON ${info.indexName} ((metadata ->> 'thread_id'));
         CREATE INDEX IF NOT EXISTS ${info.indexName}_message ON ${info.indexName} ((metadata ->> 'message_id'));
+        CREATE INDEX IF NOT EXISTS ${info.indexName}_resource ON ${info.indexName} ((metadata ->> 'resource_id'), (metadata ->> 'thread_id'));
       `);
     },
 
@@ -81,19 +85,22 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
     },
 
     async query(indexName, queryVector, { topK, resourceId, sessionId }) {
-      const results = await vector.query({
-        indexName,
-        queryVector,
-        topK,
-        filter:
-          sessionId === undefined ? { resource_id: resourceId } : { resource_id: resourceId, thread_id: sessionId },
-      });
-      return results.flatMap((result) => {
-        const key = result.metadata?.message_id;
-        // The filter already keeps other users out; checking again costs nothing.
-        if (typeof key !== "string" || result.metadata?.resource_id !== resourceId) return [];
-        return [{ key, sessionId: String(result.metadata?.thread_id), resourceId, score: result.score }];
-      });
+      // One statement, where Mastra's filtered query takes five (a transaction setting
+      // HNSW options it cannot use with a filter). Exact: the user's vectors, found by
+      // the resource index, scored one by one (the HNSW index answers only unfiltered
+      // nearest-neighbour queries; a filter after it can leave fewer than topK).
+      const result = await pool.query<{ key: string; session_id: string; score: number }>(
+        `SELECT metadata ->> 'message_id' AS key, metadata ->> 'thread_id' AS session_id, 1 - (embedding <=> $1::public.vector) AS score
+         FROM ${indexName}
+         WHERE namespace = '${defaultNamespace}' AND metadata ->> 'resource_id' = $2 ${sessionId === undefined ? "" : "AND metadata ->> 'thread_id' = $4"}
+         ORDER BY score DESC LIMIT $3`,
+        [`[${queryVector.join(",")}]`, resourceId, topK, ...(sessionId === undefined ? [] : [sessionId])],
+      );
+      return result.rows.flatMap((row) =>
+        typeof row.key === "string"
+          ? [{ key: row.key, sessionId: row.session_id, resourceId, score: Number(row.score) }]
+          : [],
+      );
     },
 
     deleteForMessages: (keys) => deleteWhere("message_id", keys),
