@@ -1,4 +1,4 @@
-// npm run bench -- turn [--history 100,10000] [--runs 40] [--concurrency 50,200]
+// npm run bench -- turn [--history 100,10000] [--runs 40] [--concurrency 50,200] [--threads N]
 //
 // Per-turn overhead of a Session Bridge turn (machine, memory recall and save,
 // stream, trace) with a mock model that answers at once, beside the same turn
@@ -41,7 +41,12 @@ interface Row {
 export async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { history: { type: "string" }, runs: { type: "string" }, concurrency: { type: "string" } },
+    options: {
+      history: { type: "string" },
+      runs: { type: "string" },
+      concurrency: { type: "string" },
+      threads: { type: "string" },
+    },
   });
   const histories = (values.history ?? "100,10000").split(",").map(Number);
   const runs = Number(values.runs ?? 40);
@@ -55,13 +60,17 @@ export async function main(args: string[]): Promise<void> {
   const query = () => queries[next++ % queries.length] as string;
 
   const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-bench-"));
-  const app = await createApp(loadConfig({ DATA_DIR: directory, LOG_LEVEL: "silent" }), {
-    embedder,
-    model: mockV4(),
-    logger: pino({ level: "silent" }),
+  // The bridge loads its embedder as a server does: the same model, in EMBEDDER_THREADS worker
+  // threads (the machine's default unless --threads says otherwise; 0: on the serving thread).
+  // Mastra's Memory embeds with the same model on its own thread, as it always does.
+  const config = loadConfig({
+    DATA_DIR: directory,
+    LOG_LEVEL: "silent",
+    ...(values.threads === undefined ? {} : { EMBEDDER_THREADS: values.threads }),
   });
+  const app = await createApp(config, { model: mockV4(), logger: pino({ level: "silent" }) });
   const rows: Row[] = [];
-  const { memory: mastraMemory } = await mastraPeer(app);
+  const { memory: mastraMemory } = await mastraPeer(app, embedder.model);
   try {
     const withMemory = new Agent({
       id: "with-memory",
@@ -172,7 +181,7 @@ export async function main(args: string[]): Promise<void> {
   const file = await writeResults("turn", { benchmark: "turn", runs, machine: await machine(), rows });
   await updateReadme(
     "turn",
-    `${formatMarkdown(headers, table)}\n\n_${runs} turns per single-turn row; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
+    `${formatMarkdown(headers, table)}\n\n_${runs} turns per single-turn row; the bridge's embedder in ${config.embedderThreads} worker thread(s), Mastra's on its own thread; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
   );
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
 }

@@ -1,6 +1,6 @@
 import type { TestContext } from "node:test";
 import type { Clock } from "@session-bridge/core";
-import { createHttpApp, type LanguageModelV4StreamPart, startHttpServer } from "@session-bridge/server";
+import { createHttpApp, type Embedder, type LanguageModelV4StreamPart, startHttpServer } from "@session-bridge/server";
 import type { ChatMessage } from "@session-bridge/shared";
 import { DefaultChatTransport, readUIMessageStream, simulateReadableStream, type UIMessageChunk } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
@@ -38,6 +38,7 @@ export async function startChatServer(
     environment?: Record<string, string>;
     clock?: Clock;
     backend?: BackendName;
+    embedder?: Embedder;
   } = {},
 ) {
   const dataDir = options.dataDir ?? (await makeTempDir(t));
@@ -47,6 +48,7 @@ export async function startChatServer(
     ...(options.environment ? { environment: options.environment } : {}),
     ...(options.model ? { model: options.model } : {}),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.embedder ? { embedder: options.embedder } : {}),
   });
   const server = await startHttpServer(createHttpApp(app), {
     host: "127.0.0.1",
@@ -145,7 +147,11 @@ export async function postJson(url: string, body: unknown, options: { path?: str
     },
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
-  return { status: response.status, body: (await response.json().catch(() => null)) as { error?: { code: string } } };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json().catch(() => null)) as { error?: { code: string } },
+  };
 }
 
 /** Any JSON API call: status and parsed body (`null` for an empty one). */

@@ -176,6 +176,34 @@ describe("memory bridge", () => {
     assert.ok(recall.recalled.some((item) => item.message.id === message.id));
   });
 
+  test("many turns asking for the pending work at once embed each pending message once", async (t) => {
+    const real = await sharedEmbedder();
+    const embedded: string[] = [];
+    const counting = defineEmbedder({
+      id: real.id,
+      dimension: real.dimension,
+      maxEmbeddingsPerCall: 32,
+      embed: async (texts) => {
+        embedded.push(...texts);
+        return real.embed(texts);
+      },
+    });
+    const app = await makeTestApp(t, { embedder: counting });
+    const answers = Array.from({ length: 12 }, (_, index) => assistant(`Answer number ${index} about the roadmap.`));
+    const sessions = await Promise.all(answers.map(() => app.sessions.create("alice")));
+    // Each "turn" saves its answer for later and asks for the pending work, as turns do after `finish`.
+    await Promise.all(
+      answers.map(async (answer, index) => {
+        const sessionId = sessions[index]?.id ?? "";
+        await app.memory.save({ sessionId, resourceId: "alice", messages: [answer], index: "later" });
+        await app.memory.indexPending();
+      }),
+    );
+    assert.deepEqual(embedded.toSorted(), answers.map(messageText).toSorted());
+    assert.equal(await count(app, `SELECT count(*) AS count FROM ${app.memory.index.indexName}`), 12);
+    assert.equal(await count(app, "SELECT count(*) AS count FROM session_bridge_pending_vectors"), 0);
+  });
+
   test("deleting a session deletes its thread, messages, vectors, memories and pending work", async (t) => {
     const app = await makeTestApp(t);
     const session = await app.sessions.create("alice");

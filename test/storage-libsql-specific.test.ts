@@ -47,6 +47,8 @@ describe("libSQL storage", () => {
         stdio: ["pipe", "pipe", "inherit"],
       }),
     );
+    // Listen for the exits now: a child may finish before the test would get to them.
+    const exits = children.map((child) => once(child, "exit"));
     t.after(() => {
       for (const child of children) child.kill();
     });
@@ -56,7 +58,7 @@ describe("libSQL storage", () => {
     const ids = (await Promise.all(lines.map(async (line) => JSON.parse(String((await line.next()).value)))))
       .flat()
       .map(String);
-    await Promise.all(children.map((child) => once(child, "exit")));
+    await Promise.all(exits);
     assert.equal(ids.length, 50);
     assert.equal(new Set(ids).size, 1);
     assert.equal(await count("SELECT count(*) AS count FROM tool_sessions"), 1);

@@ -126,11 +126,13 @@ export async function reindexApp(
   }
 }
 
-function loadConfiguredEmbedder(config: Config): Promise<Embedder> {
+/** The configured embedder; `threads`: its worker threads (a server's), else none (a command's). */
+function loadConfiguredEmbedder(config: Config, threads = 0): Promise<Embedder> {
   return loadEmbedder(config.embedder, {
     fastembedCacheDir: config.fastembedCacheDir,
     openaiApiKey: config.openaiApiKey,
     ollamaBaseUrl: config.ollamaBaseUrl,
+    threads,
   });
 }
 
@@ -148,9 +150,12 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   const logger = overrides.logger ?? createLogger(config.logLevel);
   const opened = await openStorage(config, clock, generateId);
   const { storage, memoryStorage } = opened;
+  // An embedder a test passed in is the test's to close; the app closes the one it loads.
+  let ownEmbedder: Embedder | undefined;
   try {
     const migrations = await storage.migrate();
-    const embedder = overrides.embedder ?? (await loadConfiguredEmbedder(config));
+    const embedder = overrides.embedder ?? (await loadConfiguredEmbedder(config, config.embedderThreads));
+    if (embedder !== overrides.embedder) ownEmbedder = embedder;
     const memory = await createMemoryBridge({
       messages: memoryStorage.messages,
       vectors: memoryStorage.vectors,
@@ -184,6 +189,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
           ollamaBaseUrl: config.ollamaBaseUrl,
         }),
       modelId: config.model,
+      embedQueueLimit: config.embedQueueLimit,
       clock,
       generateId,
       logger,
@@ -221,11 +227,13 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
         }),
       async close() {
         await turns.settled();
+        await ownEmbedder?.close?.();
         await opened.close();
         logger.flush();
       },
     };
   } catch (error) {
+    await ownEmbedder?.close?.();
     await opened.close();
     throw error;
   }

@@ -68,6 +68,12 @@ export const errorCodes = {
     surface: "http",
     description: "Too many failed token requests; Retry-After says when to try again",
   },
+  server_busy: {
+    status: 503,
+    surface: "http",
+    description:
+      "Too many turns wait for the embedder (EMBED_QUEUE_LIMIT); nothing was stored; Retry-After says when to try again",
+  },
   request_timeout: {
     status: 503,
     surface: "http",
@@ -134,6 +140,8 @@ export interface AppErrorOptions {
  */
 export abstract class AppError extends Error {
   abstract readonly code: ErrorCode;
+  /** When set, the answer's `Retry-After` header (seconds). */
+  readonly retryAfterSeconds?: number;
   readonly [appErrorBrand] = true;
 
   constructor(message: string, options?: AppErrorOptions) {
@@ -228,6 +236,15 @@ export class SessionBusyError extends AppError {
 
   constructor(readonly sessionId: string) {
     super("Another turn of this session is running; wait for it to finish or stop it");
+  }
+}
+
+/** Too much work waits for the embedder: a new turn is refused before it stores anything. */
+export class ServerBusyError extends AppError {
+  readonly code = "server_busy";
+
+  constructor(override readonly retryAfterSeconds: number) {
+    super(`The server is busy; try again in ${retryAfterSeconds} s`);
   }
 }
 

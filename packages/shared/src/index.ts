@@ -20,6 +20,7 @@ export {
   PayloadTooLargeError,
   RequestTimeoutError,
   RouteNotFoundError,
+  ServerBusyError,
   SessionBusyError,
   SessionNotFoundError,
 } from "./errors.ts";

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
@@ -20,6 +21,16 @@ export interface Config {
   auth: AuthMode;
   model: string;
   embedder: string;
+  /**
+   * Worker threads that compute `local:use-lite` vectors (`EMBEDDER_THREADS`, not in
+   * the contract); 0 computes them on the thread that serves requests.
+   */
+  embedderThreads: number;
+  /**
+   * Query texts that may wait for the embedder (`EMBED_QUEUE_LIMIT`, not in the
+   * contract): beyond it a new turn is refused with 503 `server_busy` and `Retry-After`.
+   */
+  embedQueueLimit: number;
   sessionTtlMs: number;
   repoTtlMs: number;
   maxSessionsPerUser: number;
@@ -110,6 +121,11 @@ const databaseUrl = z
   })
   .optional();
 
+/** One thread per core beyond the one serving requests, at least one and at most four. */
+export function defaultEmbedderThreads(): number {
+  return Math.min(4, Math.max(1, availableParallelism() - 1));
+}
+
 /** True for a PostgreSQL connection URL. */
 export const isPostgresUrl = (url: string) => /^postgres(ql)?:\/\//.test(url);
 
@@ -124,6 +140,8 @@ const environmentSchema = z.object({
   AUTH: z.enum(["none", "apikey"]).default("none"),
   MODEL: providerModel(modelProviders, "local:demo"),
   EMBEDDER: providerModel(embedderProviders, "local:use-lite"),
+  EMBEDDER_THREADS: integer(defaultEmbedderThreads(), 0, 64),
+  EMBED_QUEUE_LIMIT: integer(1000, 1, 1_000_000),
   SESSION_TTL: duration("30d"),
   REPO_TTL: duration("7d"),
   MAX_SESSIONS_PER_USER: integer(1000, 1, 10_000_000),
@@ -185,6 +203,8 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     auth: values.AUTH,
     model: values.MODEL,
     embedder: values.EMBEDDER,
+    embedderThreads: values.EMBEDDER_THREADS,
+    embedQueueLimit: values.EMBED_QUEUE_LIMIT,
     sessionTtlMs: values.SESSION_TTL,
     repoTtlMs: values.REPO_TTL,
     maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,

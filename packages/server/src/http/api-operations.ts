@@ -65,7 +65,7 @@ export const operations: Operation[] = [
     summary: "Run a chat turn; streams an AI SDK UI message stream (SSE)",
     body: chatRequest,
     responses: { 200: "text/event-stream" },
-    errors: [...sessionLookup, "unsupported_file_url", "session_busy"],
+    errors: [...sessionLookup, "unsupported_file_url", "session_busy", "server_busy"],
   },
   {
     method: "get",

@@ -32,7 +32,7 @@ export class AuthDisabledError extends AppError {
 export class RateLimitedError extends AppError {
   readonly code = "rate_limited";
 
-  constructor(readonly retryAfterSeconds: number) {
+  constructor(override readonly retryAfterSeconds: number) {
     super(`Too many failed attempts; try again in ${retryAfterSeconds} s`);
   }
 }
@@ -73,7 +73,6 @@ export function registerAuth(http: HttpApp, app: App): void {
     const recent = (failures.get(client) ?? []).filter((at) => now - at < failureWindowMs);
     if (recent.length >= maxFailuresPerWindow) {
       const retryAfter = Math.ceil((failureWindowMs - (now - (recent[0] ?? now))) / 1000);
-      context.header("retry-after", String(retryAfter));
       throw new RateLimitedError(retryAfter);
     }
     const { apiKey } = parseInput(tokenRequest, await readJson(context));

@@ -1,4 +1,5 @@
 import {
+  AppError,
   InvalidRequestError,
   MethodNotAllowedError,
   PayloadTooLargeError,
@@ -122,6 +123,9 @@ export function createHttpApp(app: App): HttpApp {
   http.onError((error, context) => {
     const { status, body } = toErrorResponse(error, app.logger);
     if (error instanceof MethodNotAllowedError) context.header("allow", error.allowed.join(", "));
+    if (AppError.isInstance(error) && error.retryAfterSeconds !== undefined) {
+      context.header("retry-after", String(error.retryAfterSeconds));
+    }
     return context.json(body, status);
   });
   return http;

@@ -14,88 +14,156 @@ export interface EmbeddingScheduler {
    * called: background work holds back meanwhile (up to `maxDeferMs`).
    */
   hold(): () => void;
+  /** How many query texts wait for an embedder call (the admission check reads it). */
+  queuedQueries(): number;
+}
+
+export interface EmbeddingSchedulerOptions {
+  /** How long background work waits for turns to pass `finish` at most. Default 1 s. */
+  maxDeferMs?: number;
+  /** Texts per call: queries of several turns share a call up to this many. Default 32. */
+  maxBatch?: number;
 }
 
 interface Job {
   texts: string[];
   vectors: number[][];
+  /** The next text not yet handed to the embedder. */
+  next: number;
+  /** Texts handed over whose vectors have not come back. */
+  outstanding: number;
   priority: EmbedPriority;
   queuedAt: number;
+  failed: boolean;
   resolve: (vectors: number[][]) => void;
   reject: (error: unknown) => void;
 }
 
+/** One call to the embedder: slices of jobs, in order. */
+type Batch = { job: Job; from: number; to: number }[];
+
 /**
- * Runs one embedding at a time in priority order. The embedder computes on the
- * thread that serves requests and a call cannot be interrupted, so a turn's
- * query goes first, background work goes one text per call (a query waits for
- * at most one text), and background work waits while any turn is before its
- * `finish`, for at most `maxDeferMs`, so it is never starved.
+ * Feeds the embedder up to `embedder.concurrency` calls at a time (1 when it
+ * computes on this thread, one per worker thread otherwise), queries first.
+ *
+ * Queries waiting together share one call (micro-batching: a batch of 32
+ * texts embeds faster per text than 32 calls), without any added wait: a call
+ * takes whatever queued while the previous ones ran. Background work goes a
+ * text at a time on an embedder that computes on this thread (a query then
+ * waits for at most one text), a few texts at a time on worker threads, and
+ * waits while any turn is before its `finish`, for at most `maxDeferMs`, so it
+ * is never starved.
  *
  * @example
  * const scheduler = createEmbeddingScheduler(embedder);
  * const [vector] = await scheduler.embed(["what did we decide?"], "query");
  */
-export function createEmbeddingScheduler(embedder: Pick<Embedder, "embed">, maxDeferMs = 1_000): EmbeddingScheduler {
+export function createEmbeddingScheduler(
+  embedder: Pick<Embedder, "embed" | "concurrency">,
+  options: EmbeddingSchedulerOptions = {},
+): EmbeddingScheduler {
+  const maxDeferMs = options.maxDeferMs ?? 1_000;
+  const maxBatch = options.maxBatch ?? 32;
+  const concurrency = Math.max(1, embedder.concurrency ?? 1);
+  const backgroundBatch = concurrency > 1 ? 8 : 1;
   const queries: Job[] = [];
   const background: Job[] = [];
   let holds = 0;
-  let running = false;
-  let wake: (() => void) | undefined;
+  let inFlight = 0;
+  let deferral: NodeJS.Timeout | undefined;
 
-  const next = (): Job | undefined => {
-    if (queries.length > 0) return queries.shift();
-    const oldest = background[0];
-    if (!oldest) return undefined;
-    return holds === 0 || performance.now() - oldest.queuedAt >= maxDeferMs ? oldest : undefined;
+  /** Up to `limit` texts from the front of `queue`; jobs fully handed over leave it. */
+  const take = (queue: Job[], limit: number): Batch => {
+    const batch: Batch = [];
+    let size = 0;
+    while (size < limit) {
+      const job = queue[0];
+      if (!job) break;
+      const to = Math.min(job.texts.length, job.next + limit - size);
+      batch.push({ job, from: job.next, to });
+      size += to - job.next;
+      job.outstanding += to - job.next;
+      job.next = to;
+      if (job.next === job.texts.length) queue.shift();
+    }
+    return batch;
   };
 
-  async function run(): Promise<void> {
-    running = true;
-    try {
-      for (;;) {
-        const job = next();
-        if (!job) {
-          if (background.length === 0) return;
-          // Background work waits for the turns to pass `finish`, or for its deferral to run out.
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-            setTimeout(resolve, maxDeferMs).unref();
-          });
-          wake = undefined;
-          continue;
-        }
-        // A query embeds whole; background work one text at a time, so a query can cut in.
-        const texts =
-          job.priority === "query" ? job.texts : job.texts.slice(job.vectors.length, job.vectors.length + 1);
-        try {
-          job.vectors.push(...(await embedder.embed(texts)));
-        } catch (error) {
-          if (job.priority === "background") background.shift();
-          job.reject(error);
-          continue;
-        }
-        if (job.vectors.length === job.texts.length) {
-          if (job.priority === "background") background.shift();
-          job.resolve(job.vectors);
-        } else {
-          job.queuedAt = performance.now();
-        }
-        await yieldToEventLoop();
-      }
-    } finally {
-      running = false;
+  const nextBatch = (): Batch | undefined => {
+    if (queries.length > 0) return take(queries, maxBatch);
+    const oldest = background[0];
+    if (!oldest) return undefined;
+    const waited = performance.now() - oldest.queuedAt;
+    if (holds === 0 || waited >= maxDeferMs) return take(background, backgroundBatch);
+    // Background work waits for the turns to pass `finish`, or for its deferral to run out.
+    if (deferral === undefined) {
+      deferral = setTimeout(() => {
+        deferral = undefined;
+        pump();
+      }, maxDeferMs - waited).unref();
     }
+    return undefined;
+  };
+
+  function pump(): void {
+    while (inFlight < concurrency) {
+      const batch = nextBatch();
+      if (!batch) return;
+      inFlight += 1;
+      void run(batch);
+    }
+  }
+
+  async function run(batch: Batch): Promise<void> {
+    const texts = batch.flatMap(({ job, from, to }) => job.texts.slice(from, to));
+    try {
+      const vectors = await embedder.embed(texts);
+      if (vectors.length !== texts.length) {
+        throw new Error(`the embedder returned ${vectors.length} vectors for ${texts.length} texts`);
+      }
+      let offset = 0;
+      for (const { job, from, to } of batch) {
+        for (let index = from; index < to; index += 1) job.vectors[index] = vectors[offset++] as number[];
+        job.outstanding -= to - from;
+        if (!job.failed && job.outstanding === 0 && job.next === job.texts.length) job.resolve(job.vectors);
+      }
+    } catch (error) {
+      for (const { job } of batch) fail(job, error);
+    } finally {
+      inFlight -= 1;
+      // An embedder on this thread computes inside `embed`: requests get the loop between calls.
+      await yieldToEventLoop();
+      pump();
+    }
+  }
+
+  /** A job one of whose calls failed: rejected once, its other texts dropped. */
+  function fail(job: Job, error: unknown): void {
+    if (job.failed) return;
+    job.failed = true;
+    const queue = job.priority === "query" ? queries : background;
+    const position = queue.indexOf(job);
+    if (position >= 0) queue.splice(position, 1);
+    job.reject(error);
   }
 
   return {
     embed(texts, priority) {
       if (texts.length === 0) return Promise.resolve([]);
       return new Promise((resolve, reject) => {
-        const job: Job = { texts, vectors: [], priority, queuedAt: performance.now(), resolve, reject };
+        const job: Job = {
+          texts,
+          vectors: new Array(texts.length),
+          next: 0,
+          outstanding: 0,
+          priority,
+          queuedAt: performance.now(),
+          failed: false,
+          resolve,
+          reject,
+        };
         (priority === "query" ? queries : background).push(job);
-        wake?.();
-        if (!running) void run();
+        pump();
       });
     },
 
@@ -106,8 +174,10 @@ export function createEmbeddingScheduler(embedder: Pick<Embedder, "embed">, maxD
         if (released) return;
         released = true;
         holds -= 1;
-        if (holds === 0) wake?.();
+        if (holds === 0) pump();
       };
     },
+
+    queuedQueries: () => queries.reduce((total, job) => total + job.texts.length - job.next, 0),
   };
 }

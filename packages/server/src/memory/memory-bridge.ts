@@ -78,6 +78,8 @@ export interface MemoryBridge extends ConversationMemory {
    * called: embedding that nobody waits for holds back meanwhile.
    */
   holdBackgroundWork(): () => void;
+  /** Query texts of turns waiting for the embedder. */
+  embeddingBacklog(): number;
   close(): Promise<void>;
 }
 
@@ -176,7 +178,36 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       await writeMessageVectors({ vectors, indexName: index.indexName, embed: embedLater, messages: stored });
   }
 
-  async function indexPending(request: IndexPendingOptions = {}): Promise<number> {
+  // Every turn asks for the pending work after its `finish`; one pass at a time does
+  // it all (a pass reads every pending row, so concurrent passes would embed and write
+  // the same messages over and over).
+  let pass: Promise<number> | undefined;
+  let nextPass: Promise<number> | undefined;
+
+  /** A pass over all pending work that starts after this call: the rows saved so far are in it. */
+  function indexAllPending(): Promise<number> {
+    if (!pass) {
+      pass = indexPendingOnce().finally(() => {
+        pass = undefined;
+      });
+      return pass;
+    }
+    nextPass ??= pass
+      .catch(() => 0)
+      .then(() => {
+        nextPass = undefined;
+        return indexAllPending();
+      });
+    return nextPass;
+  }
+
+  function indexPending(request: IndexPendingOptions = {}): Promise<number> {
+    return request.resourceId === undefined && request.onProgress === undefined
+      ? indexAllPending()
+      : indexPendingOnce(request);
+  }
+
+  async function indexPendingOnce(request: IndexPendingOptions = {}): Promise<number> {
     const { resourceId, onProgress } = request;
     const total = onProgress ? await messages.countPending(resourceId) : 0;
     onProgress?.({ done: 0, total });
@@ -265,6 +296,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     },
 
     holdBackgroundWork: () => scheduler.hold(),
+    embeddingBacklog: () => scheduler.queuedQueries(),
 
     async close() {
       await vectors.close();

@@ -11,7 +11,7 @@ import {
   turnActors,
   turnMachine,
 } from "@session-bridge/core";
-import { AppError, type ChatMessage } from "@session-bridge/shared";
+import { AppError, type ChatMessage, ServerBusyError } from "@session-bridge/shared";
 import { createUIMessageStream, type UIMessageChunk, type UIMessageStreamWriter } from "ai";
 import type { Logger } from "pino";
 import { createActor, waitFor } from "xstate";
@@ -49,7 +49,15 @@ export interface TurnRunnerOptions {
    * only to measure what it costs (`npm run bench -- durability`).
    */
   durable?: boolean;
+  /**
+   * Query texts that may wait for the embedder: beyond it a new turn is refused
+   * with `server_busy` before anything is stored. Default: no limit.
+   */
+  embedQueueLimit?: number;
 }
+
+/** What a refused turn's client is told to wait (`Retry-After`). */
+const busyRetryAfterSeconds = 1;
 
 export interface StartedTurn {
   session: Session;
@@ -116,6 +124,10 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
   };
 
   async function start(request: ChatRequest, resourceId: string): Promise<StartedTurn> {
+    // Refused at the door rather than left waiting: the queue in front of the embedder is bounded.
+    if (memory.embeddingBacklog() >= (options.embedQueueLimit ?? Number.POSITIVE_INFINITY)) {
+      throw new ServerBusyError(busyRetryAfterSeconds);
+    }
     const turnId = options.generateId();
     const turn = createLiveTurn({
       turnId,

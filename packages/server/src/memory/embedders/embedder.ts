@@ -12,6 +12,10 @@ export interface Embedder {
   model: EmbeddingModel;
   /** Embeds texts in order; one vector per text. */
   embed(texts: string[]): Promise<number[][]>;
+  /** How many `embed` calls may usefully run at once (one per worker thread). Default 1. */
+  concurrency?: number;
+  /** Frees what it holds (worker threads), after the calls in flight. */
+  close?(): Promise<void>;
 }
 
 /** Builds an {@link Embedder} around a v3 `doEmbed`. */

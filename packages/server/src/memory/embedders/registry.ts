@@ -1,6 +1,7 @@
 import { createOpenAI } from "@ai-sdk/openai";
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
 import type { Embedder } from "./embedder.ts";
+import { startEmbedderThreads } from "./embedder-threads.ts";
 import { loadFastembedEmbedder } from "./fastembed.ts";
 import { embedderFromProvider } from "./provider.ts";
 import { loadUseLiteEmbedder } from "./use-lite.ts";
@@ -9,6 +10,8 @@ export interface EmbedderSettings {
   fastembedCacheDir?: string | undefined;
   openaiApiKey?: string | undefined;
   ollamaBaseUrl: string;
+  /** Worker threads for `local:use-lite`; 0 (the default) computes on the calling thread. */
+  threads?: number;
 }
 
 /**
@@ -24,7 +27,9 @@ export async function loadEmbedder(spec: string, settings: EmbedderSettings): Pr
   switch (provider) {
     case "local":
       if (modelId !== "use-lite") throw new Error(`EMBEDDER: unknown local embedder "${modelId}"; use local:use-lite`);
-      return loadUseLiteEmbedder();
+      return settings.threads
+        ? startEmbedderThreads({ embedderId: spec, threads: settings.threads })
+        : loadUseLiteEmbedder();
     case "fastembed":
       if (modelId !== "bge-small-en-v1.5") {
         throw new Error(`EMBEDDER: unknown fastembed model "${modelId}"; use fastembed:bge-small-en-v1.5`);

@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
+import { test } from "node:test";
+import { ConfigError, loadConfig } from "@session-bridge/server";
+
+// Configuration by environment: defaults and validation of the embedder's threads and queue.
+
+test("embedder threads default to one per spare core, at least one, at most four; 0 embeds on the serving thread", () => {
+  const defaults = loadConfig({});
+  assert.equal(defaults.embedderThreads, Math.min(4, Math.max(1, availableParallelism() - 1)));
+  assert.equal(defaults.embedQueueLimit, 1000);
+  const set = loadConfig({ EMBEDDER_THREADS: "0", EMBED_QUEUE_LIMIT: "5" });
+  assert.equal(set.embedderThreads, 0);
+  assert.equal(set.embedQueueLimit, 5);
+});
+
+test("out-of-range or non-integer embedder threads and queue limits are refused, naming the variable", () => {
+  for (const [name, value] of [
+    ["EMBEDDER_THREADS", "-1"],
+    ["EMBEDDER_THREADS", "65"],
+    ["EMBEDDER_THREADS", "two"],
+    ["EMBED_QUEUE_LIMIT", "0"],
+    ["EMBED_QUEUE_LIMIT", "1.5"],
+  ] as const) {
+    assert.throws(
+      () => loadConfig({ [name]: value }),
+      (error: unknown) => error instanceof ConfigError && error.message.includes(name),
+      `${name}=${value}`,
+    );
+  }
+});
