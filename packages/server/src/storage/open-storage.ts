@@ -76,7 +76,8 @@ export async function openStorage(config: Config, clock: Clock, generateId: IdGe
       await preparePostgresMemory(handle);
       memoryStorage = openPostgresMemoryStorage(handle, {
         url: config.memoryDatabaseUrl,
-        vectorPoolSize: Math.max(2, Math.ceil(config.databasePoolSize / 2)),
+        // PgVector only creates, lists and drops vector tables: the vectors go through the app's pool.
+        vectorPoolSize: 2,
         owned: !shared,
       });
     } else {

@@ -9,6 +9,8 @@ export const pendingTable = "session_bridge_pending_vectors";
 const indexPrefix = "memory_messages";
 /** Mastra's namespace of vectors written without one. */
 const defaultNamespace = "default";
+/** Vectors per INSERT (three parameters each, far below PostgreSQL's 65,535). */
+const upsertRows = 500;
 
 /**
  * The bridge's own tables beside Mastra's: created once, under the schema
@@ -26,9 +28,10 @@ export async function createBridgeTables(pool: pg.Pool): Promise<void> {
 /**
  * The {@link VectorStore} on PostgreSQL with pgvector: Mastra's `PgVector` (an
  * HNSW cosine index per table) for the vectors, with metadata in Mastra's keys
- * (`message_id`, `thread_id`, `resource_id`); plain SQL for deleting by message
- * or session (through expression indexes on those keys) and for the bridge's
- * records. `PgVector` opens its own pool: `max` bounds it.
+ * (`message_id`, `thread_id`, `resource_id`); plain SQL on the app's pool for
+ * writing, searching and deleting vectors (through expression indexes on those
+ * keys) and for the bridge's records. `PgVector` creates, lists and drops the
+ * tables on a pool of its own: `max` bounds it.
  */
 export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; max: number }): VectorStore {
   const { pool } = options;
@@ -69,19 +72,33 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
     },
 
     async upsert(indexName, vectors) {
-      if (vectors.length === 0) return;
-      await vector.upsert({
-        indexName,
-        vectors: vectors.map((entry) => entry.vector),
-        ids: vectors.map((entry) => entry.id),
-        metadata: vectors.map((entry) => ({
-          message_id: entry.key,
-          thread_id: entry.sessionId,
-          resource_id: entry.resourceId,
-          role: entry.role,
-          created_at: entry.createdAt.toISOString(),
-        })),
-      });
+      // One statement per 500 vectors through the app's pool, where Mastra's upsert takes
+      // a transaction of its own on its own pool (and times out connecting under load).
+      // A vector id given twice keeps its last vector: one statement cannot update a row twice.
+      const latest = [...new Map(vectors.map((entry) => [entry.id, entry])).values()];
+      for (let start = 0; start < latest.length; start += upsertRows) {
+        const rows = latest.slice(start, start + upsertRows);
+        const values = rows.flatMap((entry) => [
+          entry.id,
+          `[${entry.vector.join(",")}]`,
+          JSON.stringify({
+            message_id: entry.key,
+            thread_id: entry.sessionId,
+            resource_id: entry.resourceId,
+            role: entry.role,
+            created_at: entry.createdAt.toISOString(),
+          }),
+        ]);
+        const tuples = rows.map(
+          (_, row) =>
+            `($${row * 3 + 1}, $${row * 3 + 2}::public.vector, $${row * 3 + 3}::jsonb, '${defaultNamespace}')`,
+        );
+        await pool.query(
+          `INSERT INTO ${indexName} (vector_id, embedding, metadata, namespace) VALUES ${tuples.join(", ")}
+           ON CONFLICT (namespace, vector_id) DO UPDATE SET embedding = excluded.embedding, metadata = excluded.metadata`,
+          values,
+        );
+      }
     },
 
     async query(indexName, queryVector, { topK, resourceId, sessionId }) {
