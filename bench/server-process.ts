@@ -13,6 +13,7 @@ const config = loadConfig(process.env);
 const app = await createApp(config, {
   model: new MockLanguageModelV4({ doStream: async () => ({ stream: simulateReadableStream({ chunks }) }) }),
   logger: createLogger("warn", pino.destination({ dest: 2, sync: false })),
+  embedderThreads: config.embedderThreads,
 });
 const server = await startHttpServer(createHttpApp(app), { host: "127.0.0.1", port: 0 });
 process.stdout.write(`${JSON.stringify({ url: server.url })}\n`);

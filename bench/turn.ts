@@ -68,7 +68,11 @@ export async function main(args: string[]): Promise<void> {
     LOG_LEVEL: "silent",
     ...(values.threads === undefined ? {} : { EMBEDDER_THREADS: values.threads }),
   });
-  const app = await createApp(config, { model: mockV4(), logger: pino({ level: "silent" }) });
+  const app = await createApp(config, {
+    model: mockV4(),
+    logger: pino({ level: "silent" }),
+    embedderThreads: config.embedderThreads,
+  });
   const rows: Row[] = [];
   const { memory: mastraMemory } = await mastraPeer(app, embedder.model);
   try {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { test } from "node:test";
@@ -82,4 +83,23 @@ test("users create --json prints id, name and the API key once; list and revoke 
   const again = await runSessionBridge(["users", "revoke", user.id], { DATA_DIR: dataDir });
   assert.equal(again.code, 1);
   assert.match(again.stderr, /^session-bridge: no active user/);
+});
+
+test("serve on a port already in use stops with a non-zero exit, its embedder threads and timers gone", {
+  timeout: 60_000,
+}, async (t) => {
+  const taken = createServer();
+  taken.listen(0, "127.0.0.1");
+  await once(taken, "listening");
+  t.after(() => taken.close());
+  const { port } = taken.address() as AddressInfo;
+  // execFile waits for the process to exit: a hang (a live thread or timer) fails the test by timing out.
+  const result = await runSessionBridge(["serve"], {
+    DATA_DIR: await makeTempDir(t),
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    EMBEDDER_THREADS: "1",
+  });
+  assert.equal(result.code, 1);
+  assert.match(result.stderr, /EADDRINUSE/);
 });

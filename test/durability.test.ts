@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { describe, test } from "node:test";
 import type { App } from "@session-bridge/server";
-import type { ChatMessage } from "@session-bridge/shared";
+import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
 import { DefaultChatTransport, type UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
 import { toolCallChunks } from "../fixtures/model-chunks.ts";
@@ -271,6 +271,28 @@ for (const backend of testBackends()) {
         const after = await app.memory.listMessages(sessionId, "local");
         assert.equal(after.filter((message) => message.id === "answer-1").length, 0, "the partial answer was replaced");
         assert.equal(after.filter((message) => message.id === question.id).length, 1, "stored once");
+      });
+
+      test("a dead turn whose answer was saved in full keeps that answer, though its chunk log holds less", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", "next"]) });
+        const sessionId = await openSession(url, app);
+        // The process saved the whole answer, then died (or could not write the turn's end,
+        // which carries the log's last batch): the log has only the answer's start.
+        const { turnId } = await leaveDeadTurn(app, sessionId);
+        const whole: ChatMessage = {
+          id: "answer-1",
+          role: "assistant",
+          parts: [{ type: "text", text: "half an answer, and then the rest of it" }],
+          metadata: chatMetadata(sessionId, "local:demo", "complete", { inputTokens: 3, outputTokens: 9 }),
+        };
+        await app.memory.save({ sessionId, resourceId: "local", messages: [whole], index: "later" });
+
+        await sendChat(url, { messages: [userMessage("are you there?")], sessionId });
+        await app.turns.settled();
+        assert.equal((await app.storage.turns.get(turnId))?.status, "interrupted");
+        const kept = (await app.memory.listMessages(sessionId, "local")).find((message) => message.id === "answer-1");
+        assert.equal(statusOf(kept), "complete");
+        assert.equal(textOf(kept), "half an answer, and then the rest of it");
       });
     });
   });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { loadEmbedder } from "@session-bridge/server";
-import { sharedEmbedder } from "./_setup.ts";
+import { createApp, loadEmbedder } from "@session-bridge/server";
+import { v7 as uuidv7 } from "uuid";
+import { makeTempDir, sharedEmbedder, testConfig } from "./_setup.ts";
 
 // The offline embedder in worker threads: the same vectors as on this thread, calls in
 // parallel, and a close that lets the calls in flight finish.
@@ -39,4 +40,25 @@ test("closing waits for the calls in flight, then refuses new ones", async () =>
   await threaded.close?.();
   assert.equal((await inFlight).length, 16);
   await assert.rejects(threaded.embed(["after close"]), /closed/);
+});
+
+test("an app that loads its embedder in threads recalls with it, and closing the app stops the threads", async (t) => {
+  const app = await createApp(testConfig(await makeTempDir(t)), { embedderThreads: 1 });
+  let closed = false;
+  t.after(() => (closed ? undefined : app.close()));
+  assert.equal(app.embedder.concurrency, 1);
+  const session = await app.sessions.create("alice");
+  const fact = {
+    id: uuidv7(),
+    role: "user" as const,
+    parts: [{ type: "text" as const, text: "The launch moved to May 4th." }],
+  };
+  await app.memory.save({ sessionId: session.id, resourceId: "alice", messages: [fact] });
+  const other = await app.sessions.create("alice");
+  const recall = await app.memory.recall({ sessionId: other.id, resourceId: "alice", query: "When is the launch?" });
+  assert.ok(recall.recalled.some((item) => item.hit && item.message.id === fact.id));
+  await app.close();
+  closed = true;
+  // The threads are gone: the embedder refuses work (and the test process can exit).
+  await assert.rejects(app.embedder.embed(["after close"]), /closed/);
 });

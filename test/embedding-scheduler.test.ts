@@ -130,6 +130,27 @@ describe("embedding scheduler", () => {
     assert.deepEqual(await after, [[1]]);
   });
 
+  test("a failed call shared by several jobs is retried job by job: only the job that fails again is rejected", async () => {
+    const embedder = gatedEmbedder();
+    const scheduler = createEmbeddingScheduler(embedder);
+    const busy = scheduler.embed(["x"], "query");
+    const good = scheduler.embed(["fine"], "query");
+    const bad = scheduler.embed(["poison"], "query");
+    embedder.calls[0]?.answer();
+    await busy;
+    await settle();
+    assert.deepEqual(embedder.calls[1]?.texts, ["fine", "poison"]);
+    embedder.calls[1]?.fail(new Error("one bad input"));
+    await settle();
+    assert.deepEqual(embedder.calls[2]?.texts, ["fine"]);
+    embedder.calls[2]?.answer();
+    await settle();
+    assert.deepEqual(embedder.calls[3]?.texts, ["poison"]);
+    embedder.calls[3]?.fail(new Error("one bad input"));
+    assert.deepEqual(await good, [[4]]);
+    await assert.rejects(bad, /one bad input/);
+  });
+
   test("an embedder that returns the wrong number of vectors fails the jobs in the call", async () => {
     const scheduler = createEmbeddingScheduler({ embed: async () => [[1]] });
     await assert.rejects(scheduler.embed(["a", "b"], "query"), /returned 1 vectors for 2 texts/);

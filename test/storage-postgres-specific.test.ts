@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { migratePostgres, openPostgres, withSchemaLock } from "../packages/server/src/storage/postgres/client.ts";
 import { preparePostgresMemory } from "../packages/server/src/storage/postgres/postgres-storage.ts";
+import { openPostgresVectorStore } from "../packages/server/src/storage/postgres/vector-store.ts";
 import { emptyPostgresDatabase, postgresUrl } from "./_backends.ts";
 
 /** Rejects when `work` has not settled after `ms`: how a test tells a hang from slowness (not a speed check). */
@@ -80,5 +81,40 @@ describe("PostgreSQL schema work", { skip: postgresUrl ? false : "no TEST_POSTGR
       "SELECT count(*)::int AS count FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'mastra_%'",
     );
     assert.ok((tables?.rows[0].count ?? 0) > 10, "Mastra's tables are there");
+  });
+});
+
+describe("pgvector outside the public schema", { skip: postgresUrl ? false : "no TEST_POSTGRES_URL" }, () => {
+  test("vectors are written and searched when the extension lives in another schema (as Supabase installs it)", async (t) => {
+    const url = await emptyPostgresDatabase();
+    const setup = new pg.Client({ connectionString: url });
+    await setup.connect();
+    await setup.query(
+      "DROP EXTENSION IF EXISTS vector; CREATE SCHEMA extensions; CREATE EXTENSION vector SCHEMA extensions",
+    );
+    await setup.end();
+    const handle = openPostgres({ url, max: 2 });
+    const vectors = openPostgresVectorStore({ pool: handle.pool, url, max: 2 });
+    t.after(async () => {
+      await vectors.close();
+      await handle.close();
+    });
+    const indexName = "memory_messages_test_4";
+    await vectors.ensureIndex({ embedderId: "test:four", dimension: 4, indexName });
+    const entry = (key: string, vector: number[]) => ({
+      id: `${key}#0`,
+      vector,
+      key,
+      sessionId: "session-1",
+      resourceId: "alice",
+      role: "user" as const,
+      createdAt: new Date("2026-01-01T00:00:00.000Z"),
+    });
+    await vectors.upsert(indexName, [entry("near", [1, 0, 0, 0]), entry("far", [0, 1, 0, 0])]);
+    const hits = await vectors.query(indexName, [1, 0.1, 0, 0], { topK: 1, resourceId: "alice" });
+    assert.deepEqual(
+      hits.map((hit) => hit.key),
+      ["near"],
+    );
   });
 });

@@ -78,6 +78,35 @@ export function describeVectorStore(backend: StorageBackend) {
       assert.deepEqual(await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 10, resourceId: "carol" }), []);
     });
 
+    test("a message with several chunk vectors is one hit, scored by its best chunk: it crowds out no other message", async (t) => {
+      const vectors = await openVectors(backend, t);
+      await vectors.upsert(index.indexName, [
+        { ...vectorOf("long", [1, 0, 0, 0]), id: "long#0" },
+        { ...vectorOf("long", [0.99, 0.1, 0, 0]), id: "long#1" },
+        { ...vectorOf("long", [0.98, 0.2, 0, 0]), id: "long#2" },
+        vectorOf("short", [0.8, 0.6, 0, 0]),
+        vectorOf("far", [0, 1, 0, 0]),
+      ]);
+      const hits = await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 2, resourceId: "alice" });
+      assert.deepEqual(rounded(hits), [
+        { key: "long", sessionId: "session-1", resourceId: "alice", score: 1 },
+        { key: "short", sessionId: "session-1", resourceId: "alice", score: 0.8 },
+      ]);
+    });
+
+    test("finds a user's nearest vectors even when hundreds of another user's are nearer", async (t) => {
+      const vectors = await openVectors(backend, t);
+      await vectors.upsert(
+        index.indexName,
+        Array.from({ length: 300 }, (_, position) =>
+          vectorOf(`bob-${position}`, [1, position / 1000, 0, 0], { resourceId: "bob" }),
+        ),
+      );
+      await vectors.upsert(index.indexName, [vectorOf("mine", [0.6, 0.8, 0, 0]), vectorOf("also", [0, 1, 0, 0])]);
+      const hits = await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 4, resourceId: "alice" });
+      assert.deepEqual(keys(hits), ["mine", "also"]);
+    });
+
     test("finds only one session's vectors when asked", async (t) => {
       const vectors = await openVectors(backend, t);
       await vectors.upsert(index.indexName, [

@@ -37,6 +37,11 @@ export interface AppOverrides {
   logger?: Logger;
   /** An embedder already loaded (tests share one; the default loads `EMBEDDER`). */
   embedder?: Embedder;
+  /**
+   * Worker threads for the embedder the app loads: a server passes `config.embedderThreads`.
+   * Default 0 (on the calling thread): a command that embeds little starts no threads.
+   */
+  embedderThreads?: number;
   /** The language model (tests pass `ai/test` mocks; the default resolves `MODEL`). */
   model?: LanguageModelV4;
   /** Crash-safe saving and the chunk log; off only to measure their cost. Default true. */
@@ -154,7 +159,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
   let ownEmbedder: Embedder | undefined;
   try {
     const migrations = await storage.migrate();
-    const embedder = overrides.embedder ?? (await loadConfiguredEmbedder(config, config.embedderThreads));
+    const embedder = overrides.embedder ?? (await loadConfiguredEmbedder(config, overrides.embedderThreads ?? 0));
     if (embedder !== overrides.embedder) ownEmbedder = embedder;
     const memory = await createMemoryBridge({
       messages: memoryStorage.messages,

@@ -18,6 +18,26 @@ export interface ServeOptions {
  * On abort it stops accepting requests, lets running ones finish, and closes the databases.
  */
 export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
+  const timers: NodeJS.Timeout[] = [];
+  let running: Promise<void> = Promise.resolve();
+  try {
+    await run(app, signal, timers, (work) => {
+      running = running.then(work);
+    });
+  } finally {
+    // Also when start-up fails (a port in use): timers and worker threads would keep the process alive.
+    for (const timer of timers) clearInterval(timer);
+    await running;
+    await app.close();
+  }
+}
+
+async function run(
+  app: App,
+  signal: AbortSignal,
+  timers: NodeJS.Timeout[],
+  queue: (work: () => Promise<void>) => void,
+): Promise<void> {
   const { logger, config } = app;
   logger.info(app.migrations, "database migrated");
   // Turns a killed process left running: marked interrupted, partial answers kept.
@@ -30,9 +50,8 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   logger.info({ kept: repos.kept, removed: repos.removed.length }, "repository cache checked");
 
   // Cleanup: one process at a time across every process on the database (a lock lease).
-  let running: Promise<void> = Promise.resolve();
   const cleanupOnce = () => {
-    running = running.then(async () => {
+    queue(async () => {
       try {
         if (!(await app.storage.locks.tryAcquire("cleanup", processOwner, cleanupLockMs))) {
           logger.debug("cleanup skipped: another process is cleaning up");
@@ -52,7 +71,7 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   // Recovery: turns whose process died are marked interrupted by whichever
   // process finds them first (and old chunk logs go), every RECOVERY_INTERVAL.
   const recoverOnce = () => {
-    running = running.then(async () => {
+    queue(async () => {
       try {
         const turns = await app.turns.maintain();
         if (turns.interrupted > 0) logger.warn(turns, "interrupted turns recovered");
@@ -62,10 +81,7 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
     });
   };
   cleanupOnce();
-  const timers = [
-    setInterval(cleanupOnce, config.cleanupIntervalMs),
-    setInterval(recoverOnce, config.recoveryIntervalMs),
-  ];
+  timers.push(setInterval(cleanupOnce, config.cleanupIntervalMs), setInterval(recoverOnce, config.recoveryIntervalMs));
 
   const server = await startHttpServer(createHttpApp(app), {
     host: config.host,
@@ -82,7 +98,4 @@ export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   });
   logger.info("shutting down");
   await server.close();
-  for (const timer of timers) clearInterval(timer);
-  await running;
-  await app.close();
 }

@@ -86,7 +86,7 @@ async function runServe(): Promise<number> {
     import("../serve.ts"),
   ]);
   installProcessGuards(logger);
-  const app = await createApp(config, { logger });
+  const app = await createApp(config, { logger, embedderThreads: config.embedderThreads });
   const controller = new AbortController();
   const stop = () => controller.abort();
   process.once("SIGINT", stop);

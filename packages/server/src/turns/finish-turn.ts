@@ -7,11 +7,11 @@ import type { TurnDependencies } from "./turn-effects.ts";
  * A turn's last work, once its stream has been read to the end: a failed
  * turn's partial answer kept (labelled `failed`), then one write that ends the
  * turn with the chunk log's last batch, its trace and usage, and releases its
- * lease. Never throws: every step is logged and the next one still runs, so a
- * turn always ends (if the end cannot be written, the lease is released alone).
+ * lease. Never throws: every step is logged and the next one still runs (if the
+ * end cannot be written, the turn's lease expires and the next turn recovers it).
  */
 export async function finishTurn(
-  dependencies: Pick<TurnDependencies, "turnLog" | "lease" | "memory" | "modelId">,
+  dependencies: Pick<TurnDependencies, "turnLog" | "memory" | "modelId">,
   turn: LiveTurn,
 ): Promise<void> {
   const { logger } = turn;
@@ -31,21 +31,24 @@ export async function finishTurn(
   } catch (error) {
     logger.error({ err: error }, "the failed turn's partial answer could not be saved");
   }
-  const lease = { sessionId: session.id, leaseId: turn.leaseId };
-  try {
-    await dependencies.turnLog.end({
-      turnId: turn.turnId,
-      status: turn.outcome === "interrupted" ? "failed" : turn.outcome,
-      ...(lastBatch ? { lastBatch } : {}),
-      ...(turn.trace ? { trace: { sessionId: session.id, trace: turn.trace } } : {}),
-      ...(turn.usage ? { usage: { resourceId: turn.resourceId, model: dependencies.modelId, ...turn.usage } } : {}),
-      lease,
-    });
-  } catch (error) {
-    logger.error({ err: error }, "turn could not be finalized");
-    await dependencies.lease
-      .release(session.id, turn.leaseId)
-      .catch((failure) => logger.error({ err: failure }, "turn lease release failed"));
+  const end = {
+    turnId: turn.turnId,
+    status: turn.outcome === "interrupted" ? ("failed" as const) : turn.outcome,
+    ...(lastBatch ? { lastBatch } : {}),
+    ...(turn.trace ? { trace: { sessionId: session.id, trace: turn.trace } } : {}),
+    ...(turn.usage ? { usage: { resourceId: turn.resourceId, model: dependencies.modelId, ...turn.usage } } : {}),
+    lease: { sessionId: session.id, leaseId: turn.leaseId },
+  };
+  // Tried twice (a busy file or a dropped connection passes). If the end still cannot be
+  // written, the lease is left to expire rather than released: the turn is still `running`
+  // in the log, and the next turn of the session must see a takeover and recover it first.
+  for (const attempt of [1, 2]) {
+    try {
+      await dependencies.turnLog.end(end);
+      return;
+    } catch (error) {
+      logger.error({ err: error, attempt }, "turn could not be finalized");
+    }
   }
 }
 

@@ -29,8 +29,12 @@ export function createTurnRecovery(options: RecoveryOptions) {
     const logged = await messageOfChunks((await turnLog.read(turn.id, -1)).flatMap((batch) => batch.chunks));
     const saved = await memory.findWithNext(turn.sessionId, turn.resourceId, turn.userMessageId);
     const stored = saved?.next?.id === turn.assistantMessageId ? saved.next : undefined;
-    // The chunk log is flushed at least at every step, so it holds at least what was saved.
-    const partial = (logged?.parts.length ?? 0) >= (stored?.parts.length ?? 0) ? logged : stored;
+    // An answer saved as final (the turn died, or could not write its end, after saving it)
+    // is kept as it is: the chunk log's last batch goes with the turn's end, so the log may
+    // hold less than the answer. A step saved while the turn ran is labelled `interrupted`:
+    // the log, written at least at every step's start, holds at least as much, and maybe more.
+    const final = stored !== undefined && stored.metadata?.status !== "interrupted";
+    const partial = final ? undefined : (logged?.parts.length ?? 0) >= (stored?.parts.length ?? 0) ? logged : stored;
     if (partial && partial.parts.length > 0) {
       const usage = partial.metadata?.usage ?? stored?.metadata?.usage ?? { inputTokens: 0, outputTokens: 0 };
       await memory.save({

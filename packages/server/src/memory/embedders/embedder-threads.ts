@@ -107,7 +107,15 @@ export async function startEmbedderThreads(options: { embedderId: string; thread
     return threads.reduce((best, thread) => (thread.calls.size < best.calls.size ? thread : best));
   }
 
-  threads.push(...(await Promise.all(Array.from({ length: Math.max(1, options.threads) }, spawn))));
+  // All start or none stays: threads already running would keep the process alive.
+  const started = await Promise.allSettled(Array.from({ length: Math.max(1, options.threads) }, spawn));
+  const failure = started.find((result) => result.status === "rejected");
+  if (failure) {
+    closing = true;
+    await Promise.all(started.map((result) => (result.status === "fulfilled" ? result.value.worker.terminate() : 0)));
+    throw failure.reason;
+  }
+  threads.push(...started.flatMap((result) => (result.status === "fulfilled" ? [result.value] : [])));
 
   /** Every call not yet answered, from its first moment (before it has a thread). */
   const unanswered = new Set<Promise<unknown>>();

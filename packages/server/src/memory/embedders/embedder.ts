@@ -12,7 +12,10 @@ export interface Embedder {
   model: EmbeddingModel;
   /** Embeds texts in order; one vector per text. */
   embed(texts: string[]): Promise<number[][]>;
-  /** How many `embed` calls may usefully run at once (one per worker thread). Default 1. */
+  /**
+   * How many `embed` calls may usefully run at once (one per worker thread). Set only by
+   * embedders that compute off the calling thread; unset means 1, on this thread.
+   */
   concurrency?: number;
   /** Frees what it holds (worker threads), after the calls in flight. */
   close?(): Promise<void>;

@@ -1,4 +1,4 @@
-import type { Client } from "@libsql/client";
+import type { Client, Row } from "@libsql/client";
 import { LibSQLVector } from "@mastra/libsql";
 import type { VectorStore } from "@session-bridge/core";
 
@@ -7,10 +7,12 @@ const metaTable = "session_bridge_vector_meta";
 export const pendingTable = "session_bridge_pending_vectors";
 /** Every message vector table starts so: Mastra's own thread deletion finds them too. */
 const indexPrefix = "memory_messages";
+/** Nearest vectors of all users the ANN index is asked for, at least, before the user's are picked. */
+const annCandidates = 100;
 
 /**
  * The {@link VectorStore} on libSQL: Mastra's `LibSQLVector` (libSQL's vector
- * columns and ANN index) for the vectors, with metadata in Mastra's keys
+ * columns and DiskANN index) for the vector tables, with metadata in Mastra's keys
  * (`message_id`, `thread_id`, `resource_id`) so Mastra's own recall reads
  * them too; plain SQL for deleting by message or session (through indexes on
  * those metadata keys) and for the bridge's records.
@@ -53,9 +55,11 @@ export async function openLibsqlVectorStore(options: {
   return {
     async ensureIndex(info) {
       await vector.createIndex({ indexName: info.indexName, dimension: info.dimension });
-      // Deleting a session's or a message's vectors is then a lookup, not a scan.
+      // Deleting a session's or a message's vectors is then a lookup, not a scan; so is
+      // finding the vectors a query scores (one user's, or one session's).
       await client.batch(
         [
+          `CREATE INDEX IF NOT EXISTS ${info.indexName}_resource ON ${info.indexName} (json_extract(metadata, '$."resource_id"'), json_extract(metadata, '$."thread_id"'))`,
           `CREATE INDEX IF NOT EXISTS ${info.indexName}_thread ON ${info.indexName} (json_extract(metadata, '$."thread_id"'))`,
           `CREATE INDEX IF NOT EXISTS ${info.indexName}_message ON ${info.indexName} (json_extract(metadata, '$."message_id"'))`,
         ],
@@ -86,19 +90,35 @@ export async function openLibsqlVectorStore(options: {
     },
 
     async query(indexName, queryVector, { topK, resourceId, sessionId }) {
-      const results = await vector.query({
-        indexName,
-        queryVector,
-        topK,
-        filter:
-          sessionId === undefined ? { resource_id: resourceId } : { resource_id: resourceId, thread_id: sessionId },
-      });
-      return results.flatMap((result) => {
-        const key = result.metadata?.message_id;
-        // The filter already keeps other users out; checking again costs nothing.
-        if (typeof key !== "string" || result.metadata?.resource_id !== resourceId) return [];
-        return [{ key, sessionId: String(result.metadata?.thread_id), resourceId, score: result.score }];
-      });
+      // Mastra's query asks the DiskANN index for a few times topK nearest vectors of all
+      // users, filters after, and counts a message's chunks as separate hits. Here: a wider
+      // candidate set, one hit per message (its best chunk), and an exact search of the
+      // user's own vectors whenever the candidates hold fewer than topK of their messages.
+      const vector = `[${queryVector.join(",")}]`;
+      const mine = `json_extract(t.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(t.metadata, '$."thread_id"') = ?`}`;
+      const filter = [resourceId, ...(sessionId === undefined ? [] : [sessionId])];
+      const scored = `json_extract(t.metadata, '$."message_id"') AS key, json_extract(t.metadata, '$."thread_id"') AS session_id,
+        1 - vector_distance_cos(t.embedding, vector32(?)) AS score`;
+      const best = (from: string) =>
+        `SELECT key, session_id, max(score) AS score FROM (${from}) GROUP BY key ORDER BY score DESC LIMIT ?`;
+      const approximate = best(
+        `SELECT ${scored} FROM vector_top_k('${indexName}_vector_idx', vector32(?), ?) AS v JOIN ${indexName} AS t ON t.rowid = v.id WHERE ${mine}`,
+      );
+      const exact = best(`SELECT ${scored} FROM ${indexName} AS t WHERE ${mine}`);
+      const hitsOf = (rows: Row[]) =>
+        rows.flatMap((row) =>
+          typeof row.key === "string"
+            ? [{ key: row.key, sessionId: String(row.session_id), resourceId, score: Number(row.score) }]
+            : [],
+        );
+      const candidates = Math.max(annCandidates, topK * 25);
+      const found = await client
+        .execute({ sql: approximate, args: [vector, vector, candidates, ...filter, topK] })
+        .then((result) => hitsOf(result.rows))
+        // No ANN index (a table made by another tool, a server without the extension): search exactly.
+        .catch(() => []);
+      if (found.length >= topK) return found;
+      return hitsOf((await client.execute({ sql: exact, args: [vector, ...filter, topK] })).rows);
     },
 
     deleteForMessages: (keys) => deleteWhere("message_id", keys),

@@ -40,6 +40,23 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
     connectionString: options.url,
     pgPoolOptions: { max: options.max },
   });
+  // pgvector's type and operator, qualified by the schema it is installed in (`public`
+  // by default; Supabase installs it in `extensions`): looked up once per process.
+  let pgvector: Promise<{ type: string; cosine: string }> | undefined;
+  const pgvectorNames = () => {
+    pgvector ??= pool
+      .query<{ schema: string }>(
+        "SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'",
+      )
+      .then((result) => {
+        const schema = `"${(result.rows[0]?.schema ?? "public").replaceAll('"', '""')}"`;
+        return { type: `${schema}.vector`, cosine: `OPERATOR(${schema}.<=>)` };
+      });
+    pgvector.catch(() => {
+      pgvector = undefined;
+    });
+    return pgvector;
+  };
   const indexes = async () => (await vector.listIndexes()).filter((name) => name.startsWith(indexPrefix));
   const deleteWhere = async (key: "thread_id" | "message_id", values: string[]) => {
     if (values.length === 0) return;
@@ -50,6 +67,7 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
 
   return {
     async ensureIndex(info) {
+      await pgvectorNames(); // at start-up, not in a turn
       await vector.createIndex({
         indexName: info.indexName,
         dimension: info.dimension,
@@ -75,6 +93,7 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
       // One statement per 500 vectors through the app's pool, where Mastra's upsert takes
       // a transaction of its own on its own pool (and times out connecting under load).
       // A vector id given twice keeps its last vector: one statement cannot update a row twice.
+      const { type } = await pgvectorNames();
       const latest = [...new Map(vectors.map((entry) => [entry.id, entry])).values()];
       for (let start = 0; start < latest.length; start += upsertRows) {
         const rows = latest.slice(start, start + upsertRows);
@@ -90,8 +109,7 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
           }),
         ]);
         const tuples = rows.map(
-          (_, row) =>
-            `($${row * 3 + 1}, $${row * 3 + 2}::public.vector, $${row * 3 + 3}::jsonb, '${defaultNamespace}')`,
+          (_, row) => `($${row * 3 + 1}, $${row * 3 + 2}::${type}, $${row * 3 + 3}::jsonb, '${defaultNamespace}')`,
         );
         await pool.query(
           `INSERT INTO ${indexName} (vector_id, embedding, metadata, namespace) VALUES ${tuples.join(", ")}
@@ -106,10 +124,16 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
       // HNSW options it cannot use with a filter). Exact: the user's vectors, found by
       // the resource index, scored one by one (the HNSW index answers only unfiltered
       // nearest-neighbour queries; a filter after it can leave fewer than topK).
+      const { type, cosine } = await pgvectorNames();
+      // One hit per message: its best chunk (a long message has a vector per chunk).
       const result = await pool.query<{ key: string; session_id: string; score: number }>(
-        `SELECT metadata ->> 'message_id' AS key, metadata ->> 'thread_id' AS session_id, 1 - (embedding <=> $1::public.vector) AS score
-         FROM ${indexName}
-         WHERE namespace = '${defaultNamespace}' AND metadata ->> 'resource_id' = $2 ${sessionId === undefined ? "" : "AND metadata ->> 'thread_id' = $4"}
+        `SELECT key, session_id, score FROM (
+           SELECT DISTINCT ON (metadata ->> 'message_id') metadata ->> 'message_id' AS key, metadata ->> 'thread_id' AS session_id,
+             1 - (embedding ${cosine} $1::${type}) AS score
+           FROM ${indexName}
+           WHERE namespace = '${defaultNamespace}' AND metadata ->> 'resource_id' = $2 ${sessionId === undefined ? "" : "AND metadata ->> 'thread_id' = $4"}
+           ORDER BY metadata ->> 'message_id', embedding ${cosine} $1::${type}
+         ) best
          ORDER BY score DESC LIMIT $3`,
         [`[${queryVector.join(",")}]`, resourceId, topK, ...(sessionId === undefined ? [] : [sessionId])],
       );
