@@ -18,6 +18,22 @@ async function count(app: Awaited<ReturnType<typeof makeTestApp>>, sql: string, 
   return Number(row?.count ?? 0);
 }
 
+/** The shared embedder, recording every text it is asked to embed. */
+async function countingEmbedder() {
+  const real = await sharedEmbedder();
+  const embedded: string[] = [];
+  const embedder = defineEmbedder({
+    id: real.id,
+    dimension: real.dimension,
+    maxEmbeddingsPerCall: 32,
+    embed: async (texts) => {
+      embedded.push(...texts);
+      return real.embed(texts);
+    },
+  });
+  return { embedder, embedded };
+}
+
 const fillers = [
   "Let's talk about the weather this weekend.",
   "Can you suggest a good pasta recipe?",
@@ -135,17 +151,7 @@ describe("memory bridge", () => {
   });
 
   test("embeds the user message once per turn: the recall query's vector is reused when saving", async (t) => {
-    const real = await sharedEmbedder();
-    const embedded: string[] = [];
-    const counting = defineEmbedder({
-      id: real.id,
-      dimension: real.dimension,
-      maxEmbeddingsPerCall: 32,
-      embed: async (texts) => {
-        embedded.push(...texts);
-        return real.embed(texts);
-      },
-    });
+    const { embedder: counting, embedded } = await countingEmbedder();
     const app = await makeTestApp(t, { embedder: counting });
     const session = await app.sessions.create("alice");
     const message = user("Which regions does our CDN cover?");
@@ -177,17 +183,7 @@ describe("memory bridge", () => {
   });
 
   test("many turns asking for the pending work at once embed each pending message once", async (t) => {
-    const real = await sharedEmbedder();
-    const embedded: string[] = [];
-    const counting = defineEmbedder({
-      id: real.id,
-      dimension: real.dimension,
-      maxEmbeddingsPerCall: 32,
-      embed: async (texts) => {
-        embedded.push(...texts);
-        return real.embed(texts);
-      },
-    });
+    const { embedder: counting, embedded } = await countingEmbedder();
     const app = await makeTestApp(t, { embedder: counting });
     const answers = Array.from({ length: 12 }, (_, index) => assistant(`Answer number ${index} about the roadmap.`));
     const sessions = await Promise.all(answers.map(() => app.sessions.create("alice")));
