@@ -51,6 +51,30 @@ export function describeTurnLease(backend: StorageBackend) {
       assert.equal(await sessions.renewTurnLease(session.id, second, ttlMs), true);
     });
 
+    test("a session created with its lease held is busy for others, renewable by its holder, and free once released", async (t) => {
+      const { storage } = await openWithClock(backend, t);
+      const { sessions } = storage;
+      const holder = uuidv7();
+      const session = await sessions.create("alice", { title: "held", lease: { leaseId: holder, ttlMs } });
+      assert.equal(session.title, "held");
+      assert.equal(await sessions.acquireTurnLease("alice", session.id, uuidv7(), ttlMs), undefined);
+      assert.equal(await sessions.renewTurnLease(session.id, holder, ttlMs), true);
+      await sessions.releaseTurnLease(session.id, holder);
+      const next = await sessions.acquireTurnLease("alice", session.id, uuidv7(), ttlMs);
+      assert.equal(next?.tookOver, false, "a released lease is no takeover");
+    });
+
+    test("taking a lease whose holder's time ran out says it took over; one released does not", async (t) => {
+      const { storage, clock } = await openWithClock(backend, t);
+      const { sessions } = storage;
+      const session = await sessions.create("alice");
+      const first = await sessions.acquireTurnLease("alice", session.id, uuidv7(), 1000);
+      assert.equal(first?.tookOver, false, "never held before");
+      clock.advance(1001);
+      const taken = await sessions.acquireTurnLease("alice", session.id, uuidv7(), 1000);
+      assert.equal(taken?.tookOver, true);
+    });
+
     test("a lease is taken again once it has expired by the clock", async (t) => {
       const { storage, clock } = await openWithClock(backend, t);
       const { sessions } = storage;

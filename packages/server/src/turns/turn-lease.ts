@@ -37,8 +37,9 @@ export function createTurnLease(options: {
     async acquire(resourceId, sessionId, leaseId) {
       const grant =
         (await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)) ??
-        // Held by a dead process on this machine: recovered, then free.
-        ((await recovery.recoverDeadHolders(sessionId)) > 0
+        // Held by a dead process on this machine: recovered, then free. Only for a session of
+        // this user: an unknown or another user's id costs nothing more than its 404.
+        ((await sessions.get(resourceId, sessionId)) !== undefined && (await recovery.recoverDeadHolders(sessionId)) > 0
           ? await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)
           : undefined);
       if (!grant) return undefined;
