@@ -88,6 +88,35 @@ describe("embedding scheduler", () => {
     assert.deepEqual(await background, [[2]]);
   });
 
+  test("background texts go one per call on an embedder on this thread, up to 8 per call on one off it", async () => {
+    const onThread = gatedEmbedder();
+    const { concurrency: _, ...inPlace } = onThread;
+    const here = createEmbeddingScheduler(inPlace);
+    const work = here.embed(["a", "b", "c"], "background");
+    for (let call = 0; call < 3; call += 1) {
+      await settle();
+      onThread.calls[call]?.answer();
+    }
+    assert.deepEqual(await work, [[1], [1], [1]]);
+    assert.deepEqual(
+      onThread.calls.map((call) => call.texts),
+      [["a"], ["b"], ["c"]],
+    );
+
+    const offThread = gatedEmbedder(1);
+    const elsewhere = createEmbeddingScheduler(offThread);
+    const texts = Array.from({ length: 10 }, (_, index) => `t${index}`);
+    const batched = elsewhere.embed(texts, "background");
+    offThread.calls[0]?.answer();
+    await settle();
+    offThread.calls[1]?.answer();
+    assert.equal((await batched).length, 10);
+    assert.deepEqual(
+      offThread.calls.map((call) => call.texts.length),
+      [8, 2],
+    );
+  });
+
   test("background work waits while a turn holds, and runs at release or when its deferral runs out", async () => {
     const embedder = gatedEmbedder();
     const scheduler = createEmbeddingScheduler(embedder, { maxDeferMs: 60 });
@@ -142,10 +171,12 @@ describe("embedding scheduler", () => {
     assert.deepEqual(embedder.calls[1]?.texts, ["fine", "poison"]);
     embedder.calls[1]?.fail(new Error("one bad input"));
     await settle();
-    assert.deepEqual(embedder.calls[2]?.texts, ["fine"]);
+    assert.deepEqual(
+      embedder.calls.slice(2).map((call) => call.texts),
+      [["fine"], ["poison"]],
+      "each job again on its own, at once",
+    );
     embedder.calls[2]?.answer();
-    await settle();
-    assert.deepEqual(embedder.calls[3]?.texts, ["poison"]);
     embedder.calls[3]?.fail(new Error("one bad input"));
     assert.deepEqual(await good, [[4]]);
     await assert.rejects(bad, /one bad input/);

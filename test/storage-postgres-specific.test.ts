@@ -85,36 +85,47 @@ describe("PostgreSQL schema work", { skip: postgresUrl ? false : "no TEST_POSTGR
 });
 
 describe("pgvector outside the public schema", { skip: postgresUrl ? false : "no TEST_POSTGRES_URL" }, () => {
-  test("vectors are written and searched when the extension lives in another schema (as Supabase installs it)", async (t) => {
-    const url = await emptyPostgresDatabase();
-    const setup = new pg.Client({ connectionString: url });
-    await setup.connect();
-    await setup.query(
-      "DROP EXTENSION IF EXISTS vector; CREATE SCHEMA extensions; CREATE EXTENSION vector SCHEMA extensions",
-    );
-    await setup.end();
-    const handle = openPostgres({ url, max: 2 });
-    const vectors = openPostgresVectorStore({ pool: handle.pool, url, max: 2 });
-    t.after(async () => {
-      await vectors.close();
-      await handle.close();
+  const cases = [
+    {
+      where: "installed beforehand in another schema (as Supabase does)",
+      setup: "DROP EXTENSION IF EXISTS vector; CREATE SCHEMA extensions; CREATE EXTENSION vector SCHEMA extensions",
+    },
+    {
+      // Mastra's createIndex installs it, into the first schema of the search path: the role's own.
+      where: "installed at first start into the role's own schema",
+      setup: "DROP EXTENSION IF EXISTS vector; CREATE SCHEMA postgres",
+    },
+  ];
+  for (const { where, setup: setupSql } of cases) {
+    test(`vectors are written and searched with pgvector ${where}`, async (t) => {
+      const url = await emptyPostgresDatabase();
+      const setup = new pg.Client({ connectionString: url });
+      await setup.connect();
+      await setup.query(setupSql);
+      await setup.end();
+      const handle = openPostgres({ url, max: 2 });
+      const vectors = openPostgresVectorStore({ pool: handle.pool, url, max: 2 });
+      t.after(async () => {
+        await vectors.close();
+        await handle.close();
+      });
+      const indexName = "memory_messages_test_4";
+      await vectors.ensureIndex({ embedderId: "test:four", dimension: 4, indexName });
+      const entry = (key: string, vector: number[]) => ({
+        id: `${key}#0`,
+        vector,
+        key,
+        sessionId: "session-1",
+        resourceId: "alice",
+        role: "user" as const,
+        createdAt: new Date("2026-01-01T00:00:00.000Z"),
+      });
+      await vectors.upsert(indexName, [entry("near", [1, 0, 0, 0]), entry("far", [0, 1, 0, 0])]);
+      const hits = await vectors.query(indexName, [1, 0.1, 0, 0], { topK: 1, resourceId: "alice" });
+      assert.deepEqual(
+        hits.map((hit) => hit.key),
+        ["near"],
+      );
     });
-    const indexName = "memory_messages_test_4";
-    await vectors.ensureIndex({ embedderId: "test:four", dimension: 4, indexName });
-    const entry = (key: string, vector: number[]) => ({
-      id: `${key}#0`,
-      vector,
-      key,
-      sessionId: "session-1",
-      resourceId: "alice",
-      role: "user" as const,
-      createdAt: new Date("2026-01-01T00:00:00.000Z"),
-    });
-    await vectors.upsert(indexName, [entry("near", [1, 0, 0, 0]), entry("far", [0, 1, 0, 0])]);
-    const hits = await vectors.query(indexName, [1, 0.1, 0, 0], { topK: 1, resourceId: "alice" });
-    assert.deepEqual(
-      hits.map((hit) => hit.key),
-      ["near"],
-    );
-  });
+  }
 });

@@ -20,16 +20,22 @@ export interface ServeOptions {
 export async function serve(app: App, { signal }: ServeOptions): Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   let running: Promise<void> = Promise.resolve();
+  const stop = async () => {
+    for (const timer of timers) clearInterval(timer);
+    await running;
+    await app.close();
+  };
   try {
     await run(app, signal, timers, (work) => {
       running = running.then(work);
     });
-  } finally {
-    // Also when start-up fails (a port in use): timers and worker threads would keep the process alive.
-    for (const timer of timers) clearInterval(timer);
-    await running;
-    await app.close();
+  } catch (error) {
+    // Start-up failed (a port in use): timers and worker threads would keep the process
+    // alive. The start-up error is the one to report, whatever closing says.
+    await stop().catch((failure) => app.logger.error({ err: failure }, "closing after a failed start failed"));
+    throw error;
   }
+  await stop();
 }
 
 async function run(

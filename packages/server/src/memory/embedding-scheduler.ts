@@ -121,10 +121,13 @@ export function createEmbeddingScheduler(
       await embedInto(batch).catch(async (error) => {
         // One job's text (or a provider's hiccup) must not fail the other turns that shared
         // the call: each job's part is tried again on its own, and fails alone.
+        // In parallel, so an outage costs the batch one more round, not one per job.
         if (batch.length === 1) throw error;
-        for (const part of batch) {
-          if (!part.job.failed) await embedInto([part]).catch((failure) => fail(part.job, failure));
-        }
+        await Promise.all(
+          batch.map((part) =>
+            part.job.failed ? undefined : embedInto([part]).catch((failure) => fail(part.job, failure)),
+          ),
+        );
       });
     } catch (error) {
       for (const { job } of batch) fail(job, error);

@@ -44,6 +44,9 @@ export async function finishTurn(
   // in the log, and the next turn of the session must see a takeover and recover it first.
   for (const attempt of [1, 2]) {
     try {
+      // A first attempt may have committed before its answer was lost: then the turn is no
+      // longer running, and writing its end again would count its usage twice.
+      if (attempt > 1 && (await dependencies.turnLog.get(turn.turnId))?.status !== "running") return;
       await dependencies.turnLog.end(end);
       return;
     } catch (error) {

@@ -115,8 +115,12 @@ export async function openLibsqlVectorStore(options: {
       const found = await client
         .execute({ sql: approximate, args: [vector, vector, candidates, ...filter, topK] })
         .then((result) => hitsOf(result.rows))
-        // No ANN index (a table made by another tool, a server without the extension): search exactly.
-        .catch(() => []);
+        // No ANN index (a table made by another tool, a server without it): search exactly.
+        // Any other error is a real one.
+        .catch((error: unknown) => {
+          if (/vector index|vector_top_k|no such (table|function|index)/i.test(String(error))) return [];
+          throw error;
+        });
       if (found.length >= topK) return found;
       return hitsOf((await client.execute({ sql: exact, args: [vector, ...filter, topK] })).rows);
     },

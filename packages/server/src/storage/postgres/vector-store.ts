@@ -49,9 +49,12 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
         "SELECT n.nspname AS schema FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'",
       )
       .then((result) => {
-        const schema = `"${(result.rows[0]?.schema ?? "public").replaceAll('"', '""')}"`;
+        const found = result.rows[0]?.schema;
+        if (found === undefined) throw new Error("the pgvector extension is not installed in this database");
+        const schema = `"${found.replaceAll('"', '""')}"`;
         return { type: `${schema}.vector`, cosine: `OPERATOR(${schema}.<=>)` };
       });
+    // Not cached when it failed: the extension may be installed by the next ensureIndex.
     pgvector.catch(() => {
       pgvector = undefined;
     });
@@ -67,7 +70,6 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
 
   return {
     async ensureIndex(info) {
-      await pgvectorNames(); // at start-up, not in a turn
       await vector.createIndex({
         indexName: info.indexName,
         dimension: info.dimension,
@@ -81,6 +83,8 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
         CREATE INDEX IF NOT EXISTS ${info.indexName}_message ON ${info.indexName} ((metadata ->> 'message_id'));
         CREATE INDEX IF NOT EXISTS ${info.indexName}_resource ON ${info.indexName} ((metadata ->> 'resource_id'), (metadata ->> 'thread_id'));
       `);
+      // Where the extension is, now that createIndex has made sure it exists: at start-up, not in a turn.
+      await pgvectorNames();
     },
 
     listIndexes: indexes,
