@@ -56,19 +56,17 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
         const title = columnText(messageText(userMessage), titleLength) || null;
         session = resolved(await lease.createHeld(resourceId, title, turn.leaseId));
       } else {
-        const held = dependencies.isRunningHere(sessionId)
-          ? undefined
+        const attempt = dependencies.isRunningHere(sessionId)
+          ? await sessions.get(resourceId, sessionId).then((busy) => busy && { busy })
           : await lease.acquire(resourceId, sessionId, turn.leaseId);
-        if (!held) {
-          // Not the resource's session, or another turn runs: a retry of a
-          // user message that was already answered still gets its answer.
-          const existing = await sessions.get(resourceId, sessionId);
-          if (!existing) throw new SessionNotFoundError(sessionId);
-          const answered = answerOf(await findEarlier(existing.id));
-          if (isFinal(answered)) return { session: resolved(existing), replay: answered as ChatMessage };
-          throw new SessionBusyError(existing.id);
+        if (!attempt) throw new SessionNotFoundError(sessionId);
+        if ("busy" in attempt) {
+          // Another turn runs: a retry of a user message that was already answered still gets its answer.
+          const answered = answerOf(await findEarlier(attempt.busy.id));
+          if (isFinal(answered)) return { session: resolved(attempt.busy), replay: answered as ChatMessage };
+          throw new SessionBusyError(attempt.busy.id);
         }
-        session = resolved(held);
+        session = resolved(attempt.held);
         try {
           // Looked up now that nothing else runs (taking the lease may have recovered an interrupted answer).
           earlier = await findEarlier(session.id);

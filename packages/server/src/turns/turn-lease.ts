@@ -11,15 +11,18 @@ const renewEveryMs = 10_000;
  * with one conditional write, renewed while the turn runs, released when it
  * ends. A lease whose holder died simply expires.
  */
+/** The session with its lease taken for this turn, or the session another turn holds. */
+export type LeaseAttempt = { held: Session } | { busy: Session };
+
 export interface TurnLease {
   /**
    * Takes the session's lease for a new turn and returns the session (just
    * marked used); turns an older holder left running are recovered (after
    * taking over its expired lease, or to free it when that holder is a dead
-   * process on this machine). `undefined`: not the resource's session, or
-   * another turn runs.
+   * process on this machine). `busy`: another turn runs; `undefined`: not
+   * the resource's session.
    */
-  acquire(resourceId: string, sessionId: string, leaseId: string): Promise<Session | undefined>;
+  acquire(resourceId: string, sessionId: string, leaseId: string): Promise<LeaseAttempt | undefined>;
   /** A new session of the resource with its lease already taken, in one write. */
   createHeld(resourceId: string, title: string | null, leaseId: string): Promise<Session>;
   /** Renews the lease every few seconds until the returned cleanup runs; `lost()` once another holder took it. */
@@ -35,14 +38,17 @@ export function createTurnLease(options: {
   const { sessions, recovery, logger } = options;
   return {
     async acquire(resourceId, sessionId, leaseId) {
-      const grant =
-        (await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)) ??
-        // Held by a dead process on this machine: recovered, then free. Only for a session of
-        // this user: an unknown or another user's id costs nothing more than its 404.
-        ((await sessions.get(resourceId, sessionId)) !== undefined && (await recovery.recoverDeadHolders(sessionId)) > 0
-          ? await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs)
-          : undefined);
-      if (!grant) return undefined;
+      let grant = await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs);
+      if (!grant) {
+        // Not taken: an unknown or another user's session goes no further (its 404).
+        const existing = await sessions.get(resourceId, sessionId);
+        if (!existing) return undefined;
+        // Held by a dead process on this machine: recovered, then free.
+        if ((await recovery.recoverDeadHolders(sessionId)) > 0) {
+          grant = await sessions.acquireTurnLease(resourceId, sessionId, leaseId, turnLeaseMs);
+        }
+        if (!grant) return { busy: existing };
+      }
       // A lease that was released leaves nothing running; one taken over may have.
       if (grant.tookOver) {
         try {
@@ -52,7 +58,7 @@ export function createTurnLease(options: {
           throw error;
         }
       }
-      return grant.session;
+      return { held: grant.session };
     },
 
     createHeld: (resourceId, title, leaseId) =>
