@@ -122,7 +122,7 @@ const databaseUrl = z
   .optional();
 
 /** One thread per core beyond the one serving requests, at least one and at most four. */
-export function defaultEmbedderThreads(): number {
+function defaultEmbedderThreads(): number {
   return Math.min(4, Math.max(1, availableParallelism() - 1));
 }
 

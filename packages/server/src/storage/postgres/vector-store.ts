@@ -132,11 +132,11 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
       // One hit per message: its best chunk (a long message has a vector per chunk).
       const result = await pool.query<{ key: string; session_id: string; score: number }>(
         `SELECT key, session_id, score FROM (
-           SELECT DISTINCT ON (metadata ->> 'message_id') metadata ->> 'message_id' AS key, metadata ->> 'thread_id' AS session_id,
+           SELECT DISTINCT ON (key) metadata ->> 'message_id' AS key, metadata ->> 'thread_id' AS session_id,
              1 - (embedding ${cosine} $1::${type}) AS score
            FROM ${indexName}
            WHERE namespace = '${defaultNamespace}' AND metadata ->> 'resource_id' = $2 ${sessionId === undefined ? "" : "AND metadata ->> 'thread_id' = $4"}
-           ORDER BY metadata ->> 'message_id', embedding ${cosine} $1::${type}
+           ORDER BY key, score DESC
          ) best
          ORDER BY score DESC LIMIT $3`,
         [`[${queryVector.join(",")}]`, resourceId, topK, ...(sessionId === undefined ? [] : [sessionId])],
