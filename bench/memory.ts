@@ -268,11 +268,14 @@ async function recallQuality(
 
 /** recall@4 and @1 of plain cosine over all the pairs' messages: what the embedder itself allows. */
 async function cosineCeiling(embedder: Embedder, pairs: Pair[]): Promise<{ ceilingAt4: number; ceilingAt1: number }> {
-  const stored = await embedder.embed(pairs.map((pair) => pair.message));
-  const questions = await embedder.embed(pairs.map((pair) => pair.question));
-  const norm = (vector: number[]) => Math.hypot(...vector);
-  const cosine = (a: number[], b: number[]) =>
-    a.reduce((sum, value, index) => sum + value * (b[index] ?? 0), 0) / (norm(a) * norm(b));
+  // Unit vectors once, so that cosine is a dot product.
+  const unit = (vector: number[]) => {
+    const length = Math.hypot(...vector) || 1;
+    return vector.map((value) => value / length);
+  };
+  const stored = (await embedder.embed(pairs.map((pair) => pair.message))).map(unit);
+  const questions = (await embedder.embed(pairs.map((pair) => pair.question))).map(unit);
+  const cosine = (a: number[], b: number[]) => a.reduce((sum, value, index) => sum + value * (b[index] ?? 0), 0);
   let at4 = 0;
   let at1 = 0;
   questions.forEach((question, asked) => {
