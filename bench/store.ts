@@ -67,7 +67,7 @@ async function benchmarkSize(size: number, runs: number): Promise<Row[]> {
     const existing = await populate(database.client, size);
     const clock = { now: () => new Date() };
     const generateId = () => uuidv7();
-    const sessions = createSessionStore({ db: database.db, clock, generateId });
+    const sessions = createSessionStore({ db: database.db, reader: database.reader, clock, generateId });
     const toolSessions = createToolSessionStore({ db: database.db, clock, generateId });
     const client = database.client;
     const pick = (index: number) => existing[(index * 7919) % existing.length] as { id: string; resourceId: string };

@@ -6,9 +6,10 @@ import { createInterface } from "node:readline";
 import { describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { v7 as uuidv7 } from "uuid";
-import { openLibsqlStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
+import { openLibsqlMemoryStorage, openLibsqlStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
 import { makeClock, makeTempDir } from "./_setup.ts";
 import { newTurn, turnTrace } from "./storage/_fixtures.ts";
+import { at, makeThread, userMessage } from "./storage/_messages.ts";
 
 // What only libSQL has: its rows, its schema, separate processes on one file.
 // The behaviour every backend shares is in test/storage/*.suite.ts (run by storage-libsql.test.ts).
@@ -86,5 +87,37 @@ describe("libSQL storage", () => {
     await storage.toolSessions.getOrCreate(session.id, "sequentialThinking", null);
     await client.execute("DELETE FROM sessions WHERE id = ?", [session.id]);
     assert.equal(await count("SELECT count(*) AS count FROM tool_sessions"), 0);
+  });
+
+  test("a memory database from before message counts gets its messages counted once, when first opened", async (t) => {
+    const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
+    const first = await openLibsqlMemoryStorage({ url });
+    const thread = await makeThread(first.messages);
+    await first.messages.save(
+      [
+        thread.stored(userMessage("q", "x"), at(0)),
+        thread.stored(userMessage("a", "y"), at(1)),
+        thread.stored(userMessage("running", "z"), at(2), true),
+      ],
+      { pending: false, now: at(2) },
+    );
+    // As a database written before the counts existed.
+    const { client } = first.database;
+    const triggers = await client.execute(
+      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'session_bridge_message_counts%'",
+    );
+    assert.equal(triggers.rows.length, 4);
+    for (const row of triggers.rows) await client.execute(`DROP TRIGGER ${String(row.name)}`);
+    await client.execute("DROP TABLE session_bridge_message_counts");
+    await first.close();
+
+    for (const _reopened of [1, 2]) {
+      const memory = await openLibsqlMemoryStorage({ url });
+      try {
+        assert.deepEqual(await memory.messages.count([thread.sessionId]), new Map([[thread.sessionId, 2]]));
+      } finally {
+        await memory.close();
+      }
+    }
   });
 });

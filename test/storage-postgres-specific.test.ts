@@ -3,9 +3,11 @@ import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
 import { migratePostgres, openPostgres, withSchemaLock } from "../packages/server/src/storage/postgres/client.ts";
+import { createPostgresMessageStore } from "../packages/server/src/storage/postgres/message-store.ts";
 import { preparePostgresMemory } from "../packages/server/src/storage/postgres/postgres-storage.ts";
 import { openPostgresVectorStore } from "../packages/server/src/storage/postgres/vector-store.ts";
 import { emptyPostgresDatabase, postgresUrl } from "./_backends.ts";
+import { at, makeThread, userMessage } from "./storage/_messages.ts";
 
 /** Rejects when `work` has not settled after `ms`: how a test tells a hang from slowness (not a speed check). */
 async function within<T>(ms: number, what: string, work: Promise<T>): Promise<T> {
@@ -81,6 +83,32 @@ describe("PostgreSQL schema work", { skip: postgresUrl ? false : "no TEST_POSTGR
       "SELECT count(*)::int AS count FROM pg_tables WHERE schemaname = 'public' AND tablename LIKE 'mastra_%'",
     );
     assert.ok((tables?.rows[0].count ?? 0) > 10, "Mastra's tables are there");
+  });
+  test("a memory database from before message counts gets its messages counted once, when first prepared", async (t) => {
+    const url = await emptyPostgresDatabase();
+    const handle = openPostgres({ url, max: 3 });
+    t.after(() => closeAll(url, [handle]));
+    await preparePostgresMemory(handle);
+    const messages = createPostgresMessageStore(handle.pool);
+    const thread = await makeThread(messages);
+    await messages.save(
+      [
+        thread.stored(userMessage("q", "x"), at(0)),
+        thread.stored(userMessage("a", "y"), at(1)),
+        thread.stored(userMessage("running", "z"), at(2), true),
+      ],
+      { pending: false, now: at(2) },
+    );
+    // As a database written before the counts existed.
+    await handle.pool.query(`
+      DROP TRIGGER session_bridge_message_counts_v1 ON mastra_messages;
+      DROP TRIGGER session_bridge_message_counts_v1_thread ON mastra_threads;
+      DROP TABLE session_bridge_message_counts;
+    `);
+    for (const _prepared of [1, 2]) {
+      await preparePostgresMemory(handle);
+      assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, 2]]));
+    }
   });
 });
 

@@ -273,6 +273,37 @@ export function describeMessageStore(backend: StorageBackend) {
       assert.deepEqual(await messages.count([]), new Map());
     });
 
+    test("a session's count follows every save and delete: running answers, new versions, deleted messages", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [a, b] = [await makeThread(messages), await makeThread(messages)];
+      const countOf = async (thread: { sessionId: string }) =>
+        (await messages.count([thread.sessionId])).get(thread.sessionId);
+      await messages.save([a.stored(userMessage("q1", "x"), at(0)), a.stored(userMessage("q2", "x"), at(1))], {
+        pending: false,
+        now: at(1),
+      });
+      await messages.save([b.stored(userMessage("q1", "x"), at(0))], { pending: false, now: at(0) });
+      assert.equal(await countOf(a), 2);
+      await messages.save([a.stored(userMessage("answer", "step 1"), at(2), true)], { pending: false, now: at(2) });
+      await messages.save([a.stored(userMessage("answer", "step 2"), at(2), true)], { pending: false, now: at(3) });
+      assert.equal(await countOf(a), 2, "a running answer is not counted, however often it is saved");
+      await messages.save([a.stored(userMessage("answer", "done"), at(2))], { pending: false, now: at(4) });
+      assert.equal(await countOf(a), 3, "counted once it ends");
+      await messages.save([a.stored(userMessage("answer", "done, edited"), at(2))], { pending: false, now: at(5) });
+      await messages.save([a.stored(userMessage("q1", "x again"), at(0))], { pending: false, now: at(5) });
+      assert.equal(await countOf(a), 3, "a new version of a message is the same message");
+      await messages.save([a.stored(userMessage("late", "partial"), at(6), true)], { pending: false, now: at(6) });
+      await messages.delete(a.sessionId, ["q2", "late", "unknown"]);
+      assert.equal(await countOf(a), 2);
+      assert.equal(await countOf(b), 1, "another session's count is its own");
+      await messages.delete(a.sessionId, ["q1", "answer"]);
+      assert.deepEqual(await messages.count([a.sessionId, b.sessionId]), new Map([[b.sessionId, 1]]));
+      await messages.save([a.stored(userMessage("again", "x"), at(7))], { pending: false, now: at(7) });
+      assert.equal(await countOf(a), 1);
+      await messages.deleteSession(a.sessionId);
+      assert.deepEqual(await messages.count([a.sessionId, b.sessionId]), new Map([[b.sessionId, 1]]));
+    });
+
     test("deletes messages of one session by client id", async (t) => {
       const messages = await openMessages(backend, t);
       const [a, b] = [await makeThread(messages), await makeThread(messages)];

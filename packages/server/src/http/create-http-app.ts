@@ -50,23 +50,25 @@ export function createHttpApp(app: App): HttpApp {
       "request",
     );
   });
-  http.use(
-    bodyLimit({
-      maxSize: maxBodyBytes,
-      onError: async (context) => {
-        // Read the rest of the body before answering: a server that answers
-        // while the client is still sending looks to many clients like a reset.
-        await drain(context.req.raw.body, 16 * maxBodyBytes);
-        context.header("connection", "close");
-        throw new PayloadTooLargeError(maxBodyBytes);
-      },
-    }),
-  );
+  const limitBody = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: async (context) => {
+      // Read the rest of the body before answering: a server that answers
+      // while the client is still sending looks to many clients like a reset.
+      await drain(context.req.raw.body, 16 * maxBodyBytes);
+      context.header("connection", "close");
+      throw new PayloadTooLargeError(maxBodyBytes);
+    },
+  });
+  // GET and HEAD requests have no body here (the Node adapter gives them none); asking
+  // for one would build the full Fetch Request that the adapter otherwise never makes.
+  const mayHaveBody = (method: string) => method !== "GET" && method !== "HEAD";
+  http.use((context, next) => (mayHaveBody(context.req.method) ? limitBody(context, next) : next()));
 
   http.use(async (context, next) => {
     // The body is read before the handler's clock starts: a client too slow to
     // send it gets 408 from the HTTP server instead (see startHttpServer).
-    if (context.req.raw.body) {
+    if (mayHaveBody(context.req.method) && context.req.raw.body) {
       await context.req.arrayBuffer().catch((error: unknown) => {
         throw new InvalidRequestError("The request body could not be read", { cause: error });
       });

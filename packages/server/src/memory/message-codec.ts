@@ -79,12 +79,14 @@ function legacyToUiMessage(id: string, role: string, content: StoredContent): Ch
 }
 
 /**
- * SQL over the stored `content`, per dialect: true for an answer of a running
- * turn. The flag is the JSON's first key, so a prefix match tells it without
- * parsing the whole message (PostgreSQL's jsonb could not parse one holding
- * NUL anyway); rows from before the flag are matched by their old status.
+ * SQL over a stored `content` column (`content`, or `NEW.content` in a trigger),
+ * per dialect: true for an answer of a running turn. The flag is the JSON's
+ * first key, so a prefix match tells it without parsing the whole message
+ * (PostgreSQL's jsonb could not parse one holding NUL anyway); rows from
+ * before the flag are matched by their old status.
  */
 export const runningPredicate = {
-  libsql: `(content LIKE '{"running":true,%' OR coalesce(json_extract(content, '$.metadata.status'), '') = '${legacyRunningStatus}')`,
-  postgres: `(content LIKE '{"running":true,%')`,
+  libsql: (content = "content") =>
+    `(${content} LIKE '{"running":true,%' OR coalesce(json_extract(${content}, '$.metadata.status'), '') = '${legacyRunningStatus}')`,
+  postgres: (content = "content") => `(${content} LIKE '{"running":true,%')`,
 } as const;

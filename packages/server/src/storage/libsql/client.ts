@@ -3,6 +3,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Client, createClient } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { openReader, type SqlReader } from "./reader.ts";
 import * as schema from "./schema.ts";
 
 export type Database = LibSQLDatabase<typeof schema> & { $client: Client };
@@ -10,6 +11,8 @@ export type Database = LibSQLDatabase<typeof schema> & { $client: Client };
 export interface DatabaseHandle {
   client: Client;
   db: Database;
+  /** The hot read paths' statements (see {@link openReader}). */
+  reader: SqlReader;
   /** True for an embedded file; false for a remote libSQL server. */
   isLocalFile: boolean;
   close(): void;
@@ -41,19 +44,26 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   if (filePath !== undefined && filePath !== ":memory:") {
     await mkdir(path.dirname(path.resolve(filePath)), { recursive: true });
   }
-  const client = createClient({
-    url: options.url,
-    authToken: options.authToken,
-    // Without a busy timeout, writers sharing a file fail with SQLITE_BUSY under load.
-    timeout: options.busyTimeoutMs ?? 5_000,
-  });
-  if (filePath !== undefined && filePath !== ":memory:") {
-    await client.execute("PRAGMA journal_mode = WAL");
+  // Without a busy timeout, writers sharing a file fail with SQLITE_BUSY under load.
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+  const client = createClient({ url: options.url, authToken: options.authToken, timeout: busyTimeoutMs });
+  try {
+    if (filePath !== undefined && filePath !== ":memory:") {
+      await client.execute("PRAGMA journal_mode = WAL");
+    }
+    const reader = openReader(client, filePath, busyTimeoutMs);
+    return {
+      client,
+      db: drizzle(client, { schema }),
+      reader,
+      isLocalFile: filePath !== undefined,
+      close: () => {
+        reader.close();
+        client.close();
+      },
+    };
+  } catch (error) {
+    client.close();
+    throw error;
   }
-  return {
-    client,
-    db: drizzle(client, { schema }),
-    isLocalFile: filePath !== undefined,
-    close: () => client.close(),
-  };
 }

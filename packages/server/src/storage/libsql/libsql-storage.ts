@@ -3,7 +3,7 @@ import type { AppStorage, Clock, IdGenerator, MemoryStorage } from "@session-bri
 import { type DatabaseHandle, openDatabase } from "./client.ts";
 import { createMaintenanceLocks } from "./maintenance-locks.ts";
 import { createMemoryStore } from "./memory-store.ts";
-import { createLibsqlMessageStore } from "./message-store.ts";
+import { createLibsqlMessageStore, prepareMessageCounts } from "./message-store.ts";
 import { migrateDatabase, migrationStatus } from "./migrate.ts";
 import { createRepoCacheRows } from "./repo-cache-rows.ts";
 import { createSessionStore } from "./session-store.ts";
@@ -35,16 +35,16 @@ export type LibsqlStorage = AppStorage & { database: DatabaseHandle };
  */
 export async function openLibsqlStorage(options: LibsqlStorageOptions): Promise<LibsqlStorage> {
   const database = await openDatabase({ url: options.url, authToken: options.authToken });
-  const { db } = database;
+  const { db, reader } = database;
   const { clock, generateId } = options;
   return {
     database,
-    sessions: createSessionStore({ db, clock, generateId }),
+    sessions: createSessionStore({ db, reader, clock, generateId }),
     toolSessions: createToolSessionStore({ db, clock, generateId }),
     memories: createMemoryStore({ db, clock, generateId }),
     turns: createTurnLog({ db, clock }),
     traces: createTraceStore(db),
-    users: createUserStore({ db, clock, generateId }),
+    users: createUserStore({ db, reader, clock, generateId }),
     usage: createUsageStore({ db, clock }),
     repos: createRepoCacheRows(db),
     locks: createMaintenanceLocks({ db, clock }),
@@ -71,6 +71,7 @@ export async function openLibsqlMemoryStorage(options: {
   const database = await openDatabase({ url: options.url, authToken: options.authToken });
   try {
     await new LibSQLStore({ id: "session-bridge-memory", client: database.client }).init();
+    await prepareMessageCounts(database.client);
     const vectors = await openLibsqlVectorStore({
       client: database.client,
       url: options.url,
@@ -78,7 +79,7 @@ export async function openLibsqlMemoryStorage(options: {
     });
     return {
       database,
-      messages: createLibsqlMessageStore(database.client),
+      messages: createLibsqlMessageStore(database.client, database.reader),
       vectors,
       async close() {
         await vectors.close();

@@ -1,27 +1,62 @@
-import type { Client, InStatement, Row } from "@libsql/client";
+import type { Client, InStatement } from "@libsql/client";
 import type { MessageStore, PendingMessage, StoredMessage } from "@session-bridge/core";
 import { decodeMessage, encodeContent, runningPredicate } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
 import { windowOf } from "../recall-window.ts";
+import type { SqlReader } from "./reader.ts";
 import { pendingTable } from "./vector-store.ts";
 
 // Mastra's tables (created by its LibSQLStore): the bridge reads and writes their
 // rows itself, so that a message is stored exactly and in one transaction.
 const messagesTable = "mastra_messages";
 const threadsTable = "mastra_threads";
+/** The columns {@link toStoredMessage} reads, in its order. */
 const columns = `id, thread_id, "resourceId", role, content, "createdAt"`;
+/** Each session's visible messages (running answers not counted), kept by the triggers below. */
+const countsTable = "session_bridge_message_counts";
+const countTriggers = "session_bridge_message_counts_v1";
+
+/**
+ * Keeps the number of each session's visible messages in a table of its own,
+ * so a page of sessions reads 50 counts instead of counting (and reading the
+ * content of) every message. Triggers on Mastra's tables keep it exact within
+ * every write, whoever writes; the counts of messages stored before the
+ * triggers existed are filled in, once, in the same transaction that creates them.
+ */
+export async function prepareMessageCounts(client: Client): Promise<void> {
+  const visible = (content: string) => `NOT ${runningPredicate.libsql(content)}`;
+  const countOne = (thread: string, content: string) =>
+    `INSERT INTO ${countsTable} (thread_id, visible) SELECT ${thread}, 1 WHERE ${visible(content)} ON CONFLICT (thread_id) DO UPDATE SET visible = visible + 1;`;
+  const uncountOne = (thread: string, content: string) =>
+    `UPDATE ${countsTable} SET visible = visible - 1 WHERE thread_id = ${thread} AND ${visible(content)};`;
+  await client.batch(
+    [
+      `CREATE TABLE IF NOT EXISTS ${countsTable} (thread_id TEXT PRIMARY KEY, visible INTEGER NOT NULL)`,
+      // Before the triggers: filled in only by the transaction that creates them.
+      `INSERT INTO ${countsTable} (thread_id, visible)
+         SELECT thread_id, count(*) FROM ${messagesTable}
+         WHERE ${visible("content")} AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = '${countTriggers}_insert')
+         GROUP BY thread_id
+         ON CONFLICT (thread_id) DO NOTHING`,
+      `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_insert AFTER INSERT ON ${messagesTable} BEGIN ${countOne("NEW.thread_id", "NEW.content")} END`,
+      `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_update AFTER UPDATE OF content, thread_id ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} ${countOne("NEW.thread_id", "NEW.content")} END`,
+      `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_delete AFTER DELETE ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} END`,
+      `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_thread AFTER DELETE ON ${threadsTable} BEGIN DELETE FROM ${countsTable} WHERE thread_id = OLD.id; END`,
+    ],
+    "write",
+  );
+}
 
 /**
  * The {@link MessageStore} on libSQL, over Mastra's `mastra_messages` table and
  * the bridge's pending-vector table in the same database.
  *
  * @example
- * const store = createLibsqlMessageStore(client);
+ * const store = createLibsqlMessageStore(client, reader);
  * const last = await store.list(sessionId, resourceId, { last: 10 });
  */
-export function createLibsqlMessageStore(client: Client): MessageStore {
-  const select = async (sql: string, args: (string | number)[]) =>
-    (await client.execute({ sql, args })).rows.map(toStoredMessage);
+export function createLibsqlMessageStore(client: Client, reader: SqlReader): MessageStore {
+  const select = async (sql: string, args: (string | number)[]) => (await reader.all(sql, args)).map(toStoredMessage);
   const visible = (messages: StoredMessage[]) => messages.filter((stored) => !stored.running);
 
   /** Each keyed message of the resource with up to `range` messages before and after it in its own session. */
@@ -140,7 +175,7 @@ export function createLibsqlMessageStore(client: Client): MessageStore {
     async recallWindow({ sessionId, resourceId, last, exclude, hits, range }) {
       const notExcluded = exclude.length === 0 ? "" : `AND id NOT IN (${placeholders(exclude)})`;
       const newest = await select(
-        `SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? ${notExcluded} AND NOT ${runningPredicate.libsql} ORDER BY "createdAt" DESC, id DESC LIMIT ?`,
+        `SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? ${notExcluded} AND NOT ${runningPredicate.libsql()} ORDER BY "createdAt" DESC, id DESC LIMIT ?`,
         [sessionId, resourceId, ...exclude, last],
       );
       const left = new Set([...exclude, ...newest.map((stored) => stored.key)]);
@@ -171,11 +206,12 @@ export function createLibsqlMessageStore(client: Client): MessageStore {
 
     async count(sessionIds) {
       if (sessionIds.length === 0) return new Map();
-      const result = await client.execute({
-        sql: `SELECT thread_id, count(*) AS count FROM ${messagesTable} WHERE thread_id IN (${placeholders(sessionIds)}) AND NOT ${runningPredicate.libsql} GROUP BY thread_id`,
-        args: sessionIds,
-      });
-      return new Map(result.rows.map((row) => [String(row.thread_id), Number(row.count)]));
+      // One statement whatever the number of ids, answered as one JSON object (cheaper than a row per session).
+      const [[json] = []] = await reader.all(
+        `SELECT json_group_object(thread_id, visible) FROM ${countsTable} WHERE thread_id IN (SELECT value FROM json_each(?)) AND visible > 0`,
+        [JSON.stringify(sessionIds)],
+      );
+      return new Map(Object.entries(JSON.parse(String(json ?? "{}")) as Record<string, number>));
     },
 
     async delete(sessionId, messageIds) {
@@ -230,18 +266,15 @@ export function createLibsqlMessageStore(client: Client): MessageStore {
   };
 }
 
-function toStoredMessage(row: Row): StoredMessage {
-  const key = String(row.id);
-  const { message, running } = decodeMessage({
-    id: fromStoredId(key),
-    role: String(row.role),
-    content: String(row.content),
-  });
+/** A row of {@link columns}, in their order. */
+function toStoredMessage([id, threadId, resourceId, role, content, createdAt]: unknown[]): StoredMessage {
+  const key = String(id);
+  const { message, running } = decodeMessage({ id: fromStoredId(key), role: String(role), content: String(content) });
   return {
     key,
-    sessionId: String(row.thread_id),
-    resourceId: String(row.resourceId),
-    createdAt: new Date(String(row.createdAt)),
+    sessionId: String(threadId),
+    resourceId: String(resourceId),
+    createdAt: new Date(String(createdAt)),
     message,
     ...(running ? { running } : {}),
   };

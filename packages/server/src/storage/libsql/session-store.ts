@@ -1,8 +1,9 @@
 import type { InArgs } from "@libsql/client";
-import type { Clock, IdGenerator, SessionStore } from "@session-bridge/core";
-import { and, count, desc, eq, inArray, sql } from "drizzle-orm";
+import type { Clock, IdGenerator, Session, SessionStore } from "@session-bridge/core";
+import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { pageOf, pageRequest } from "../session-page.ts";
 import type { Database } from "./client.ts";
+import { readQuery, readRowsAsJson, type SqlReader } from "./reader.ts";
 import { sessions } from "./schema.ts";
 
 /** What a session is outside this file: the lease columns stay internal. */
@@ -16,6 +17,8 @@ const sessionColumns = {
 
 export interface SessionStoreOptions {
   db: Database;
+  /** Where `get` and `list`, a request's reads, go. */
+  reader: SqlReader;
   clock: Clock;
   generateId: IdGenerator;
 }
@@ -35,7 +38,7 @@ export function releaseLease(db: Database, sessionId: string, leaseId: string) {
  * const store = createSessionStore({ db, clock: systemClock, generateId: uuidv7 });
  * const session = await store.create("user-1");
  */
-export function createSessionStore({ db, clock, generateId }: SessionStoreOptions): SessionStore {
+export function createSessionStore({ db, reader, clock, generateId }: SessionStoreOptions): SessionStore {
   const byIdForResource = and(
     eq(sessions.id, sql.placeholder("id")),
     eq(sessions.resourceId, sql.placeholder("resourceId")),
@@ -53,7 +56,25 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
     })
     .returning(sessionColumns)
     .prepare();
-  const selectSession = db.select(sessionColumns).from(sessions).where(byIdForResource).prepare();
+  const selectSession = readQuery(reader, db.select(sessionColumns).from(sessions).where(byIdForResource));
+  const newestFirst = (after?: SQL) =>
+    readRowsAsJson(
+      reader,
+      db
+        .select(sessionColumns)
+        .from(sessions)
+        .where(and(eq(sessions.resourceId, sql.placeholder("resourceId")), after))
+        .orderBy(desc(sessions.lastAccessed), desc(sessions.id))
+        .limit(sql.placeholder("limit")),
+      Object.values(sessionColumns).map((column) => column.name),
+      `"${sessions.lastAccessed.name}" DESC, "${sessions.id.name}" DESC`,
+    );
+  const firstPage = newestFirst();
+  // A row value, so SQLite seeks the (resource_id, last_accessed, id) index
+  // to the cursor instead of reading every row before it.
+  const laterPage = newestFirst(
+    sql`(${sessions.lastAccessed}, ${sessions.id}) < (${sql.placeholder("lastAccessed")}, ${sql.placeholder("id")})`,
+  );
   const touchSession = db
     .update(sessions)
     .set({ lastAccessed: sql.placeholder("now") as unknown as Date })
@@ -77,7 +98,8 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
     },
 
     async get(resourceId, sessionId) {
-      return selectSession.get({ id: sessionId, resourceId });
+      const [row] = await selectSession({ id: sessionId, resourceId });
+      return row && sessionOf(row);
     },
 
     async touch(resourceId, sessionId) {
@@ -87,21 +109,10 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
 
     async list(resourceId, options) {
       const { limit, after } = pageRequest(options);
-      const rows = await db
-        .select(sessionColumns)
-        .from(sessions)
-        .where(
-          and(
-            eq(sessions.resourceId, resourceId),
-            after &&
-              // A row value, so SQLite seeks the (resource_id, last_accessed, id) index
-              // to the cursor instead of reading every row before it.
-              sql`(${sessions.lastAccessed}, ${sessions.id}) < (${after.lastAccessed}, ${after.id})`,
-          ),
-        )
-        .orderBy(desc(sessions.lastAccessed), desc(sessions.id))
-        .limit(limit + 1);
-      return pageOf(rows, limit);
+      const rows = after
+        ? await laterPage({ resourceId, lastAccessed: after.lastAccessed, id: after.id, limit: limit + 1 })
+        : await firstPage({ resourceId, limit: limit + 1 });
+      return pageOf(rows.map(sessionOf), limit);
     },
 
     async listByCreation(resourceId, { after, limit }) {
@@ -241,5 +252,16 @@ export function createSessionStore({ db, clock, generateId }: SessionStoreOption
         .where(inArray(sessions.id, sessionIds));
       return new Map(rows.map((row) => [row.id, row.resourceId]));
     },
+  };
+}
+
+/** A row of {@link sessionColumns}, in their order, as the reader answers it. */
+function sessionOf(row: unknown[]): Session {
+  return {
+    id: row[0] as string,
+    resourceId: row[1] as string,
+    title: row[2] as string | null,
+    createdAt: new Date(row[3] as number),
+    lastAccessed: new Date(row[4] as number),
   };
 }

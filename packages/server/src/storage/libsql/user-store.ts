@@ -1,7 +1,8 @@
 import type { Clock, IdGenerator, User, UserStore } from "@session-bridge/core";
-import { and, asc, eq, gt, isNull } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, sql } from "drizzle-orm";
 import { checkUserName, newSecret, sameHash, sha256 } from "../user-secrets.ts";
 import type { Database } from "./client.ts";
+import { readQuery, type SqlReader } from "./reader.ts";
 import { authTokens, users } from "./schema.ts";
 
 /**
@@ -15,14 +16,31 @@ import { authTokens, users } from "./schema.ts";
  */
 export function createUserStore({
   db,
+  reader,
   clock,
   generateId,
 }: {
   db: Database;
+  /** Where the token check, every request's first read, goes. */
+  reader: SqlReader;
   clock: Clock;
   generateId: IdGenerator;
 }): UserStore {
   const columns = { id: users.id, name: users.name, createdAt: users.createdAt, revokedAt: users.revokedAt };
+  const tokenOwner = readQuery(
+    reader,
+    db
+      .select({ userId: authTokens.userId, tokenHash: authTokens.tokenHash })
+      .from(authTokens)
+      .innerJoin(users, eq(users.id, authTokens.userId))
+      .where(
+        and(
+          eq(authTokens.tokenHash, sql.placeholder("hash")),
+          gt(authTokens.expiresAt, sql.placeholder("now")),
+          isNull(users.revokedAt),
+        ),
+      ),
+  );
   return {
     async create(name, options = {}) {
       const trimmed = checkUserName(name);
@@ -74,13 +92,9 @@ export function createUserStore({
 
     async verifyToken(token) {
       const hash = sha256(token);
-      const [row] = await db
-        .select({ userId: authTokens.userId, tokenHash: authTokens.tokenHash })
-        .from(authTokens)
-        .innerJoin(users, eq(users.id, authTokens.userId))
-        .where(and(eq(authTokens.tokenHash, hash), gt(authTokens.expiresAt, clock.now()), isNull(users.revokedAt)));
-      if (!row || !sameHash(row.tokenHash, hash)) return undefined;
-      return row.userId;
+      const [row] = await tokenOwner({ hash, now: clock.now().getTime() });
+      if (!row || !sameHash(String(row[1]), hash)) return undefined;
+      return String(row[0]);
     },
   };
 }

@@ -11,6 +11,52 @@ const messagesTable = "mastra_messages";
 const threadsTable = "mastra_threads";
 // "createdAt" (UTC, without zone) orders, on Mastra's (thread_id, "createdAt") index; "createdAtZ" is read.
 const columns = `id, thread_id, "resourceId", role, content, "createdAtZ"`;
+/** Each session's visible messages (running answers not counted), kept by the trigger below. */
+const countsTable = "session_bridge_message_counts";
+const countTrigger = "session_bridge_message_counts_v1";
+
+/**
+ * Keeps the number of each session's visible messages in a table of its own
+ * (see the libSQL store's `prepareMessageCounts`): one trigger function on
+ * Mastra's message table, one on its thread table; the counts of messages
+ * stored before the trigger existed are filled in, once, in the same
+ * transaction that creates it. Call under the schema lock.
+ */
+export async function prepareMessageCounts(pool: pg.Pool): Promise<void> {
+  const visible = (content: string) => `NOT ${runningPredicate.postgres(content)}`;
+  // One query string of several statements runs as one transaction.
+  await pool.query(`
+    CREATE TABLE IF NOT EXISTS ${countsTable} (thread_id text PRIMARY KEY, visible integer NOT NULL);
+    CREATE OR REPLACE FUNCTION ${countTrigger}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      IF TG_OP <> 'INSERT' AND ${visible("OLD.content")} THEN
+        UPDATE ${countsTable} SET visible = visible - 1 WHERE thread_id = OLD.thread_id;
+      END IF;
+      IF TG_OP <> 'DELETE' AND ${visible("NEW.content")} THEN
+        INSERT INTO ${countsTable} AS counts (thread_id, visible) VALUES (NEW.thread_id, 1)
+          ON CONFLICT (thread_id) DO UPDATE SET visible = counts.visible + 1;
+      END IF;
+      RETURN NULL;
+    END $fn$;
+    CREATE OR REPLACE FUNCTION ${countTrigger}_thread() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    BEGIN
+      DELETE FROM ${countsTable} WHERE thread_id = OLD.id;
+      RETURN NULL;
+    END $fn$;
+    DO $do$
+    BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '${countTrigger}' AND tgrelid = '${messagesTable}'::regclass) THEN
+        INSERT INTO ${countsTable} (thread_id, visible)
+          SELECT thread_id, count(*) FROM ${messagesTable} WHERE ${visible("content")} GROUP BY thread_id
+          ON CONFLICT (thread_id) DO NOTHING;
+        CREATE TRIGGER ${countTrigger} AFTER INSERT OR DELETE OR UPDATE OF content, thread_id ON ${messagesTable}
+          FOR EACH ROW EXECUTE FUNCTION ${countTrigger}();
+        CREATE TRIGGER ${countTrigger}_thread AFTER DELETE ON ${threadsTable}
+          FOR EACH ROW EXECUTE FUNCTION ${countTrigger}_thread();
+      END IF;
+    END $do$;
+  `);
+}
 
 /**
  * Parameter `n`, an ISO time, for a `timestamp` (without zone) column: Mastra
@@ -119,7 +165,7 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
       // among them, from its place in time in its own session: `range` before (and itself), `range` after.
       const result = await pool.query<MessageRow & { part: "last" | "around" }>(
         `WITH newest AS (
-           SELECT ${columns} FROM ${messagesTable} WHERE thread_id = $1 AND "resourceId" = $2 AND id <> ALL($3) AND NOT ${runningPredicate.postgres}
+           SELECT ${columns} FROM ${messagesTable} WHERE thread_id = $1 AND "resourceId" = $2 AND id <> ALL($3) AND NOT ${runningPredicate.postgres()}
            ORDER BY "createdAt" DESC, id DESC LIMIT $4),
          hits AS (
            SELECT id, thread_id, "createdAt" FROM ${messagesTable}
@@ -159,11 +205,11 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
 
     async count(sessionIds) {
       if (sessionIds.length === 0) return new Map();
-      const result = await pool.query<{ thread_id: string; count: string }>(
-        `SELECT thread_id, count(*) AS count FROM ${messagesTable} WHERE thread_id = ANY($1) AND NOT ${runningPredicate.postgres} GROUP BY thread_id`,
+      const result = await pool.query<{ thread_id: string; visible: number }>(
+        `SELECT thread_id, visible FROM ${countsTable} WHERE thread_id = ANY($1) AND visible > 0`,
         [sessionIds],
       );
-      return new Map(result.rows.map((row) => [row.thread_id, Number(row.count)]));
+      return new Map(result.rows.map((row) => [row.thread_id, row.visible]));
     },
 
     async delete(sessionId, messageIds) {
