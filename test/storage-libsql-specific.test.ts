@@ -6,7 +6,10 @@ import { createInterface } from "node:readline";
 import { describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { v7 as uuidv7 } from "uuid";
+import { indexNameFor } from "../packages/server/src/memory/vector-index.ts";
+import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
 import { openLibsqlMemoryStorage, openLibsqlStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
+import { openLibsqlVectorStore } from "../packages/server/src/storage/libsql/vector-store.ts";
 import { makeClock, makeTempDir } from "./_setup.ts";
 import { newTurn, turnTrace } from "./storage/_fixtures.ts";
 import { at, makeThread, userMessage } from "./storage/_messages.ts";
@@ -119,5 +122,45 @@ describe("libSQL storage", () => {
         await memory.close();
       }
     }
+  });
+
+  test("through the ANN index (a user with many vectors), a search still finds the user's nearest when hundreds of another user's are nearer", async (t) => {
+    const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
+    const database = await openDatabase({ url });
+    // 0: every search asks the index first, as it does for a user with more than 2,000 vectors.
+    const vectors = await openLibsqlVectorStore({ client: database.client, url, exactUpTo: 0 });
+    t.after(async () => {
+      await vectors.close();
+      database.close();
+    });
+    const index = { embedderId: "test:hand-made", dimension: 4, indexName: indexNameFor("test:hand-made", 4) };
+    await vectors.ensureIndex(index);
+    const vector = (key: string, values: number[], resourceId: string) => ({
+      id: `${key}#0`,
+      key,
+      vector: values,
+      sessionId: `${resourceId}-session`,
+      resourceId,
+      role: "user",
+      createdAt: new Date(0),
+    });
+    await vectors.upsert(
+      index.indexName,
+      Array.from({ length: 300 }, (_, position) => vector(`bob-${position}`, [1, position / 1000, 0, 0], "bob")),
+    );
+    await vectors.upsert(index.indexName, [
+      vector("mine", [0.6, 0.8, 0, 0], "alice"),
+      vector("also", [0, 1, 0, 0], "alice"),
+    ]);
+    const mine = await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 4, resourceId: "alice" });
+    assert.deepEqual(
+      mine.map((hit) => hit.key),
+      ["mine", "also"],
+    );
+    const bobs = await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 2, resourceId: "bob" });
+    assert.deepEqual(
+      bobs.map((hit) => hit.key),
+      ["bob-0", "bob-1"],
+    );
   });
 });
