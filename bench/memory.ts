@@ -14,6 +14,7 @@ import type { ChatMessage } from "@session-bridge/shared";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
+import { createMemoryBridge, type MemoryBridge } from "../packages/server/src/memory/memory-bridge.ts";
 import { makeTexts, populateMessages } from "./fixtures.ts";
 import { mastraPeer } from "./mastra-peer.ts";
 import {
@@ -64,23 +65,25 @@ export async function main(args: string[]): Promise<void> {
   const throughputHeaders = ["embedder", "batch", "texts/s", "ms per call p50"];
   const throughputTable = throughput.map((row) => [embedder.id, row.batch, row.perSecond.toFixed(0), ms(row.call.p50)]);
   const qualityHeaders = [
-    "embedder",
+    "set",
     "pairs",
     "bridge recall@4",
     "bridge recall@1",
+    "vector only recall@4",
+    "vector only recall@1",
     "ceiling recall@4",
     "ceiling recall@1",
   ];
-  const qualityTable = [
-    [
-      embedder.id,
-      quality.pairs,
-      quality.at4.toFixed(3),
-      quality.at1.toFixed(3),
-      quality.ceilingAt4.toFixed(3),
-      quality.ceilingAt1.toFixed(3),
-    ],
-  ];
+  const qualityTable = quality.map((row) => [
+    row.set,
+    row.pairs,
+    row.bridge.at4.toFixed(3),
+    row.bridge.at1.toFixed(3),
+    row.vectorOnly.at4.toFixed(3),
+    row.vectorOnly.at1.toFixed(3),
+    row.ceiling.at4.toFixed(3),
+    row.ceiling.at1.toFixed(3),
+  ]);
 
   process.stdout.write(
     `\n${formatTable(latencyHeaders, latencyTable)}\n\n${formatTable(throughputHeaders, throughputTable)}\n\n`,
@@ -233,59 +236,108 @@ interface Pair {
  * through the bridge; beside it the embedder's own ceiling: every stored text ranked by plain cosine
  * to the question, no filters, no index.
  */
-async function recallQuality(
-  embedder: Embedder,
-): Promise<{ pairs: number; at4: number; at1: number; ceilingAt4: number; ceilingAt1: number }> {
-  const pairs = JSON.parse(await readFile(new URL("./data/recall-pairs.json", import.meta.url), "utf8")) as Pair[];
+interface RecallFigures {
+  at4: number;
+  at1: number;
+}
+
+interface SetQuality {
+  set: string;
+  pairs: number;
+  /** The bridge as it runs: vector and keyword channels fused. */
+  bridge: RecallFigures;
+  /** The bridge with its keyword channel off. */
+  vectorOnly: RecallFigures;
+  /** Plain cosine of the question against every stored text, no filters. */
+  ceiling: RecallFigures;
+}
+
+/**
+ * Recall@4 and @1 on each labelled set, all sets' messages stored together
+ * (each pair's message in a session of ten; each question asked from a new
+ * session), through the bridge with and without its keyword channel, beside
+ * the embedder's own ceiling over the same stored texts.
+ */
+async function recallQuality(embedder: Embedder): Promise<SetQuality[]> {
+  const sets: { set: string; pairs: Pair[] }[] = [];
+  for (const [set, file] of [
+    ["paraphrases", "recall-pairs.json"],
+    ["keywords", "keyword-pairs.json"],
+  ] as const) {
+    sets.push({ set, pairs: JSON.parse(await readFile(new URL(`./data/${file}`, import.meta.url), "utf8")) as Pair[] });
+  }
+  const everyPair = sets.flatMap((entry) => entry.pairs);
   const { app, directory } = await makeApp(embedder);
   try {
     const ids = new Map<string, string>();
-    for (let offset = 0; offset < pairs.length; offset += 10) {
+    for (let offset = 0; offset < everyPair.length; offset += 10) {
       const session = await app.sessions.create(resourceId);
-      const messages = pairs.slice(offset, offset + 10).map((pair) => {
+      const messages = everyPair.slice(offset, offset + 10).map((pair) => {
         const message = uiMessage("user", pair.message);
         ids.set(pair.id, message.id);
         return message;
       });
       await app.memory.save({ sessionId: session.id, resourceId, messages });
     }
+    const vectorOnly = await createMemoryBridge({
+      messages: app.memoryStorage.messages,
+      vectors: app.memoryStorage.vectors,
+      embedder: app.embedder,
+      memories: app.memories,
+      clock: app.clock,
+      logger: app.logger,
+      keywordChannel: false,
+    });
     const asker = await app.sessions.create(resourceId);
-    let at4 = 0;
-    let at1 = 0;
-    for (const pair of pairs) {
-      const recall = await app.memory.recall({ sessionId: asker.id, resourceId, query: pair.question });
-      const hits = recall.recalled.filter((item) => item.hit).sort((a, b) => b.score - a.score);
-      if (hits.some((item) => item.message.id === ids.get(pair.id))) at4 += 1;
-      if (hits[0]?.message.id === ids.get(pair.id)) at1 += 1;
+    const figures = async (bridge: MemoryBridge, pairs: Pair[]): Promise<RecallFigures> => {
+      let at4 = 0;
+      let at1 = 0;
+      for (const pair of pairs) {
+        const recall = await bridge.recall({ sessionId: asker.id, resourceId, query: pair.question });
+        const hits = recall.recalled.filter((item) => item.foundBy.length > 0).sort((a, b) => b.score - a.score);
+        if (hits.some((item) => item.message.id === ids.get(pair.id))) at4 += 1;
+        if (hits[0]?.message.id === ids.get(pair.id)) at1 += 1;
+      }
+      return { at4: at4 / pairs.length, at1: at1 / pairs.length };
+    };
+    const quality: SetQuality[] = [];
+    for (const { set, pairs } of sets) {
+      quality.push({
+        set,
+        pairs: pairs.length,
+        bridge: await figures(app.memory, pairs),
+        vectorOnly: await figures(vectorOnly, pairs),
+        ceiling: await cosineCeiling(embedder, pairs, everyPair),
+      });
     }
-    const ceiling = await cosineCeiling(embedder, pairs);
-    return { pairs: pairs.length, at4: at4 / pairs.length, at1: at1 / pairs.length, ...ceiling };
+    return quality;
   } finally {
     await app.close();
     await rm(directory, { recursive: true, force: true });
   }
 }
 
-/** recall@4 and @1 of plain cosine over all the pairs' messages: what the embedder itself allows. */
-async function cosineCeiling(embedder: Embedder, pairs: Pair[]): Promise<{ ceilingAt4: number; ceilingAt1: number }> {
+/** recall@4 and @1 of plain cosine over every stored message: what the embedder itself allows. */
+async function cosineCeiling(embedder: Embedder, asked: Pair[], stored: Pair[]): Promise<RecallFigures> {
   // Unit vectors once, so that cosine is a dot product.
   const unit = (vector: number[]) => {
     const length = Math.hypot(...vector) || 1;
     return vector.map((value) => value / length);
   };
-  const stored = (await embedder.embed(pairs.map((pair) => pair.message))).map(unit);
-  const questions = (await embedder.embed(pairs.map((pair) => pair.question))).map(unit);
+  const texts = (await embedder.embed(stored.map((pair) => pair.message))).map(unit);
+  const questions = (await embedder.embed(asked.map((pair) => pair.question))).map(unit);
   const cosine = (a: number[], b: number[]) => a.reduce((sum, value, index) => sum + value * (b[index] ?? 0), 0);
   let at4 = 0;
   let at1 = 0;
-  questions.forEach((question, asked) => {
-    const ranked = stored
-      .map((vector, index) => ({ index, score: cosine(question, vector) }))
+  questions.forEach((question, index) => {
+    const answer = stored.findIndex((pair) => pair.id === asked[index]?.id);
+    const ranked = texts
+      .map((vector, position) => ({ position, score: cosine(question, vector) }))
       .sort((a, b) => b.score - a.score);
-    if (ranked.slice(0, 4).some((entry) => entry.index === asked)) at4 += 1;
-    if (ranked[0]?.index === asked) at1 += 1;
+    if (ranked.slice(0, 4).some((entry) => entry.position === answer)) at4 += 1;
+    if (ranked[0]?.position === answer) at1 += 1;
   });
-  return { ceilingAt4: at4 / pairs.length, ceilingAt1: at1 / pairs.length };
+  return { at4: at4 / asked.length, at1: at1 / asked.length };
 }
 
 function uiMessage(role: "user" | "assistant", text: string): ChatMessage {

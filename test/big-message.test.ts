@@ -75,9 +75,14 @@ test("a 1 MiB message is stored whole, only its start is embedded, and another u
   });
   assert.notEqual(sessionIdOf(next.chunks), sessionId);
   const recall = next.chunks.find((chunk) => chunk.type === "data-recall") as
-    | { data: { recalled: { messageId: string; excerpt: string }[] } }
+    | { data: { recalled: { messageId: string; excerpt: string; foundBy: string[] }[] } }
     | undefined;
   const found = recall?.data.recalled.find((item) => item.messageId === big.id);
   assert.ok(found, "the big message is recalled");
   assert.equal(found.excerpt.length, 200, "with an excerpt, not the whole text");
+  assert.deepEqual(found.foundBy, ["vector"], "found by meaning (the question holds no keyword)");
+  // The trace says the same.
+  const trace = await callApi(url, "GET", `/api/sessions/${sessionIdOf(next.chunks)}/trace`, { token: alice });
+  const [turn] = (trace.body as { turns: { recalled: { messageId: string; foundBy: string[] }[] }[] }).turns;
+  assert.deepEqual(turn?.recalled.find((item) => item.messageId === big.id)?.foundBy, ["vector"]);
 });

@@ -4,6 +4,7 @@ import { buildTurnContext, messageText } from "@session-bridge/core";
 import { defineEmbedder } from "@session-bridge/server";
 import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
 import { v7 as uuidv7 } from "uuid";
+import { createMemoryBridge } from "../packages/server/src/memory/memory-bridge.ts";
 import { makeTempDir, makeTestApp, querySql, sharedEmbedder } from "./_setup.ts";
 
 const user = (text: string, id = uuidv7()): ChatMessage => ({ id, role: "user", parts: [{ type: "text", text }] });
@@ -67,11 +68,94 @@ describe("memory bridge", () => {
     assert.ok(!recall.recent.some((message) => message.id === important.id), "it is not among the last messages");
     const hit = recall.recalled.find((item) => item.message.id === important.id);
     assert.ok(hit, `recalled: ${recall.recalled.map((item) => messageText(item.message)).join(" | ")}`);
-    assert.equal(hit.hit, true);
+    assert.deepEqual(hit.foundBy, ["vector"]);
     assert.equal(hit.sessionId, session.id);
     assert.ok(hit.score > 0.3);
     // ±2 neighbours come along, marked as context rather than hits.
-    assert.ok(recall.recalled.some((item) => !item.hit));
+    assert.ok(recall.recalled.some((item) => item.foundBy.length === 0));
+  });
+
+  test("the keyword channel finds a message by its ticket number where meaning alone does not, and says so", async (t) => {
+    const app = await makeTestApp(t);
+    const older = await app.sessions.create("alice");
+    // The number is one word of a long message about other things: its meaning is elsewhere.
+    const fact = user(
+      "Notes from the retro: the onboarding docs need a rewrite, the CI runners are flaky on Mondays, the coffee budget is spent, two new hires start in May, and staging password rotation is tracked in 7731.",
+    );
+    const decisions = [
+      "We decided to move the release to Friday.",
+      "The team decided to drop the legacy API next quarter.",
+      "We agreed that the decision on hiring can wait until Monday.",
+      "Decision: the offsite happens in Lisbon.",
+      "We decided against switching cloud providers.",
+      "The final decision was to keep the old logo.",
+      "We decided the budget review moves to March.",
+      "What did we decide about the office plants? Keep them.",
+    ];
+    await app.memory.save({
+      sessionId: older.id,
+      resourceId: "alice",
+      messages: [fact, ...decisions.flatMap((text) => [user(text), assistant("Noted.")])],
+    });
+    const asking = await app.sessions.create("alice");
+    const question = { sessionId: asking.id, resourceId: "alice", query: "What did we decide about 7731?" };
+
+    const vectorOnly = await createMemoryBridge({
+      messages: app.memoryStorage.messages,
+      vectors: app.memoryStorage.vectors,
+      embedder: app.embedder,
+      memories: app.memories,
+      clock: app.clock,
+      logger: app.logger,
+      keywordChannel: false,
+    });
+    const byMeaning = await vectorOnly.recall(question);
+    assert.ok(
+      !byMeaning.recalled.some((item) => item.message.id === fact.id && item.foundBy.length > 0),
+      "the premise: the vector channel alone does not find it",
+    );
+
+    const recall = await app.memory.recall(question);
+    const hit = recall.recalled.find((item) => item.message.id === fact.id);
+    assert.ok(hit, `recalled: ${recall.recalled.map((item) => messageText(item.message)).join(" | ")}`);
+    assert.deepEqual(hit.foundBy, ["keyword"]);
+    assert.equal(hit.sessionId, older.id);
+    assert.ok(hit.score > -1 && hit.score <= 1 && hit.score !== 0, "scored like the others: cosine to the question");
+    // Every other hit came from the vector channel; three of them stay.
+    const hits = recall.recalled.filter((item) => item.foundBy.length > 0);
+    assert.equal(hits.length, 4);
+    assert.equal(hits.filter((item) => item.foundBy.includes("vector")).length, 3);
+  });
+
+  test("the keyword channel leaves out the asking session's newest messages: they never take a hit's place", async (t) => {
+    const app = await makeTestApp(t);
+    const older = await app.sessions.create("alice");
+    const fact = user("We fixed the login outage in 7731 by rotating the session signing key.");
+    await app.memory.save({
+      sessionId: older.id,
+      resourceId: "alice",
+      messages: [fact, ...fillers.map((text) => user(text))],
+    });
+    const asking = await app.sessions.create("alice");
+    await app.memory.save({
+      sessionId: asking.id,
+      resourceId: "alice",
+      messages: ["7731 again?", "yes, 7731", "still 7731", "ok 7731"].map((text) => user(text)),
+      // Not embedded yet, as a running conversation's newest messages often are: only the keyword channel sees them.
+      index: "later",
+    });
+    const recall = await app.memory.recall({
+      sessionId: asking.id,
+      resourceId: "alice",
+      query: "how did we fix the login outage in 7731?",
+    });
+    const hits = recall.recalled.filter((item) => item.foundBy.length > 0);
+    assert.ok(
+      hits.some((item) => item.message.id === fact.id && item.foundBy.includes("keyword")),
+      `hits: ${hits.map((item) => messageText(item.message)).join(" | ")}`,
+    );
+    assert.equal(hits.length, 4, "four hits, none of them lost to the session's own messages");
+    assert.ok(hits.every((item) => item.sessionId === older.id));
   });
 
   test("recent history is the last 10 messages, oldest first, leaving out excluded ids", async (t) => {

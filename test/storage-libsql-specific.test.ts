@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { readdir } from "node:fs/promises";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { describe, type TestContext, test } from "node:test";
@@ -92,36 +93,64 @@ describe("libSQL storage", () => {
     assert.equal(await count("SELECT count(*) AS count FROM tool_sessions"), 0);
   });
 
-  test("a memory database from before message counts gets its messages counted once, when first opened", async (t) => {
+  test("a memory database from before message counts and keyword search gets its messages counted and indexed once, when first opened", async (t) => {
     const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
     const first = await openLibsqlMemoryStorage({ url });
     const thread = await makeThread(first.messages);
     await first.messages.save(
       [
-        thread.stored(userMessage("q", "x"), at(0)),
+        thread.stored(userMessage("q", "x about E1234"), at(0)),
         thread.stored(userMessage("a", "y"), at(1)),
-        thread.stored(userMessage("running", "z"), at(2), true),
+        thread.stored(userMessage("running", "z E1234"), at(2), true),
       ],
       { pending: false, now: at(2) },
     );
-    // As a database written before the counts existed.
+    // As a database written before the counts and the text index existed.
     const { client } = first.database;
     const triggers = await client.execute(
-      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'session_bridge_message_counts%'",
+      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('mastra_messages', 'mastra_threads')",
     );
-    assert.equal(triggers.rows.length, 4);
+    assert.equal(triggers.rows.length, 7);
     for (const row of triggers.rows) await client.execute(`DROP TRIGGER ${String(row.name)}`);
-    await client.execute("DROP TABLE session_bridge_message_counts");
+    for (const table of [
+      "session_bridge_message_counts",
+      "session_bridge_message_fts",
+      "session_bridge_message_text",
+    ]) {
+      await client.execute(`DROP TABLE ${table}`);
+    }
     await first.close();
 
     for (const _reopened of [1, 2]) {
       const memory = await openLibsqlMemoryStorage({ url });
       try {
         assert.deepEqual(await memory.messages.count([thread.sessionId]), new Map([[thread.sessionId, 2]]));
+        const hits = await memory.messages.searchText({ resourceId: "alice", terms: ["E1234"], topK: 4, exclude: [] });
+        assert.deepEqual(
+          hits.map((hit) => hit.key),
+          [thread.stored(userMessage("q", ""), at(0)).key],
+        );
       } finally {
         await memory.close();
       }
     }
+  });
+
+  test("a file URL with an escaped character opens one database, for writes and reads alike", async (t) => {
+    const directory = await makeTempDir(t);
+    const storage = await openLibsqlStorage({
+      url: `file:${path.join(directory, "my%20app.db")}`,
+      clock: makeClock(),
+      generateId: () => uuidv7(),
+    });
+    t.after(() => storage.close());
+    await storage.migrate();
+    const session = await storage.sessions.create("alice");
+    assert.equal((await storage.sessions.get("alice", session.id))?.id, session.id);
+    assert.deepEqual(
+      (await readdir(directory)).filter((name) => name.endsWith(".db")),
+      ["my app.db"],
+    );
   });
 
   test("through the ANN index (a user with many vectors), a search still finds the user's nearest when hundreds of another user's are nearer", async (t) => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { encodeContent } from "../packages/server/src/memory/message-codec.ts";
 import { migratePostgres, openPostgres, withSchemaLock } from "../packages/server/src/storage/postgres/client.ts";
 import { createPostgresMessageStore } from "../packages/server/src/storage/postgres/message-store.ts";
 import { preparePostgresMemory } from "../packages/server/src/storage/postgres/postgres-storage.ts";
@@ -84,7 +85,7 @@ describe("PostgreSQL schema work", { skip: postgresUrl ? false : "no TEST_POSTGR
     );
     assert.ok((tables?.rows[0].count ?? 0) > 10, "Mastra's tables are there");
   });
-  test("a memory database from before message counts gets its messages counted once, when first prepared", async (t) => {
+  test("a memory database from before message counts and keyword search gets its messages counted and indexed once, when first prepared", async (t) => {
     const url = await emptyPostgresDatabase();
     const handle = openPostgres({ url, max: 3 });
     t.after(() => closeAll(url, [handle]));
@@ -93,22 +94,84 @@ describe("PostgreSQL schema work", { skip: postgresUrl ? false : "no TEST_POSTGR
     const thread = await makeThread(messages);
     await messages.save(
       [
-        thread.stored(userMessage("q", "x"), at(0)),
+        thread.stored(userMessage("q", "x about E1234"), at(0)),
         thread.stored(userMessage("a", "y"), at(1)),
-        thread.stored(userMessage("running", "z"), at(2), true),
+        thread.stored(userMessage("running", "z E1234"), at(2), true),
       ],
       { pending: false, now: at(2) },
     );
-    // As a database written before the counts existed.
+    // As a database written before the counts and the text index existed.
     await handle.pool.query(`
       DROP TRIGGER session_bridge_message_counts_v1 ON mastra_messages;
       DROP TRIGGER session_bridge_message_counts_v1_thread ON mastra_threads;
+      DROP TRIGGER session_bridge_message_text_v1 ON mastra_messages;
       DROP TABLE session_bridge_message_counts;
+      DROP TABLE session_bridge_message_text;
     `);
     for (const _prepared of [1, 2]) {
       await preparePostgresMemory(handle);
       assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, 2]]));
+      const hits = await messages.searchText({ resourceId: "alice", terms: ["E1234"], topK: 4, exclude: [] });
+      assert.deepEqual(
+        hits.map((hit) => hit.key),
+        [thread.stored(userMessage("q", ""), at(0)).key],
+      );
     }
+  });
+});
+
+describe("PostgreSQL message counts and text index", { skip: postgresUrl ? false : "no TEST_POSTGRES_URL" }, () => {
+  test("counting a database afresh waits for a writer already running, and counts and indexes its message", async (t) => {
+    const url = await emptyPostgresDatabase();
+    const handle = openPostgres({ url, max: 4 });
+    const writer = new pg.Client({ connectionString: url });
+    t.after(async () => {
+      await writer.end().catch(() => undefined);
+      await closeAll(url, [handle]);
+    });
+    await preparePostgresMemory(handle);
+    const messages = createPostgresMessageStore(handle.pool);
+    const thread = await makeThread(messages);
+    await messages.save([thread.stored(userMessage("q", "x"), at(0))], { pending: false, now: at(0) });
+    await handle.pool.query(`
+      DROP TRIGGER session_bridge_message_counts_v1 ON mastra_messages;
+      DROP TRIGGER session_bridge_message_text_v1 ON mastra_messages;
+    `);
+    // An older process, in the middle of a save.
+    await writer.connect();
+    await writer.query("BEGIN");
+    await writer.query(
+      `INSERT INTO mastra_messages (id, thread_id, content, role, type, "createdAt", "createdAtZ", "resourceId") VALUES ($1, $2, $3, 'user', 'v2', now(), now(), $4)`,
+      [`${thread.sessionId}/late`, thread.sessionId, encodeContent(userMessage("late", "about E4242")), "alice"],
+    );
+    const preparing = preparePostgresMemory(handle);
+    await sleep(300);
+    await writer.query("COMMIT");
+    await within(30_000, "preparing", preparing);
+    assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, 2]]));
+    const hits = await messages.searchText({ resourceId: "alice", terms: ["E4242"], topK: 4, exclude: [] });
+    assert.deepEqual(
+      hits.map((hit) => hit.key),
+      [`${thread.sessionId}/late`],
+    );
+  });
+
+  test("another client's writes to the message table work whatever its search path", async (t) => {
+    const url = await emptyPostgresDatabase();
+    const handle = openPostgres({ url, max: 3 });
+    const other = new pg.Client({ connectionString: url });
+    t.after(async () => {
+      await other.end().catch(() => undefined);
+      await closeAll(url, [handle]);
+    });
+    await preparePostgresMemory(handle);
+    const messages = createPostgresMessageStore(handle.pool);
+    const thread = await makeThread(messages);
+    await messages.save([thread.stored(userMessage("q", "x"), at(0))], { pending: false, now: at(0) });
+    await other.connect();
+    await other.query("SET search_path = pg_catalog");
+    await other.query("DELETE FROM public.mastra_messages WHERE thread_id = $1", [thread.sessionId]);
+    assert.deepEqual(await messages.count([thread.sessionId]), new Map());
   });
 });
 

@@ -304,6 +304,143 @@ export function describeMessageStore(backend: StorageBackend) {
       assert.deepEqual(await messages.count([a.sessionId, b.sessionId]), new Map([[b.sessionId, 1]]));
     });
 
+    test("searches the resource's messages by keyword: codes and file names as phrases, names in any case", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [a, b, bobs] = [await makeThread(messages), await makeThread(messages), await makeThread(messages, "bob")];
+      await messages.save(
+        [
+          a.stored(userMessage("crash", "The deploy failed with ERR_CONN_RESET yesterday"), at(0)),
+          a.stored(userMessage("owner", "Priya owns config.yaml now"), at(1)),
+          a.stored(userMessage("shuffled", "reset the conn, err on the side of caution"), at(2)),
+          a.stored(userMessage("plain", "nothing to see"), at(3)),
+        ],
+        { pending: false, now: at(3) },
+      );
+      await messages.save([b.stored(userMessage("later", "ERR_CONN_RESET again, see JIRA-4521"), at(4))], {
+        pending: false,
+        now: at(4),
+      });
+      await messages.save([bobs.stored(userMessage("bobs", "bob saw ERR_CONN_RESET and config.yaml too"), at(5))], {
+        pending: false,
+        now: at(5),
+      });
+      const search = async (terms: string[], options: { sessionId?: string; exclude?: string[] } = {}) =>
+        (await messages.searchText({ resourceId: "alice", terms, topK: 4, exclude: [], ...options }))
+          .map((hit) => [hit.sessionId === a.sessionId ? "a" : hit.sessionId === b.sessionId ? "b" : "?", hit.key])
+          .sort();
+      const key = (thread: typeof a, id: string) => [
+        thread === a ? "a" : "b",
+        thread.stored(userMessage(id, ""), at(0)).key,
+      ];
+      assert.deepEqual(await search(["ERR_CONN_RESET"]), [key(a, "crash"), key(b, "later")].sort());
+      assert.deepEqual(await search(["config.yaml"]), [key(a, "owner")]);
+      assert.deepEqual(await search(["priya"]), [key(a, "owner")]);
+      assert.deepEqual(await search(["JIRA-4521", "Priya"]), [key(a, "owner"), key(b, "later")].sort());
+      assert.deepEqual(await search(["ERR_CONN_RESET"], { sessionId: b.sessionId }), [key(b, "later")]);
+      assert.deepEqual(await search(["ERR_CONN_RESET"], { exclude: [key(b, "later")[1] as string] }), [
+        key(a, "crash"),
+      ]);
+      assert.deepEqual(await search(["nowhere42"]), []);
+      assert.deepEqual(await search([]), []);
+      const bobsHits = await messages.searchText({ resourceId: "bob", terms: ["config.yaml"], topK: 4, exclude: [] });
+      assert.deepEqual(
+        bobsHits.map((hit) => hit.sessionId),
+        [bobs.sessionId],
+      );
+    });
+
+    test("a message of a mebibyte is saved whole and found by a keyword near its start", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      const text = `Incident INC-90210 notes: ${"word ".repeat(210_000)}`;
+      const big = thread.stored(userMessage("big", text), at(0));
+      await messages.save([big], { pending: false, now: at(0) });
+      const [listed] = await messages.list(thread.sessionId, "alice");
+      assert.equal(listed?.message.parts[0]?.type === "text" && listed.message.parts[0].text, text);
+      const hits = await messages.searchText({ resourceId: "alice", terms: ["INC-90210"], topK: 4, exclude: [] });
+      assert.deepEqual(
+        hits.map((hit) => hit.key),
+        [big.key],
+      );
+    });
+
+    test("keyword search takes any text as terms: quotes and query operators are words, never syntax", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      await messages.save([thread.stored(userMessage("m", "NEAR the OR gate, NOT a * bug"), at(0))], {
+        pending: false,
+        now: at(0),
+      });
+      for (const term of [
+        '"',
+        'a"b',
+        "NEAR/2",
+        "OR",
+        "*",
+        "^x",
+        "col:umn",
+        "(x)",
+        "\\",
+        "-",
+        "a&b|!c<->d",
+        "x".repeat(1000),
+      ]) {
+        const hits = await messages.searchText({ resourceId: "alice", terms: [term], topK: 4, exclude: [] });
+        assert.ok(Array.isArray(hits), term);
+      }
+      const hits = await messages.searchText({ resourceId: "alice", terms: ["NOT", "OR"], topK: 4, exclude: [] });
+      assert.equal(hits.length, 1, "operators are searched as the words they are");
+    });
+
+    test("keyword search follows every save and delete: running answers, new versions, deleted messages", async (t) => {
+      const messages = await openMessages(backend, t);
+      const [a, b] = [await makeThread(messages), await makeThread(messages)];
+      const found = async (term: string) =>
+        (await messages.searchText({ resourceId: "alice", terms: [term], topK: 10, exclude: [] })).map(
+          (hit) => hit.key,
+        );
+      const answer = a.stored(userMessage("answer", "step one mentions E1234"), at(1), true);
+      await messages.save([answer], { pending: false, now: at(1) });
+      assert.deepEqual(await found("E1234"), [], "a running answer is not searched");
+      await messages.save([a.stored(userMessage("answer", "final: E5678 it was"), at(1))], {
+        pending: false,
+        now: at(2),
+      });
+      assert.deepEqual(await found("E1234"), []);
+      assert.deepEqual(await found("E5678"), [answer.key], "the ended answer is searched by its last text");
+      await messages.save([a.stored(userMessage("answer", "edited: E9999"), at(1))], { pending: false, now: at(3) });
+      assert.deepEqual(await found("E5678"), []);
+      assert.deepEqual(await found("E9999"), [answer.key]);
+      const other = b.stored(userMessage("other", "E9999 here too"), at(4));
+      await messages.save([other], { pending: false, now: at(4) });
+      await messages.delete(a.sessionId, ["answer"]);
+      assert.deepEqual(await found("E9999"), [other.key]);
+      await messages.deleteSession(b.sessionId);
+      assert.deepEqual(await found("E9999"), []);
+    });
+
+    test("a message nested too deep for SQL's JSON, or whose metadata says streaming, is saved, listed, counted", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      let deep: unknown = "bottom";
+      for (let level = 0; level < 1200; level++) deep = { level: deep };
+      const nested = {
+        id: "deep",
+        role: "assistant",
+        parts: [{ type: "data-deep", data: deep }],
+      } as unknown as ChatMessage;
+      // A user message of the current format whose own metadata says "streaming" is not a running answer.
+      const streaming: ChatMessage = { ...userMessage("status", "x"), metadata: { status: "streaming" } as never };
+      const stored = [thread.stored(nested, at(0)), thread.stored(streaming, at(1))];
+      await messages.save(stored, { pending: false, now: at(1) });
+      // As JSON: assert's deep comparison runs out of stack 1,200 levels down.
+      assert.equal(
+        JSON.stringify((await messages.list(thread.sessionId, "alice")).map((item) => item.message)),
+        JSON.stringify([nested, streaming]),
+      );
+      assert.deepEqual(await messages.count([thread.sessionId]), new Map([[thread.sessionId, 2]]));
+    });
+
     test("deletes messages of one session by client id", async (t) => {
       const messages = await openMessages(backend, t);
       const [a, b] = [await makeThread(messages), await makeThread(messages)];

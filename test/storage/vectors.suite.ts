@@ -107,6 +107,27 @@ export function describeVectorStore(backend: StorageBackend) {
       assert.deepEqual(keys(hits), ["mine", "also"]);
     });
 
+    test("scores given messages of the resource by their best chunk", async (t) => {
+      const vectors = await openVectors(backend, t);
+      await vectors.upsert(index.indexName, [
+        vectorOf("long", [0, 1, 0, 0]),
+        { ...vectorOf("long", [1, 0, 0, 0]), id: "long#1" },
+        vectorOf("short", [0.6, 0.8, 0, 0]),
+        vectorOf("bobs", [1, 0, 0, 0], { resourceId: "bob" }),
+      ]);
+      const scores = await vectors.similarity(
+        index.indexName,
+        [1, 0, 0, 0],
+        ["long", "short", "bobs", "none"],
+        "alice",
+      );
+      assert.deepEqual([...scores].map(([key, score]) => [key, Math.round(score * 1e4) / 1e4]).sort(), [
+        ["long", 1],
+        ["short", 0.6],
+      ]);
+      assert.deepEqual(await vectors.similarity(index.indexName, [1, 0, 0, 0], [], "alice"), new Map());
+    });
+
     test("finds only one session's vectors when asked", async (t) => {
       const vectors = await openVectors(backend, t);
       await vectors.upsert(index.indexName, [

@@ -1,3 +1,4 @@
+export { keywordTerms, maxKeywordTerms, termTokens } from "./memory/keyword-terms.ts";
 export type { TurnContext } from "./memory/turn-context.ts";
 export { buildTurnContext, excerpt, messageText } from "./memory/turn-context.ts";
 export type { Clock, IdGenerator } from "./ports/clock.ts";
@@ -15,6 +16,8 @@ export type { MaintenanceLocks } from "./ports/maintenance-locks.ts";
 export type { ListMemoriesOptions, Memory, MemoryScope, MemoryStore, NewMemory } from "./ports/memory-store.ts";
 export { maxMemoryLength } from "./ports/memory-store.ts";
 export type {
+  KeywordHit,
+  KeywordSearchRequest,
   ListMessagesOptions,
   MessageStore,
   PendingMessage,

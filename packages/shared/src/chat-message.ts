@@ -18,6 +18,10 @@ export interface ChatMetadata {
   usage: MessageUsage;
 }
 
+/** How recall finds a message: by meaning (its vectors) or by its keywords (full-text search). */
+export const recallChannels = ["vector", "keyword"] as const;
+export type RecallChannel = (typeof recallChannels)[number];
+
 /** One message semantic recall brought into a turn. */
 export interface RecalledItem {
   messageId: string;
@@ -26,6 +30,11 @@ export interface RecalledItem {
   excerpt: string;
   /** Cosine similarity of the hit that brought it in. */
   score: number;
+  /**
+   * The channels that found it, for a hit; empty for a message included around
+   * a hit. Absent in turns recorded before the keyword channel existed.
+   */
+  foundBy?: RecallChannel[];
 }
 
 /** What memory brought into a turn: recalled messages and the user's standing memories. */

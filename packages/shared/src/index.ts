@@ -4,10 +4,11 @@ export type {
   ChatMetadata,
   MessageStatus,
   MessageUsage,
+  RecallChannel,
   RecallData,
   RecalledItem,
 } from "./chat-message.ts";
-export { chatMetadata, statusOf } from "./chat-message.ts";
+export { chatMetadata, recallChannels, statusOf } from "./chat-message.ts";
 export type { AppErrorOptions, ErrorBody, ErrorCode, ErrorStatus, ErrorSurface } from "./errors.ts";
 export {
   AppError,

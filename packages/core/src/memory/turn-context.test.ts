@@ -15,8 +15,13 @@ test("puts memories and recalled context in the system prompt and history before
   const recall: RecallResult = {
     recent: [text("r1", "user", "earlier question"), text("r2", "assistant", "earlier answer")],
     recalled: [
-      { message: text("x1", "user", "the deploy key rotates monthly"), sessionId: "other", score: 0.8, hit: true },
-      { message: text("x2", "assistant", "noted"), sessionId: "this", score: 0.8, hit: false },
+      {
+        message: text("x1", "user", "the deploy key rotates monthly"),
+        sessionId: "other",
+        score: 0.8,
+        foundBy: ["vector"],
+      },
+      { message: text("x2", "assistant", "noted"), sessionId: "this", score: 0.8, foundBy: [] },
     ],
     memories: [
       { id: "m1", resourceId: "u", scope: "user", sessionId: null, text: "Call me Chris", createdAt },

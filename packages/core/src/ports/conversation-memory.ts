@@ -1,4 +1,4 @@
-import type { ChatMessage } from "@session-bridge/shared";
+import type { ChatMessage, RecallChannel } from "@session-bridge/shared";
 import type { Memory } from "./memory-store.ts";
 import type { Session } from "./session-store.ts";
 
@@ -23,8 +23,8 @@ export interface RecalledMessage {
   sessionId: string;
   /** Cosine similarity of the hit that brought it in; neighbours share their hit's score. */
   score: number;
-  /** True for a semantic hit, false for a neighbour included around one. */
-  hit: boolean;
+  /** The channels that found it, for a hit; empty for a neighbour included around one. */
+  foundBy: RecallChannel[];
 }
 
 export interface RecallResult {

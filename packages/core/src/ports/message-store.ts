@@ -55,6 +55,30 @@ export interface RecallWindow {
   around: StoredMessage[];
 }
 
+export interface KeywordSearchRequest {
+  resourceId: string;
+  /**
+   * Keyword terms (see `keywordTerms`): a message matches when its text holds
+   * any of them, a term of several tokens (`ERR_CONN_RESET`) as a phrase.
+   */
+  terms: string[];
+  topK: number;
+  /** Only this session's messages, when given. */
+  sessionId?: string;
+  /** Keys never returned (the turn's own new messages). */
+  exclude: string[];
+  /**
+   * Leaves out this session's newest `last` visible messages outside `exclude`
+   * too: the turn shows them anyway, so they would take a hit's place for nothing.
+   */
+  newestOf?: { sessionId: string; last: number };
+}
+
+export interface KeywordHit {
+  key: string;
+  sessionId: string;
+}
+
 /**
  * Conversation messages of sessions, stored byte for byte. Every read names the
  * resource: another resource's messages are never returned.
@@ -89,6 +113,12 @@ export interface MessageStore {
   countAll(upTo?: { createdAt: Date; key: string }): Promise<number>;
   /** How many visible messages each session holds (sessions with none are left out). */
   count(sessionIds: string[]): Promise<Map<string, number>>;
+  /**
+   * The resource's visible messages whose text holds the terms, most relevant
+   * first (full-text search over the text the message store indexes with every
+   * save: SQLite FTS5 on libSQL, `tsvector` on PostgreSQL).
+   */
+  searchText(request: KeywordSearchRequest): Promise<KeywordHit[]>;
   /** Deletes messages of a session by client id, with their pending rows. */
   delete(sessionId: string, messageIds: string[]): Promise<void>;
   /** Deletes every message of a session, with their pending rows. */

@@ -42,6 +42,11 @@ export interface VectorStore {
     vector: number[],
     options: { topK: number; resourceId: string; sessionId?: string },
   ): Promise<VectorHit[]>;
+  /**
+   * Each of these messages' cosine similarity to `vector` (its best chunk), for
+   * those of the resource that have vectors in the index.
+   */
+  similarity(indexName: string, vector: number[], keys: string[], resourceId: string): Promise<Map<string, number>>;
   /** Deletes the vectors of these messages from every index. */
   deleteForMessages(keys: string[]): Promise<void>;
   /** Deletes the vectors of these sessions from every index. */

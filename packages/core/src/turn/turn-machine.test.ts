@@ -25,7 +25,7 @@ const recall: RecallResult = {
       message: { id: "old", role: "user", parts: [{ type: "text", text: "x".repeat(300) }] },
       sessionId: "other",
       score: 0.75,
-      hit: true,
+      foundBy: ["vector"],
     },
   ],
   memories: [],
@@ -96,7 +96,7 @@ describe("turn machine", () => {
     assert.deepEqual(output.trace.usage, { inputTokens: 12, outputTokens: 3 });
     assert.equal(output.trace.toolCalls[0]?.toolName, "sequentialThinking");
     assert.deepEqual(output.trace.recalled, [
-      { messageId: "old", sessionId: "other", excerpt: "x".repeat(200), score: 0.75 },
+      { messageId: "old", sessionId: "other", excerpt: "x".repeat(200), score: 0.75, foundBy: ["vector"] },
     ]);
     assert.ok(output.trace.endedAt && output.trace.endedAt > output.trace.startedAt);
     const times = output.trace.transitions.map((transition) => transition.at.getTime());

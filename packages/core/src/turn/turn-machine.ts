@@ -295,5 +295,6 @@ export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
     sessionId: item.sessionId,
     excerpt: excerpt(messageText(item.message), 200).replace(/…$/, ""),
     score: item.score,
+    foundBy: item.foundBy,
   }));
 }

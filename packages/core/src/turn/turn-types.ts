@@ -1,4 +1,4 @@
-import type { ChatMessage, MessageStatus } from "@session-bridge/shared";
+import type { ChatMessage, MessageStatus, RecalledItem } from "@session-bridge/shared";
 import type { Clock } from "../ports/clock.ts";
 import type { RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
@@ -30,13 +30,8 @@ export interface TraceToolCall {
   error?: string;
 }
 
-export interface TraceRecalled {
-  messageId: string;
-  sessionId: string;
-  /** The first 200 characters of the recalled message. */
-  excerpt: string;
-  score: number;
-}
+/** A recalled message as the trace (and the stream's `data-recall` part) show it. */
+export type TraceRecalled = RecalledItem;
 
 /** One turn as `GET /api/sessions/:id/trace` shows it. */
 export interface TurnTrace {

@@ -1,5 +1,5 @@
 import { maxMemoryLength } from "@session-bridge/core";
-import { cleanTextSchema, errorCodes } from "@session-bridge/shared";
+import { cleanTextSchema, errorCodes, recallChannels } from "@session-bridge/shared";
 import { z } from "zod";
 import { chatBodySchema } from "../turns/chat-request.ts";
 
@@ -81,7 +81,14 @@ export const trace = named(
         model: z.string(),
         transitions: z.array(z.object({ state: z.string(), at: timestamp })),
         recalled: z.array(
-          z.object({ messageId: z.string(), sessionId: z.string(), excerpt: z.string(), score: z.number() }),
+          z.object({
+            messageId: z.string(),
+            sessionId: z.string(),
+            excerpt: z.string(),
+            score: z.number(),
+            // Absent in turns recorded before the keyword channel existed.
+            foundBy: z.array(z.enum(recallChannels)).optional(),
+          }),
         ),
         toolCalls: z.array(
           z.object({

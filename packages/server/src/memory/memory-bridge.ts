@@ -1,23 +1,25 @@
-import type {
-  Clock,
-  ConversationMemory,
-  MemoryStore,
-  MessageStore,
-  RecalledMessage,
-  RecallRequest,
-  RecallResult,
-  SaveMessagesRequest,
-  Session,
-  StoredMessage,
-  VectorIndexInfo,
-  VectorStore,
+import {
+  type Clock,
+  type ConversationMemory,
+  keywordTerms,
+  type MemoryStore,
+  type MessageStore,
+  type RecalledMessage,
+  type RecallRequest,
+  type RecallResult,
+  type SaveMessagesRequest,
+  type Session,
+  type StoredMessage,
+  type VectorIndexInfo,
+  type VectorStore,
 } from "@session-bridge/core";
-import type { ChatMessage } from "@session-bridge/shared";
+import type { ChatMessage, RecallChannel } from "@session-bridge/shared";
 import type { Logger } from "pino";
 import { queryOf } from "./embedded-text.ts";
 import type { Embedder } from "./embedders/embedder.ts";
 import { cachedEmbed } from "./embedding-cache.ts";
 import { createEmbeddingScheduler } from "./embedding-scheduler.ts";
+import { fuseHits } from "./fuse-hits.ts";
 import { writeMessageVectors } from "./message-vectors.ts";
 import { createPendingIndexer } from "./pending-indexer.ts";
 import { toStoredId } from "./stored-ids.ts";
@@ -34,6 +36,8 @@ export interface MemoryBridgeOptions {
   memories: MemoryStore;
   clock: Clock;
   logger: Logger;
+  /** Search messages by their keywords too, fused with the vector hits (default true; benchmarks compare). */
+  keywordChannel?: boolean;
 }
 
 /** A message with the time it was first stored, as export writes and import keeps it. */
@@ -101,14 +105,38 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     const { sessionId, resourceId } = request;
     const exclude = (request.excludeMessageIds ?? []).map((id) => toStoredId(sessionId, id));
     const query = queryOf(request.query);
+    const scope = request.scope === "session" ? { sessionId } : {};
+    const { topK } = recallSettings;
+    // The keyword channel is a help, not a need: a failed search leaves recall to the vectors.
+    const terms = options.keywordChannel === false ? [] : keywordTerms(query);
+    const keywordHits =
+      terms.length > 0
+        ? messages
+            .searchText({
+              resourceId,
+              terms,
+              topK,
+              exclude,
+              newestOf: { sessionId, last: recallSettings.lastMessages },
+              ...scope,
+            })
+            .catch((error: unknown) => {
+              logger.warn({ err: error, sessionId }, "keyword search failed; recalling by meaning alone");
+              return [];
+            })
+        : [];
     const [queryVector] = query ? await embed([query], "query") : [];
-    const results = queryVector
-      ? await vectors.query(index.indexName, queryVector, {
-          topK: recallSettings.topK,
-          resourceId,
-          ...(request.scope === "session" ? { sessionId } : {}),
-        })
+    const vectorHits = queryVector
+      ? await vectors.query(index.indexName, queryVector, { topK, resourceId, ...scope })
       : [];
+    const results = fuseHits(vectorHits, await keywordHits, topK);
+    // A hit only the keyword channel found is scored like the others: its cosine similarity to the query.
+    const unscored = results.flatMap((result) => (result.score === undefined ? [result.key] : []));
+    const similarity =
+      queryVector && unscored.length > 0
+        ? await vectors.similarity(index.indexName, queryVector, unscored, resourceId)
+        : new Map<string, number>();
+
     // The newest messages and the hits' neighbours in one read: the store leaves out
     // hits among the newest, and the neighbours already seen.
     const window = await messages.recallWindow({
@@ -116,19 +144,17 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       resourceId,
       last: recallSettings.lastMessages,
       exclude,
-      hits: [...new Set(results.map((result) => result.key))],
+      hits: results.map((result) => result.key),
       range: recallSettings.messageRange,
     });
     const recent = new Set(window.last.map((stored) => stored.key));
 
     // Hits by stored key: messages of different sessions may share a client id.
-    const hits = new Map<string, { sessionId: string; score: number }>();
+    const hits = new Map<string, { score: number; foundBy: RecallChannel[] }>();
     for (const result of results) {
       if (recent.has(result.key)) continue;
-      const previous = hits.get(result.key);
-      if (!previous || previous.score < result.score) {
-        hits.set(result.key, { sessionId: result.sessionId, score: result.score });
-      }
+      // A message not embedded yet (its vectors come after its turn) scores 0.
+      hits.set(result.key, { score: result.score ?? similarity.get(result.key) ?? 0, foundBy: result.foundBy });
     }
 
     const context = window.around;
@@ -138,7 +164,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
         message: stored.message,
         sessionId: stored.sessionId,
         score: hit?.score ?? nearestHitScore(stored, context, hits),
-        hit: hit !== undefined,
+        foundBy: hit?.foundBy ?? [],
       };
     });
 
@@ -247,7 +273,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
 function nearestHitScore(
   message: StoredMessage,
   context: StoredMessage[],
-  hits: Map<string, { sessionId: string; score: number }>,
+  hits: Map<string, { score: number }>,
 ): number {
   const position = context.indexOf(message);
   let best: { distance: number; score: number } | undefined;

@@ -79,14 +79,26 @@ function legacyToUiMessage(id: string, role: string, content: StoredContent): Ch
 }
 
 /**
+ * How much of a message's text the keyword index keeps: its start, as for
+ * embedding (PostgreSQL refuses a `tsvector` over 1 MB, and a long message's
+ * keywords are rarely at its end).
+ */
+export const searchableTextLength = 100_000;
+
+/**
  * SQL over a stored `content` column (`content`, or `NEW.content` in a trigger),
- * per dialect: true for an answer of a running turn. The flag is the JSON's
- * first key, so a prefix match tells it without parsing the whole message
- * (PostgreSQL's jsonb could not parse one holding NUL anyway); rows from
- * before the flag are matched by their old status.
+ * per dialect: true for an answer of a running turn, exactly as
+ * {@link decodeMessage} tells it. The flag is the JSON's first key, so a prefix
+ * match tells it without parsing the message (PostgreSQL's jsonb could not
+ * parse one holding NUL anyway; triggers run this on every write, and SQLite
+ * refuses JSON nested 1,000 deep). Only rows from before the flag (without
+ * `partsFormat`, on libSQL) that mention the old status are parsed for it.
  */
 export const runningPredicate = {
   libsql: (content = "content") =>
-    `(${content} LIKE '{"running":true,%' OR coalesce(json_extract(${content}, '$.metadata.status'), '') = '${legacyRunningStatus}')`,
+    `(CASE WHEN ${content} LIKE '{"running":true,%' THEN 1
+       WHEN instr(${content}, '"partsFormat":"${exactParts}"') > 0 OR instr(${content}, '"${legacyRunningStatus}"') = 0 THEN 0
+       WHEN json_valid(${content}) THEN coalesce(json_extract(${content}, '$.metadata.status'), '') = '${legacyRunningStatus}'
+       ELSE 0 END)`,
   postgres: (content = "content") => `(${content} LIKE '{"running":true,%')`,
 } as const;

@@ -48,10 +48,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
   const client = createClient({ url: options.url, authToken: options.authToken, timeout: busyTimeoutMs });
   try {
+    let openedFile: string | undefined;
     if (filePath !== undefined && filePath !== ":memory:") {
       await client.execute("PRAGMA journal_mode = WAL");
+      // The file as the client opened it (it decodes the URL's path its own way): the reader opens the same one.
+      const main = (await client.execute("PRAGMA database_list")).rows.find((row) => row.name === "main");
+      openedFile = typeof main?.file === "string" && main.file !== "" ? main.file : undefined;
     }
-    const reader = openReader(client, filePath, busyTimeoutMs);
+    const reader = openReader(client, openedFile, busyTimeoutMs);
     return {
       client,
       db: drizzle(client, { schema }),

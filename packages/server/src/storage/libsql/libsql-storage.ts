@@ -3,7 +3,7 @@ import type { AppStorage, Clock, IdGenerator, MemoryStorage } from "@session-bri
 import { type DatabaseHandle, openDatabase } from "./client.ts";
 import { createMaintenanceLocks } from "./maintenance-locks.ts";
 import { createMemoryStore } from "./memory-store.ts";
-import { createLibsqlMessageStore, prepareMessageCounts } from "./message-store.ts";
+import { createLibsqlMessageStore, prepareMessageCounts, prepareMessageSearch } from "./message-store.ts";
 import { migrateDatabase, migrationStatus } from "./migrate.ts";
 import { createRepoCacheRows } from "./repo-cache-rows.ts";
 import { createSessionStore } from "./session-store.ts";
@@ -72,6 +72,7 @@ export async function openLibsqlMemoryStorage(options: {
   try {
     await new LibSQLStore({ id: "session-bridge-memory", client: database.client }).init();
     await prepareMessageCounts(database.client);
+    await prepareMessageSearch(database.client);
     const vectors = await openLibsqlVectorStore({
       client: database.client,
       url: options.url,

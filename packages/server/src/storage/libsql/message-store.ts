@@ -1,6 +1,6 @@
 import type { Client, InStatement } from "@libsql/client";
-import type { MessageStore, PendingMessage, StoredMessage } from "@session-bridge/core";
-import { decodeMessage, encodeContent, runningPredicate } from "../../memory/message-codec.ts";
+import { type MessageStore, type PendingMessage, type StoredMessage, termTokens } from "@session-bridge/core";
+import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
 import { windowOf } from "../recall-window.ts";
 import type { SqlReader } from "./reader.ts";
@@ -12,6 +12,15 @@ const messagesTable = "mastra_messages";
 const threadsTable = "mastra_threads";
 /** The columns {@link toStoredMessage} reads, in its order. */
 const columns = `id, thread_id, "resourceId", role, content, "createdAt"`;
+/** Whether every trigger named here exists. */
+async function haveTriggers(client: Client, names: string[]): Promise<boolean> {
+  const present = await client.execute({
+    sql: `SELECT count(*) AS count FROM sqlite_master WHERE type = 'trigger' AND name IN (${placeholders(names)})`,
+    args: names,
+  });
+  return Number(present.rows[0]?.count) === names.length;
+}
+
 /** Each session's visible messages (running answers not counted), kept by the triggers below. */
 const countsTable = "session_bridge_message_counts";
 const countTriggers = "session_bridge_message_counts_v1";
@@ -20,8 +29,9 @@ const countTriggers = "session_bridge_message_counts_v1";
  * Keeps the number of each session's visible messages in a table of its own,
  * so a page of sessions reads 50 counts instead of counting (and reading the
  * content of) every message. Triggers on Mastra's tables keep it exact within
- * every write, whoever writes; the counts of messages stored before the
- * triggers existed are filled in, once, in the same transaction that creates them.
+ * every insert, update and delete; a database without them (from before them,
+ * or whose triggers went missing) is counted afresh in the transaction that
+ * creates them.
  */
 export async function prepareMessageCounts(client: Client): Promise<void> {
   const visible = (content: string) => `NOT ${runningPredicate.libsql(content)}`;
@@ -29,19 +39,91 @@ export async function prepareMessageCounts(client: Client): Promise<void> {
     `INSERT INTO ${countsTable} (thread_id, visible) SELECT ${thread}, 1 WHERE ${visible(content)} ON CONFLICT (thread_id) DO UPDATE SET visible = visible + 1;`;
   const uncountOne = (thread: string, content: string) =>
     `UPDATE ${countsTable} SET visible = visible - 1 WHERE thread_id = ${thread} AND ${visible(content)};`;
+  await client.execute(
+    `CREATE TABLE IF NOT EXISTS ${countsTable} (thread_id TEXT PRIMARY KEY, visible INTEGER NOT NULL)`,
+  );
+  if (
+    await haveTriggers(
+      client,
+      ["insert", "update", "delete", "thread"].map((name) => `${countTriggers}_${name}`),
+    )
+  ) {
+    return;
+  }
+  // Counted afresh in the transaction that creates the triggers (two processes starting at
+  // once each do it in turn, and the second finds the same counts).
   await client.batch(
     [
-      `CREATE TABLE IF NOT EXISTS ${countsTable} (thread_id TEXT PRIMARY KEY, visible INTEGER NOT NULL)`,
-      // Before the triggers: filled in only by the transaction that creates them.
+      `DELETE FROM ${countsTable}`,
       `INSERT INTO ${countsTable} (thread_id, visible)
-         SELECT thread_id, count(*) FROM ${messagesTable}
-         WHERE ${visible("content")} AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = '${countTriggers}_insert')
-         GROUP BY thread_id
-         ON CONFLICT (thread_id) DO NOTHING`,
+         SELECT thread_id, count(*) FROM ${messagesTable} WHERE ${visible("content")} GROUP BY thread_id`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_insert AFTER INSERT ON ${messagesTable} BEGIN ${countOne("NEW.thread_id", "NEW.content")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_update AFTER UPDATE OF content, thread_id ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} ${countOne("NEW.thread_id", "NEW.content")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_delete AFTER DELETE ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_thread AFTER DELETE ON ${threadsTable} BEGIN DELETE FROM ${countsTable} WHERE thread_id = OLD.id; END`,
+    ],
+    "write",
+  );
+}
+
+/** The text of each visible message (its text parts), for keyword search; kept by the triggers below. */
+const textTable = "session_bridge_message_text";
+/** SQLite FTS5 over {@link textTable} (an external-content index: the text is stored once). */
+const ftsTable = "session_bridge_message_fts";
+const textTriggers = "session_bridge_message_text_v1";
+
+/**
+ * Keeps every visible message's text (its text parts, joined) in a table of
+ * its own with an FTS5 index over it, for the keyword channel of recall.
+ * Triggers on Mastra's message table keep it within every write, whoever
+ * writes: a running answer has no text until it ends; a message saved again
+ * is indexed again; a deleted one leaves. The text of messages stored before
+ * the triggers existed is filled in, once, in the transaction that creates them.
+ */
+export async function prepareMessageSearch(client: Client): Promise<void> {
+  const visible = (content: string) => `NOT ${runningPredicate.libsql(content)}`;
+  // A content SQLite cannot parse (nested 1,000 deep) has no text here rather than failing its save.
+  const textOf = (content: string) =>
+    `(CASE WHEN json_valid(${content}) THEN substr((SELECT group_concat(json_extract(part.value, '$.text'), ' ') FROM json_each(${content}, '$.parts') AS part WHERE json_extract(part.value, '$.type') = 'text'), 1, ${searchableTextLength}) END)`;
+  /** Indexes the visible messages of `source` (rows `m`). */
+  const indexText = (source: string) =>
+    `INSERT INTO ${textTable} (key, thread_id, resource_id, text)
+       SELECT id, thread_id, resource_id, text FROM (
+         SELECT m.id AS id, m.thread_id AS thread_id, m."resourceId" AS resource_id, ${textOf("m.content")} AS text
+         FROM ${source} WHERE m."resourceId" IS NOT NULL AND ${visible("m.content")})
+       WHERE coalesce(text, '') <> ''
+       ON CONFLICT (key) DO UPDATE SET text = excluded.text, thread_id = excluded.thread_id, resource_id = excluded.resource_id`;
+  const newRow = `(SELECT NEW.id AS id, NEW.thread_id AS thread_id, NEW."resourceId" AS "resourceId", NEW.content AS content) AS m`;
+  const toFts = (row: "NEW" | "OLD", command = "") =>
+    `INSERT INTO ${ftsTable} (${command ? `${ftsTable}, ` : ""}rowid, text, resource_id) VALUES (${command ? `'${command}', ` : ""}${row}.rowid, ${row}.text, ${row}.resource_id);`;
+  await client.batch(
+    [
+      `CREATE TABLE IF NOT EXISTS ${textTable} (rowid INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, thread_id TEXT NOT NULL, resource_id TEXT NOT NULL, text TEXT NOT NULL)`,
+      `CREATE INDEX IF NOT EXISTS ${textTable}_thread ON ${textTable} (thread_id)`,
+      // The owner is indexed too, so a search matches one user's messages instead of everyone's, then filtering.
+      `CREATE VIRTUAL TABLE IF NOT EXISTS ${ftsTable} USING fts5(text, resource_id, content = '${textTable}', content_rowid = 'rowid', tokenize = 'unicode61 remove_diacritics 2')`,
+      `CREATE TRIGGER IF NOT EXISTS ${textTable}_insert AFTER INSERT ON ${textTable} BEGIN ${toFts("NEW")} END`,
+      `CREATE TRIGGER IF NOT EXISTS ${textTable}_delete AFTER DELETE ON ${textTable} BEGIN ${toFts("OLD", "delete")} END`,
+      `CREATE TRIGGER IF NOT EXISTS ${textTable}_update AFTER UPDATE ON ${textTable} BEGIN ${toFts("OLD", "delete")} ${toFts("NEW")} END`,
+    ],
+    "write",
+  );
+  if (
+    await haveTriggers(
+      client,
+      ["insert", "update", "delete"].map((name) => `${textTriggers}_${name}`),
+    )
+  )
+    return;
+  // Indexed afresh in the transaction that creates the triggers (two processes starting at once
+  // each do it in turn, and the second finds the same text).
+  await client.batch(
+    [
+      `DELETE FROM ${textTable}`,
+      indexText(`${messagesTable} AS m`),
+      `CREATE TRIGGER IF NOT EXISTS ${textTriggers}_insert AFTER INSERT ON ${messagesTable} BEGIN ${indexText(newRow)}; END`,
+      `CREATE TRIGGER IF NOT EXISTS ${textTriggers}_update AFTER UPDATE OF content, thread_id, "resourceId" ON ${messagesTable} BEGIN DELETE FROM ${textTable} WHERE key = OLD.id; ${indexText(newRow)}; END`,
+      `CREATE TRIGGER IF NOT EXISTS ${textTriggers}_delete AFTER DELETE ON ${messagesTable} BEGIN DELETE FROM ${textTable} WHERE key = OLD.id; END`,
     ],
     "write",
   );
@@ -212,6 +294,36 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
         [JSON.stringify(sessionIds)],
       );
       return new Map(Object.entries(JSON.parse(String(json ?? "{}")) as Record<string, number>));
+    },
+
+    async searchText({ resourceId, terms, topK, sessionId, exclude, newestOf }) {
+      // Each term a phrase of its tokens (FTS5's tokenizer splits `ERR_CONN_RESET` the same way); any may match.
+      const phrases = terms
+        .map((term) => termTokens(term))
+        .filter((tokens) => tokens.length > 0)
+        .map((tokens) => `"${tokens.join(" ")}"`);
+      const owner = termTokens(resourceId);
+      if (phrases.length === 0 || owner.length === 0) return [];
+      const match = `resource_id : "${owner.join(" ")}" AND text : (${phrases.join(" OR ")})`;
+      const notExcluded = exclude.length === 0 ? "" : ` AND id NOT IN (${placeholders(exclude)})`;
+      // The asking session's newest messages are in the turn already: not hits.
+      const newest = newestOf
+        ? ` AND t.key NOT IN (SELECT id FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ?${notExcluded} AND NOT ${runningPredicate.libsql()} ORDER BY "createdAt" DESC, id DESC LIMIT ?)`
+        : "";
+      const rows = await reader.all(
+        `SELECT t.key, t.thread_id FROM ${ftsTable} JOIN ${textTable} AS t ON t.rowid = ${ftsTable}.rowid
+         WHERE ${ftsTable} MATCH ? AND t.resource_id = ?${sessionId === undefined ? "" : " AND t.thread_id = ?"}${exclude.length === 0 ? "" : ` AND t.key NOT IN (${placeholders(exclude)})`}${newest}
+         ORDER BY bm25(${ftsTable}), t.key LIMIT ?`,
+        [
+          match,
+          resourceId,
+          ...(sessionId === undefined ? [] : [sessionId]),
+          ...exclude,
+          ...(newestOf ? [newestOf.sessionId, resourceId, ...exclude, newestOf.last] : []),
+          topK,
+        ],
+      );
+      return rows.map(([key, threadId]) => ({ key: String(key), sessionId: String(threadId) }));
     },
 
     async delete(sessionId, messageIds) {

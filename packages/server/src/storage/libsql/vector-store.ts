@@ -143,6 +143,18 @@ export async function openLibsqlVectorStore(options: {
       return found.length >= topK ? found : searchExactly();
     },
 
+    async similarity(indexName, queryVector, keys, resourceId) {
+      if (keys.length === 0) return new Map();
+      const result = await client.execute({
+        sql: `SELECT json_extract(t.metadata, '$."message_id"') AS key, max(1 - vector_distance_cos(t.embedding, vector32(?))) AS score
+          FROM ${indexName} AS t
+          WHERE json_extract(t.metadata, '$."message_id"') IN (${keys.map(() => "?").join(", ")}) AND json_extract(t.metadata, '$."resource_id"') = ?
+          GROUP BY key`,
+        args: [`[${queryVector.join(",")}]`, ...keys, resourceId],
+      });
+      return new Map(result.rows.map((row) => [String(row.key), Number(row.score)]));
+    },
+
     deleteForMessages: (keys) => deleteWhere("message_id", keys),
     deleteForSessions: (sessionIds) => deleteWhere("thread_id", sessionIds),
 

@@ -1,6 +1,6 @@
-import type { MessageStore, PendingMessage, StoredMessage } from "@session-bridge/core";
+import { type MessageStore, type PendingMessage, type StoredMessage, termTokens } from "@session-bridge/core";
 import type pg from "pg";
-import { decodeMessage, encodeContent, runningPredicate } from "../../memory/message-codec.ts";
+import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
 import { windowOf } from "../recall-window.ts";
 import { pendingTable } from "./vector-store.ts";
@@ -27,7 +27,7 @@ export async function prepareMessageCounts(pool: pg.Pool): Promise<void> {
   // One query string of several statements runs as one transaction.
   await pool.query(`
     CREATE TABLE IF NOT EXISTS ${countsTable} (thread_id text PRIMARY KEY, visible integer NOT NULL);
-    CREATE OR REPLACE FUNCTION ${countTrigger}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    CREATE OR REPLACE FUNCTION ${countTrigger}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
     BEGIN
       IF TG_OP <> 'INSERT' AND ${visible("OLD.content")} THEN
         UPDATE ${countsTable} SET visible = visible - 1 WHERE thread_id = OLD.thread_id;
@@ -38,7 +38,7 @@ export async function prepareMessageCounts(pool: pg.Pool): Promise<void> {
       END IF;
       RETURN NULL;
     END $fn$;
-    CREATE OR REPLACE FUNCTION ${countTrigger}_thread() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    CREATE OR REPLACE FUNCTION ${countTrigger}_thread() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
     BEGIN
       DELETE FROM ${countsTable} WHERE thread_id = OLD.id;
       RETURN NULL;
@@ -46,11 +46,15 @@ export async function prepareMessageCounts(pool: pg.Pool): Promise<void> {
     DO $do$
     BEGIN
       IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '${countTrigger}' AND tgrelid = '${messagesTable}'::regclass) THEN
+        -- Writers that began before the trigger existed finish first, so the count sees their rows.
+        LOCK TABLE ${messagesTable} IN SHARE ROW EXCLUSIVE MODE;
+        DELETE FROM ${countsTable};
         INSERT INTO ${countsTable} (thread_id, visible)
-          SELECT thread_id, count(*) FROM ${messagesTable} WHERE ${visible("content")} GROUP BY thread_id
-          ON CONFLICT (thread_id) DO NOTHING;
+          SELECT thread_id, count(*) FROM ${messagesTable} WHERE ${visible("content")} GROUP BY thread_id;
         CREATE TRIGGER ${countTrigger} AFTER INSERT OR DELETE OR UPDATE OF content, thread_id ON ${messagesTable}
           FOR EACH ROW EXECUTE FUNCTION ${countTrigger}();
+      END IF;
+      IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '${countTrigger}_thread' AND tgrelid = '${threadsTable}'::regclass) THEN
         CREATE TRIGGER ${countTrigger}_thread AFTER DELETE ON ${threadsTable}
           FOR EACH ROW EXECUTE FUNCTION ${countTrigger}_thread();
       END IF;
@@ -63,6 +67,72 @@ export async function prepareMessageCounts(pool: pg.Pool): Promise<void> {
  * keeps UTC wall-clock time there, and one parameter cannot feed both kinds.
  */
 const utc = (n: number) => `($${n}::timestamptz AT TIME ZONE 'UTC')`;
+
+/** The text of each visible message (its text parts), for keyword search; kept by the trigger below. */
+const textTable = "session_bridge_message_text";
+const textTrigger = "session_bridge_message_text_v1";
+
+/**
+ * Keeps every visible message's text in a table of its own with a `tsvector`
+ * (the `simple` configuration: no stemming, no stop words, any language) and a
+ * GIN index, for the keyword channel of recall (see the libSQL store's
+ * `prepareMessageSearch`). One trigger function on Mastra's message table; the
+ * text of messages stored before it existed is filled in, once, in the same
+ * transaction that creates it. Call under the schema lock.
+ */
+export async function prepareMessageSearch(pool: pg.Pool): Promise<void> {
+  await pool.query(`
+    CREATE TABLE IF NOT EXISTS ${textTable} (
+      key text PRIMARY KEY, thread_id text NOT NULL, resource_id text NOT NULL, text text NOT NULL,
+      -- Split where libSQL's FTS5 splits (JIRA-4521, config.yaml, a@b.com): PostgreSQL's parser keeps
+      -- URLs, paths, emails and dotted names whole and reads -4521 as a signed number.
+      words tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(text, '_./\\:#@-', '        '))) STORED);
+    CREATE INDEX IF NOT EXISTS ${textTable}_words ON ${textTable} USING gin (words);
+    CREATE INDEX IF NOT EXISTS ${textTable}_thread ON ${textTable} (thread_id);
+    CREATE INDEX IF NOT EXISTS ${textTable}_resource ON ${textTable} (resource_id);
+    -- A message's text parts, joined; NULL for content that is not JSON. jsonb refuses the
+    -- escape of NUL, which a message may hold: such a text is read without it.
+    CREATE OR REPLACE FUNCTION ${textTrigger}_of(content text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $fn$
+    BEGIN
+      RETURN (SELECT left(string_agg(part ->> 'text', ' '), ${searchableTextLength}) FROM jsonb_array_elements(
+        (CASE WHEN strpos(content, '\\u0000') = 0 THEN content
+         ELSE regexp_replace(content, '(?<!\\\\)\\\\u0000', ' ', 'g') END)::jsonb -> 'parts') AS part
+        WHERE part ->> 'type' = 'text');
+    EXCEPTION WHEN others THEN
+      RETURN NULL;
+    END $fn$;
+    CREATE OR REPLACE FUNCTION ${textTrigger}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
+    DECLARE extracted text;
+    BEGIN
+      IF TG_OP <> 'INSERT' THEN
+        DELETE FROM ${textTable} WHERE key = OLD.id;
+      END IF;
+      IF TG_OP <> 'DELETE' AND NEW."resourceId" IS NOT NULL AND NOT ${runningPredicate.postgres("NEW.content")} THEN
+        extracted := ${textTrigger}_of(NEW.content);
+        IF coalesce(extracted, '') <> '' THEN
+          INSERT INTO ${textTable} (key, thread_id, resource_id, text) VALUES (NEW.id, NEW.thread_id, NEW."resourceId", extracted)
+            ON CONFLICT (key) DO UPDATE SET text = excluded.text, thread_id = excluded.thread_id, resource_id = excluded.resource_id;
+        END IF;
+      END IF;
+      RETURN NULL;
+    END $fn$;
+    DO $do$
+    BEGIN
+      IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '${textTrigger}' AND tgrelid = '${messagesTable}'::regclass) THEN
+        -- Writers that began before the trigger existed finish first, so the index sees their rows.
+        LOCK TABLE ${messagesTable} IN SHARE ROW EXCLUSIVE MODE;
+        DELETE FROM ${textTable};
+        INSERT INTO ${textTable} (key, thread_id, resource_id, text)
+          SELECT id, thread_id, "resourceId", text FROM (
+            SELECT id, thread_id, "resourceId", ${textTrigger}_of(content) AS text FROM ${messagesTable}
+            WHERE "resourceId" IS NOT NULL AND NOT ${runningPredicate.postgres("content")}) AS visible
+          WHERE coalesce(text, '') <> '';
+        CREATE TRIGGER ${textTrigger} AFTER INSERT OR DELETE OR UPDATE OF content, thread_id, "resourceId" ON ${messagesTable}
+          FOR EACH ROW EXECUTE FUNCTION ${textTrigger}();
+      END IF;
+    END $do$;
+  `);
+}
 
 interface MessageRow {
   id: string;
@@ -210,6 +280,31 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
         [sessionIds],
       );
       return new Map(result.rows.map((row) => [row.thread_id, row.visible]));
+    },
+
+    async searchText({ resourceId, terms, topK, sessionId, exclude, newestOf }) {
+      // Each term a phrase of its tokens, split as the stored text was; any may match. Tokens are
+      // letters and digits only, so they cannot be operators of the query syntax.
+      const query = terms
+        .map((term) => termTokens(term))
+        .filter((tokens) => tokens.length > 0)
+        .map((tokens) => `(${tokens.join(" <-> ")})`)
+        .join(" | ");
+      if (!query) return [];
+      const args: unknown[] = [query, resourceId, exclude, topK];
+      const arg = (value: unknown) => `$${args.push(value)}`;
+      const scoped = sessionId === undefined ? "" : ` AND thread_id = ${arg(sessionId)}`;
+      // The asking session's newest messages are in the turn already: not hits.
+      const newest = newestOf
+        ? ` AND key NOT IN (SELECT id FROM ${messagesTable} WHERE thread_id = ${arg(newestOf.sessionId)} AND "resourceId" = $2 AND id <> ALL($3) AND NOT ${runningPredicate.postgres()} ORDER BY "createdAt" DESC, id DESC LIMIT ${arg(newestOf.last)})`
+        : "";
+      const result = await pool.query<{ key: string; thread_id: string }>(
+        `SELECT key, thread_id FROM ${textTable}, to_tsquery('simple', $1) AS query
+         WHERE words @@ query AND resource_id = $2 AND key <> ALL($3)${scoped}${newest}
+         ORDER BY ts_rank_cd(words, query) DESC, key LIMIT $4`,
+        args,
+      );
+      return result.rows.map((row) => ({ key: row.key, sessionId: row.thread_id }));
     },
 
     async delete(sessionId, messageIds) {

@@ -9,7 +9,7 @@ import {
 } from "./client.ts";
 import { createPostgresMaintenanceLocks } from "./maintenance-locks.ts";
 import { createPostgresMemoryStore } from "./memory-store.ts";
-import { createPostgresMessageStore, prepareMessageCounts } from "./message-store.ts";
+import { createPostgresMessageStore, prepareMessageCounts, prepareMessageSearch } from "./message-store.ts";
 import { createPostgresRepoCacheRows } from "./repo-cache-rows.ts";
 import { createPostgresSessionStore } from "./session-store.ts";
 import { createPostgresToolSessionStore } from "./tool-session-store.ts";
@@ -59,6 +59,7 @@ export async function preparePostgresMemory(handle: PostgresHandle): Promise<voi
     await new PostgresStore({ id: "session-bridge-memory", pool: handle.pool }).init();
     await createBridgeTables(handle.pool);
     await prepareMessageCounts(handle.pool);
+    await prepareMessageSearch(handle.pool);
   });
 }
 

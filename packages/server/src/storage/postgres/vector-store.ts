@@ -148,6 +148,19 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
       );
     },
 
+    async similarity(indexName, queryVector, keys, resourceId) {
+      if (keys.length === 0) return new Map();
+      const { type, cosine } = await pgvectorNames();
+      const result = await pool.query<{ key: string; score: number }>(
+        `SELECT metadata ->> 'message_id' AS key, max(1 - (embedding ${cosine} $1::${type})) AS score
+         FROM ${indexName}
+         WHERE namespace = '${defaultNamespace}' AND metadata ->> 'message_id' = ANY($2) AND metadata ->> 'resource_id' = $3
+         GROUP BY 1`,
+        [`[${queryVector.join(",")}]`, keys, resourceId],
+      );
+      return new Map(result.rows.map((row) => [row.key, Number(row.score)]));
+    },
+
     deleteForMessages: (keys) => deleteWhere("message_id", keys),
     deleteForSessions: (sessionIds) => deleteWhere("thread_id", sessionIds),
 
