@@ -139,7 +139,7 @@ describe("libSQL storage", () => {
   test("a file URL with an escaped character opens one database, for writes and reads alike", async (t) => {
     const directory = await makeTempDir(t);
     const storage = await openLibsqlStorage({
-      url: `file:${path.join(directory, "my%20app.db")}`,
+      url: `file:${path.join(directory, "sub%20dir", "my%20app.db")}`,
       clock: makeClock(),
       generateId: () => uuidv7(),
     });
@@ -147,8 +147,9 @@ describe("libSQL storage", () => {
     await storage.migrate();
     const session = await storage.sessions.create("alice");
     assert.equal((await storage.sessions.get("alice", session.id))?.id, session.id);
+    assert.deepEqual(await readdir(directory), ["sub dir"]);
     assert.deepEqual(
-      (await readdir(directory)).filter((name) => name.endsWith(".db")),
+      (await readdir(path.join(directory, "sub dir"))).filter((name) => name.endsWith(".db")),
       ["my app.db"],
     );
   });

@@ -364,6 +364,23 @@ export function describeMessageStore(backend: StorageBackend) {
       );
     });
 
+    test("keyword search splits text at curly quotes, dashes, possessives and no-break spaces on every backend", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      const text =
+        "I asked \u201cPriya\u201d yesterday: JIRA\u20134521 is Leena\u2019s,\u00a0see\u00a0flags.production.json";
+      const message = thread.stored(userMessage("m", text), at(0));
+      await messages.save([message], { pending: false, now: at(0) });
+      for (const term of ["Priya", "JIRA-4521", "Leena", "flags.production.json", "see"]) {
+        const hits = await messages.searchText({ resourceId: "alice", terms: [term], topK: 4, exclude: [] });
+        assert.deepEqual(
+          hits.map((hit) => hit.key),
+          [message.key],
+          term,
+        );
+      }
+    });
+
     test("keyword search takes any text as terms: quotes and query operators are words, never syntax", async (t) => {
       const messages = await openMessages(backend, t);
       const thread = await makeThread(messages);

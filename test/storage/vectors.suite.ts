@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
-import type { MessageVector, VectorHit, VectorIndexInfo, VectorStore } from "@session-bridge/core";
+import type { MessageVector, RecallExclusions, VectorHit, VectorIndexInfo, VectorStore } from "@session-bridge/core";
 import { indexNameFor } from "../../packages/server/src/memory/vector-index.ts";
+import { at, makeThread, userMessage } from "./_messages.ts";
 import type { StorageBackend } from "./backend.ts";
 
 const index: VectorIndexInfo = {
@@ -126,6 +127,49 @@ export function describeVectorStore(backend: StorageBackend) {
         ["short", 0.6],
       ]);
       assert.deepEqual(await vectors.similarity(index.indexName, [1, 0, 0, 0], [], "alice"), new Map());
+    });
+
+    test("leaves out the turn's new messages and the asking session's newest visible messages", async (t) => {
+      const { memory } = await backend.open(t);
+      await memory.vectors.ensureIndex(index);
+      const asking = await makeThread(memory.messages);
+      const older = await makeThread(memory.messages);
+      const stored = [
+        asking.stored(userMessage("a1", "oldest of the asking session"), at(0)),
+        asking.stored(userMessage("a2", "newest of the asking session"), at(1)),
+        asking.stored(userMessage("a3", "a running answer"), at(2), true),
+        asking.stored(userMessage("new", "the turn's own message"), at(3)),
+      ];
+      await memory.messages.save(stored, { pending: false, now: at(3) });
+      await memory.messages.save([older.stored(userMessage("o1", "older"), at(0))], { pending: false, now: at(0) });
+      const vector = (key: string, sessionId: string, values: number[]) => ({
+        ...vectorOf(key, values, { sessionId }),
+      });
+      const [a1, a2, a3, own] = stored.map((item) => item.key);
+      const o1 = older.stored(userMessage("o1", ""), at(0)).key;
+      await memory.vectors.upsert(index.indexName, [
+        vector(a1 as string, asking.sessionId, [1, 0, 0, 0]),
+        vector(a2 as string, asking.sessionId, [1, 0.1, 0, 0]),
+        vector(a3 as string, asking.sessionId, [1, 0.2, 0, 0]),
+        vector(own as string, asking.sessionId, [1, 0.3, 0, 0]),
+        vector(o1, older.sessionId, [1, 0.4, 0, 0]),
+      ]);
+      const found = async (exclusions?: RecallExclusions) =>
+        keys(
+          await memory.vectors.query(index.indexName, [1, 0, 0, 0], {
+            topK: 10,
+            resourceId: "alice",
+            ...(exclusions ? { exclusions } : {}),
+          }),
+        );
+      assert.deepEqual(await found(), [a1, a2, a3, own, o1]);
+      // The newest visible message of the session outside `exclude` is a2 (a3 is running).
+      assert.deepEqual(await found({ exclude: [own as string], newestOf: { sessionId: asking.sessionId, last: 1 } }), [
+        a1,
+        a3,
+        o1,
+      ]);
+      assert.deepEqual(await found({ exclude: [], newestOf: { sessionId: asking.sessionId, last: 10 } }), [a3, o1]);
     });
 
     test("finds only one session's vectors when asked", async (t) => {

@@ -21,6 +21,7 @@ export type {
   ListMessagesOptions,
   MessageStore,
   PendingMessage,
+  RecallExclusions,
   RecallWindow,
   RecallWindowRequest,
   StoredMessage,

@@ -44,6 +44,15 @@ test("shouting, common hyphenated words, abbreviations, bullets and new lines gi
   assert.deepEqual(keywordTerms("the X-Request-Id header"), ["X-Request-Id"]);
 });
 
+test("one code in capitals is not shouting; list markers, sentence-start capitals and short numbers give no terms", () => {
+  assert.deepEqual(keywordTerms("When did ECONNREFUSED show up?"), ["ECONNREFUSED"]);
+  assert.deepEqual(keywordTerms("what about ECONNREFUSED on ENOENT"), ["ECONNREFUSED", "ENOENT"]);
+  assert.deepEqual(keywordTerms("1) What did we say\na) Thanks\n10. Where next"), []);
+  assert.deepEqual(keywordTerms("Follow-up: and/or plans"), []);
+  assert.deepEqual(keywordTerms("it took 30 minutes, not 10"), []);
+  assert.deepEqual(keywordTerms("ask Priya\u2014she knows"), ["Priya"]);
+});
+
 test("a name's possessive is the name", () => {
   assert.deepEqual(keywordTerms("what is in Leena's plan"), ["Leena"]);
   assert.deepEqual(keywordTerms("ask Leena’s manager Tom"), ["Leena", "Tom"]);

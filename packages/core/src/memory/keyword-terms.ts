@@ -26,9 +26,9 @@ export function keywordTerms(query: string): string[] {
     seen.add(folded);
     terms.push(term);
   };
-  // Text mostly in capitals (shouting) makes capitals tell nothing.
-  const letters = query.replace(/[^\p{L}]/gu, "");
-  const shouting = letters.length > 0 && letters.replace(/[^\p{Lu}]/gu, "").length > letters.length / 2;
+  // Text mostly in capitals (shouting) makes capitals tell nothing; one code in capitals is not shouting.
+  const words = query.match(/\p{L}{2,}/gu) ?? [];
+  const shouting = words.length >= 2 && words.filter((word) => word === word.toUpperCase()).length > words.length / 2;
   // Capitalised words in a row are one name (`Labor Day`, `New York`), searched as a phrase.
   let name: string[] = [];
   const endName = () => {
@@ -36,15 +36,15 @@ export function keywordTerms(query: string): string[] {
     name = [];
   };
   let sentenceStart = true;
-  for (const raw of query.split(/(?=\n)|[^\S\n]+/u)) {
+  for (const raw of query.split(/(?=\n)|[^\S\n]+|[\u2013\u2014]+/u)) {
     // A line's start is a sentence's start.
     if (raw.startsWith("\n")) {
       endName();
       sentenceStart = true;
     }
     const word = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, "").replace(/['’]s$/u, "");
-    // Bullets, dashes and quotes on their own change nothing.
-    if (!/[\p{L}\p{N}]/u.test(word)) continue;
+    // Bullets, dashes, quotes and list numbers (`1)`, `a)`, `10.`) change nothing.
+    if (!/[\p{L}\p{N}]/u.test(word) || (sentenceStart && /^\n?\s*(\p{N}+|\p{L})[.)]$/u.test(raw))) continue;
     const startsSentence = sentenceStart;
     // The next word starts a sentence after . ! ? (or a line's start).
     sentenceStart = /[.!?]["')\]]*$/u.test(raw);
@@ -52,7 +52,7 @@ export function keywordTerms(query: string): string[] {
       endName();
       continue;
     }
-    if (isCode(word, shouting)) {
+    if (isCode(word, shouting, startsSentence)) {
       endName();
       add(word);
     } else if (/^\p{Lu}\p{Ll}/u.test(word) && !startsSentence && !shouting) {
@@ -69,14 +69,18 @@ export function keywordTerms(query: string): string[] {
 }
 
 /** A word that is a code, a file name or an identifier rather than a word of the language. */
-function isCode(word: string, shouting: boolean): boolean {
+function isCode(word: string, shouting: boolean, startsSentence: boolean): boolean {
+  // A bare number is a code from three digits on (`4521`); `30` and `10` are too common to search.
+  if (/^\p{N}+$/u.test(word)) return word.length >= 3;
   if (/\p{N}/u.test(word)) return true;
+  // A capital tells something except at a sentence's start or in shouted text.
+  const capital = !shouting && (startsSentence ? /.\p{Lu}/u : /\p{Lu}/u).test(word);
   const parts = word.split(/[_./\\:#@-]/u);
   if (parts.length > 1) {
-    // `e.g` and `i.e` are not file names; `follow-up` and `sign-in` are words.
+    // `e.g` and `i.e` are not file names; `follow-up` and `and/or` are words.
     if (parts.every((part) => [...part].length <= 1)) return false;
-    if (/[_./\\:#@]/u.test(word)) return true;
-    return !shouting && /\p{Lu}/u.test(word);
+    if (/[_.\\:#@]/u.test(word)) return true;
+    return capital;
   }
   return !shouting && /.\p{Lu}/u.test(word);
 }

@@ -55,7 +55,17 @@ export interface RecallWindow {
   around: StoredMessage[];
 }
 
-export interface KeywordSearchRequest {
+/**
+ * What recall leaves out of its hits: the turn's own new messages (`exclude`,
+ * keys) and the asking session's newest `last` visible messages outside them,
+ * which the turn shows anyway, so they would take a hit's place for nothing.
+ */
+export interface RecallExclusions {
+  exclude: string[];
+  newestOf?: { sessionId: string; last: number };
+}
+
+export interface KeywordSearchRequest extends RecallExclusions {
   resourceId: string;
   /**
    * Keyword terms (see `keywordTerms`): a message matches when its text holds
@@ -65,13 +75,6 @@ export interface KeywordSearchRequest {
   topK: number;
   /** Only this session's messages, when given. */
   sessionId?: string;
-  /** Keys never returned (the turn's own new messages). */
-  exclude: string[];
-  /**
-   * Leaves out this session's newest `last` visible messages outside `exclude`
-   * too: the turn shows them anyway, so they would take a hit's place for nothing.
-   */
-  newestOf?: { sessionId: string; last: number };
 }
 
 export interface KeywordHit {

@@ -1,3 +1,4 @@
+import type { RecallExclusions } from "./message-store.ts";
 /** Which embedder made the vectors of an index, and where they are. */
 export interface VectorIndexInfo {
   embedderId: string;
@@ -36,11 +37,14 @@ export interface VectorStore {
   listIndexes(): Promise<string[]>;
   dropIndex(indexName: string): Promise<void>;
   upsert(indexName: string, vectors: MessageVector[]): Promise<void>;
-  /** The `topK` nearest vectors of the resource (and of one session, when given), best first. */
+  /**
+   * The `topK` nearest vectors of the resource (and of one session, when given),
+   * best first, one per message (its best chunk), leaving out `exclusions`.
+   */
   query(
     indexName: string,
     vector: number[],
-    options: { topK: number; resourceId: string; sessionId?: string },
+    options: { topK: number; resourceId: string; sessionId?: string; exclusions?: RecallExclusions },
   ): Promise<VectorHit[]>;
   /**
    * Each of these messages' cosine similarity to `vector` (its best chunk), for

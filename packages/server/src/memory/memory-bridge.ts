@@ -107,34 +107,30 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     const query = queryOf(request.query);
     const scope = request.scope === "session" ? { sessionId } : {};
     const { topK } = recallSettings;
+    // The turn's new message and the session's newest ones are in the turn already: never hits.
+    const exclusions = { exclude, newestOf: { sessionId, last: recallSettings.lastMessages } };
     // The keyword channel is a help, not a need: a failed search leaves recall to the vectors.
     const terms = options.keywordChannel === false ? [] : keywordTerms(query);
     const keywordHits =
       terms.length > 0
-        ? messages
-            .searchText({
-              resourceId,
-              terms,
-              topK,
-              exclude,
-              newestOf: { sessionId, last: recallSettings.lastMessages },
-              ...scope,
-            })
-            .catch((error: unknown) => {
-              logger.warn({ err: error, sessionId }, "keyword search failed; recalling by meaning alone");
-              return [];
-            })
+        ? messages.searchText({ resourceId, terms, topK, ...exclusions, ...scope }).catch((error: unknown) => {
+            logger.warn({ err: error, sessionId }, "keyword search failed; recalling by meaning alone");
+            return [];
+          })
         : [];
     const [queryVector] = query ? await embed([query], "query") : [];
     const vectorHits = queryVector
-      ? await vectors.query(index.indexName, queryVector, { topK, resourceId, ...scope })
+      ? await vectors.query(index.indexName, queryVector, { topK, resourceId, exclusions, ...scope })
       : [];
     const results = fuseHits(vectorHits, await keywordHits, topK);
     // A hit only the keyword channel found is scored like the others: its cosine similarity to the query.
     const unscored = results.flatMap((result) => (result.score === undefined ? [result.key] : []));
     const similarity =
       queryVector && unscored.length > 0
-        ? await vectors.similarity(index.indexName, queryVector, unscored, resourceId)
+        ? await vectors.similarity(index.indexName, queryVector, unscored, resourceId).catch((error: unknown) => {
+            logger.warn({ err: error, sessionId }, "scoring keyword hits failed; they score 0");
+            return new Map<string, number>();
+          })
         : new Map<string, number>();
 
     // The newest messages and the hits' neighbours in one read: the store leaves out

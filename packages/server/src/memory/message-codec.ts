@@ -87,8 +87,8 @@ export const searchableTextLength = 100_000;
 
 /**
  * SQL over a stored `content` column (`content`, or `NEW.content` in a trigger),
- * per dialect: true for an answer of a running turn, exactly as
- * {@link decodeMessage} tells it. The flag is the JSON's first key, so a prefix
+ * per dialect: true for an answer of a running turn, as {@link decodeMessage}
+ * tells it for every row the bridge writes. The flag is the JSON's first key, so a prefix
  * match tells it without parsing the message (PostgreSQL's jsonb could not
  * parse one holding NUL anyway; triggers run this on every write, and SQLite
  * refuses JSON nested 1,000 deep). Only rows from before the flag (without
@@ -96,9 +96,9 @@ export const searchableTextLength = 100_000;
  */
 export const runningPredicate = {
   libsql: (content = "content") =>
-    `(CASE WHEN ${content} LIKE '{"running":true,%' THEN 1
+    `(CASE WHEN substr(${content}, 1, 16) = '{"running":true,' THEN 1
        WHEN instr(${content}, '"partsFormat":"${exactParts}"') > 0 OR instr(${content}, '"${legacyRunningStatus}"') = 0 THEN 0
        WHEN json_valid(${content}) THEN coalesce(json_extract(${content}, '$.metadata.status'), '') = '${legacyRunningStatus}'
        ELSE 0 END)`,
-  postgres: (content = "content") => `(${content} LIKE '{"running":true,%')`,
+  postgres: (content = "content") => `(left(${content}, 16) = '{"running":true,')`,
 } as const;

@@ -25,10 +25,17 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
 }
 
-/** The path of a `file:` URL, or `undefined` for a remote database. */
+/** The path of a `file:` URL (percent-escapes decoded, as the client decodes them), or `undefined` for a remote database. */
 export function localDatabasePath(url: string): string | undefined {
   if (!url.startsWith("file:")) return undefined;
-  return url.startsWith("file://") ? fileURLToPath(url.split("?")[0] ?? url) : url.slice("file:".length).split("?")[0];
+  const withoutQuery = url.split("?")[0] ?? url;
+  if (url.startsWith("file://")) return fileURLToPath(withoutQuery);
+  const path = withoutQuery.slice("file:".length);
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }
 
 /**

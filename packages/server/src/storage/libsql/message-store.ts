@@ -3,13 +3,11 @@ import { type MessageStore, type PendingMessage, type StoredMessage, termTokens 
 import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
 import { windowOf } from "../recall-window.ts";
+import { messagesTable, placeholders, threadsTable } from "./mastra-tables.ts";
 import type { SqlReader } from "./reader.ts";
+import { excludedFromRecall } from "./recall-exclusions.ts";
 import { pendingTable } from "./vector-store.ts";
 
-// Mastra's tables (created by its LibSQLStore): the bridge reads and writes their
-// rows itself, so that a message is stored exactly and in one transaction.
-const messagesTable = "mastra_messages";
-const threadsTable = "mastra_threads";
 /** The columns {@link toStoredMessage} reads, in its order. */
 const columns = `id, thread_id, "resourceId", role, content, "createdAt"`;
 /** Whether every trigger named here exists. */
@@ -84,7 +82,7 @@ export async function prepareMessageSearch(client: Client): Promise<void> {
   const visible = (content: string) => `NOT ${runningPredicate.libsql(content)}`;
   // A content SQLite cannot parse (nested 1,000 deep) has no text here rather than failing its save.
   const textOf = (content: string) =>
-    `(CASE WHEN json_valid(${content}) THEN substr((SELECT group_concat(json_extract(part.value, '$.text'), ' ') FROM json_each(${content}, '$.parts') AS part WHERE json_extract(part.value, '$.type') = 'text'), 1, ${searchableTextLength}) END)`;
+    `(CASE WHEN json_valid(${content}) THEN substr((SELECT group_concat(json_extract(part.value, '$.text'), ' ') FROM json_each(${content}, '$.parts') AS part WHERE part.type = 'object' AND json_extract(part.value, '$.type') = 'text'), 1, ${searchableTextLength}) END)`;
   /** Indexes the visible messages of `source` (rows `m`). */
   const indexText = (source: string) =>
     `INSERT INTO ${textTable} (key, thread_id, resource_id, text)
@@ -121,6 +119,8 @@ export async function prepareMessageSearch(client: Client): Promise<void> {
     [
       `DELETE FROM ${textTable}`,
       indexText(`${messagesTable} AS m`),
+      // The index rebuilt from the table it indexes, whatever state it was left in.
+      `INSERT INTO ${ftsTable} (${ftsTable}) VALUES ('rebuild')`,
       `CREATE TRIGGER IF NOT EXISTS ${textTriggers}_insert AFTER INSERT ON ${messagesTable} BEGIN ${indexText(newRow)}; END`,
       `CREATE TRIGGER IF NOT EXISTS ${textTriggers}_update AFTER UPDATE OF content, thread_id, "resourceId" ON ${messagesTable} BEGIN DELETE FROM ${textTable} WHERE key = OLD.id; ${indexText(newRow)}; END`,
       `CREATE TRIGGER IF NOT EXISTS ${textTriggers}_delete AFTER DELETE ON ${messagesTable} BEGIN DELETE FROM ${textTable} WHERE key = OLD.id; END`,
@@ -296,7 +296,7 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
       return new Map(Object.entries(JSON.parse(String(json ?? "{}")) as Record<string, number>));
     },
 
-    async searchText({ resourceId, terms, topK, sessionId, exclude, newestOf }) {
+    async searchText({ resourceId, terms, topK, sessionId, ...exclusions }) {
       // Each term a phrase of its tokens (FTS5's tokenizer splits `ERR_CONN_RESET` the same way); any may match.
       const phrases = terms
         .map((term) => termTokens(term))
@@ -305,23 +305,12 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
       const owner = termTokens(resourceId);
       if (phrases.length === 0 || owner.length === 0) return [];
       const match = `resource_id : "${owner.join(" ")}" AND text : (${phrases.join(" OR ")})`;
-      const notExcluded = exclude.length === 0 ? "" : ` AND id NOT IN (${placeholders(exclude)})`;
-      // The asking session's newest messages are in the turn already: not hits.
-      const newest = newestOf
-        ? ` AND t.key NOT IN (SELECT id FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ?${notExcluded} AND NOT ${runningPredicate.libsql()} ORDER BY "createdAt" DESC, id DESC LIMIT ?)`
-        : "";
+      const excluded = excludedFromRecall("t.key", resourceId, exclusions);
       const rows = await reader.all(
         `SELECT t.key, t.thread_id FROM ${ftsTable} JOIN ${textTable} AS t ON t.rowid = ${ftsTable}.rowid
-         WHERE ${ftsTable} MATCH ? AND t.resource_id = ?${sessionId === undefined ? "" : " AND t.thread_id = ?"}${exclude.length === 0 ? "" : ` AND t.key NOT IN (${placeholders(exclude)})`}${newest}
+         WHERE ${ftsTable} MATCH ? AND t.resource_id = ?${sessionId === undefined ? "" : " AND t.thread_id = ?"}${excluded.sql}
          ORDER BY bm25(${ftsTable}), t.key LIMIT ?`,
-        [
-          match,
-          resourceId,
-          ...(sessionId === undefined ? [] : [sessionId]),
-          ...exclude,
-          ...(newestOf ? [newestOf.sessionId, resourceId, ...exclude, newestOf.last] : []),
-          topK,
-        ],
+        [match, resourceId, ...(sessionId === undefined ? [] : [sessionId]), ...excluded.args, topK],
       );
       return rows.map(([key, threadId]) => ({ key: String(key), sessionId: String(threadId) }));
     },
@@ -391,5 +380,3 @@ function toStoredMessage([id, threadId, resourceId, role, content, createdAt]: u
     ...(running ? { running } : {}),
   };
 }
-
-const placeholders = (values: unknown[]) => values.map(() => "?").join(", ");

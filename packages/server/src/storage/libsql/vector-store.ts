@@ -1,6 +1,7 @@
 import type { Client, Row } from "@libsql/client";
 import { LibSQLVector } from "@mastra/libsql";
 import type { VectorStore } from "@session-bridge/core";
+import { excludedFromRecall } from "./recall-exclusions.ts";
 
 const metaTable = "session_bridge_vector_meta";
 /** Messages saved but not yet embedded (written by the message store, in the same database). */
@@ -98,15 +99,18 @@ export async function openLibsqlVectorStore(options: {
       });
     },
 
-    async query(indexName, queryVector, { topK, resourceId, sessionId }) {
+    async query(indexName, queryVector, { topK, resourceId, sessionId, exclusions }) {
       // Mastra's query asks the DiskANN index for a few times topK nearest vectors of all
       // users, filters after, and counts a message's chunks as separate hits. Here: an exact
       // search for a user with few vectors; else a wider candidate set, one hit per message
       // (its best chunk), and an exact search of the user's own vectors whenever the
       // candidates hold fewer than topK of their messages.
       const vector = `[${queryVector.join(",")}]`;
-      const mine = `json_extract(t.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(t.metadata, '$."thread_id"') = ?`}`;
-      const filter = [resourceId, ...(sessionId === undefined ? [] : [sessionId])];
+      const owned = `json_extract(t.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(t.metadata, '$."thread_id"') = ?`}`;
+      const ownedBy = [resourceId, ...(sessionId === undefined ? [] : [sessionId])];
+      const excluded = excludedFromRecall(`json_extract(t.metadata, '$."message_id"')`, resourceId, exclusions);
+      const mine = `${owned}${excluded.sql}`;
+      const filter = [...ownedBy, ...excluded.args];
       const scored = `json_extract(t.metadata, '$."message_id"') AS key, json_extract(t.metadata, '$."thread_id"') AS session_id,
         1 - vector_distance_cos(t.embedding, vector32(?)) AS score`;
       const best = (from: string) =>
@@ -123,8 +127,8 @@ export async function openLibsqlVectorStore(options: {
         );
       const [mineCount] = (
         await client.execute({
-          sql: `SELECT count(*) AS count FROM (SELECT 1 FROM ${indexName} AS t WHERE ${mine} LIMIT ${exactUpTo + 1})`,
-          args: filter,
+          sql: `SELECT count(*) AS count FROM (SELECT 1 FROM ${indexName} AS t WHERE ${owned} LIMIT ${exactUpTo + 1})`,
+          args: ownedBy,
         })
       ).rows;
       const searchExactly = async () =>

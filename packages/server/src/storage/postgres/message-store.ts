@@ -3,11 +3,11 @@ import type pg from "pg";
 import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
 import { windowOf } from "../recall-window.ts";
+import { excludedFromRecall, messagesTable } from "./recall-exclusions.ts";
 import { pendingTable } from "./vector-store.ts";
 
 // Mastra's tables (created by its PostgresStore): the bridge reads and writes their
 // rows itself, so that a message is stored exactly and in one statement.
-const messagesTable = "mastra_messages";
 const threadsTable = "mastra_threads";
 // "createdAt" (UTC, without zone) orders, on Mastra's (thread_id, "createdAt") index; "createdAtZ" is read.
 const columns = `id, thread_id, "resourceId", role, content, "createdAtZ"`;
@@ -70,6 +70,9 @@ const utc = (n: number) => `($${n}::timestamptz AT TIME ZONE 'UTC')`;
 
 /** The text of each visible message (its text parts), for keyword search; kept by the trigger below. */
 const textTable = "session_bridge_message_text";
+/** Where the indexed text is split besides PostgreSQL's own separators: what FTS5 splits at and PostgreSQL may not. */
+const splitCharacters =
+  "_./\\:#@-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2039\u203a\u201e\u201a\u2026\u00b7\u2022\u2013\u2014\u00a0";
 const textTrigger = "session_bridge_message_text_v1";
 
 /**
@@ -84,9 +87,10 @@ export async function prepareMessageSearch(pool: pg.Pool): Promise<void> {
   await pool.query(`
     CREATE TABLE IF NOT EXISTS ${textTable} (
       key text PRIMARY KEY, thread_id text NOT NULL, resource_id text NOT NULL, text text NOT NULL,
-      -- Split where libSQL's FTS5 splits (JIRA-4521, config.yaml, a@b.com): PostgreSQL's parser keeps
-      -- URLs, paths, emails and dotted names whole and reads -4521 as a signed number.
-      words tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(text, '_./\\:#@-', '        '))) STORED);
+      -- Split where libSQL's FTS5 splits (JIRA-4521, config.yaml, a@b.com, curly quotes, dashes): PostgreSQL's
+      -- parser keeps URLs, paths, emails and dotted names whole, reads -4521 as a signed number, and on a
+      -- database whose LC_CTYPE is C takes every non-ASCII character for a letter.
+      words tsvector GENERATED ALWAYS AS (to_tsvector('simple', translate(text, '${splitCharacters}', '${" ".repeat([...splitCharacters].length)}'))) STORED);
     CREATE INDEX IF NOT EXISTS ${textTable}_words ON ${textTable} USING gin (words);
     CREATE INDEX IF NOT EXISTS ${textTable}_thread ON ${textTable} (thread_id);
     CREATE INDEX IF NOT EXISTS ${textTable}_resource ON ${textTable} (resource_id);
@@ -282,7 +286,7 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
       return new Map(result.rows.map((row) => [row.thread_id, row.visible]));
     },
 
-    async searchText({ resourceId, terms, topK, sessionId, exclude, newestOf }) {
+    async searchText({ resourceId, terms, topK, sessionId, ...exclusions }) {
       // Each term a phrase of its tokens, split as the stored text was; any may match. Tokens are
       // letters and digits only, so they cannot be operators of the query syntax.
       const query = terms
@@ -291,17 +295,14 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
         .map((tokens) => `(${tokens.join(" <-> ")})`)
         .join(" | ");
       if (!query) return [];
-      const args: unknown[] = [query, resourceId, exclude, topK];
+      const args: unknown[] = [query, resourceId, topK];
       const arg = (value: unknown) => `$${args.push(value)}`;
       const scoped = sessionId === undefined ? "" : ` AND thread_id = ${arg(sessionId)}`;
-      // The asking session's newest messages are in the turn already: not hits.
-      const newest = newestOf
-        ? ` AND key NOT IN (SELECT id FROM ${messagesTable} WHERE thread_id = ${arg(newestOf.sessionId)} AND "resourceId" = $2 AND id <> ALL($3) AND NOT ${runningPredicate.postgres()} ORDER BY "createdAt" DESC, id DESC LIMIT ${arg(newestOf.last)})`
-        : "";
+      const excluded = excludedFromRecall("key", "$2", exclusions, arg);
       const result = await pool.query<{ key: string; thread_id: string }>(
         `SELECT key, thread_id FROM ${textTable}, to_tsquery('simple', $1) AS query
-         WHERE words @@ query AND resource_id = $2 AND key <> ALL($3)${scoped}${newest}
-         ORDER BY ts_rank_cd(words, query) DESC, key LIMIT $4`,
+         WHERE words @@ query AND resource_id = $2${scoped}${excluded}
+         ORDER BY ts_rank_cd(words, query) DESC, key LIMIT $3`,
         args,
       );
       return result.rows.map((row) => ({ key: row.key, sessionId: row.thread_id }));

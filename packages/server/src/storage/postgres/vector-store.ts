@@ -1,6 +1,7 @@
 import { PgVector } from "@mastra/pg";
 import type { VectorStore } from "@session-bridge/core";
 import type pg from "pg";
+import { excludedFromRecall } from "./recall-exclusions.ts";
 
 const metaTable = "session_bridge_vector_meta";
 /** Messages saved but not yet embedded (written by the message store, in the same database). */
@@ -123,23 +124,27 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
       }
     },
 
-    async query(indexName, queryVector, { topK, resourceId, sessionId }) {
+    async query(indexName, queryVector, { topK, resourceId, sessionId, exclusions }) {
       // One statement, where Mastra's filtered query takes five (a transaction setting
       // HNSW options it cannot use with a filter). Exact: the user's vectors, found by
       // the resource index, scored one by one (the HNSW index answers only unfiltered
       // nearest-neighbour queries; a filter after it can leave fewer than topK).
       const { type, cosine } = await pgvectorNames();
+      const args: unknown[] = [`[${queryVector.join(",")}]`, resourceId, topK];
+      const arg = (value: unknown) => `$${args.push(value)}`;
+      const scoped = sessionId === undefined ? "" : ` AND metadata ->> 'thread_id' = ${arg(sessionId)}`;
+      const excluded = excludedFromRecall("metadata ->> 'message_id'", "$2", exclusions, arg);
       // One hit per message: its best chunk (a long message has a vector per chunk).
       const result = await pool.query<{ key: string; session_id: string; score: number }>(
         `SELECT key, session_id, score FROM (
            SELECT DISTINCT ON (key) metadata ->> 'message_id' AS key, metadata ->> 'thread_id' AS session_id,
              1 - (embedding ${cosine} $1::${type}) AS score
            FROM ${indexName}
-           WHERE namespace = '${defaultNamespace}' AND metadata ->> 'resource_id' = $2 ${sessionId === undefined ? "" : "AND metadata ->> 'thread_id' = $4"}
+           WHERE namespace = '${defaultNamespace}' AND metadata ->> 'resource_id' = $2${scoped}${excluded}
            ORDER BY key, score DESC
          ) best
          ORDER BY score DESC LIMIT $3`,
-        [`[${queryVector.join(",")}]`, resourceId, topK, ...(sessionId === undefined ? [] : [sessionId])],
+        args,
       );
       return result.rows.flatMap((row) =>
         typeof row.key === "string"
