@@ -192,5 +192,16 @@ describe("libSQL storage", () => {
       bobs.map((hit) => hit.key),
       ["bob-0", "bob-1"],
     );
+    // Scoped to a session, with keys left out: the index's answer, filtered, still holds topK.
+    const filtered = await vectors.query(index.indexName, [1, 0, 0, 0], {
+      topK: 2,
+      resourceId: "bob",
+      sessionId: "bob-session",
+      exclusions: { exclude: ["bob-0", "bob-2"] },
+    });
+    assert.deepEqual(
+      filtered.map((hit) => hit.key),
+      ["bob-1", "bob-3"],
+    );
   });
 });

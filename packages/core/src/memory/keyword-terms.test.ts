@@ -53,6 +53,12 @@ test("one code in capitals is not shouting; list markers, sentence-start capital
   assert.deepEqual(keywordTerms("ask Priya\u2014she knows"), ["Priya"]);
 });
 
+test("scripts without case are never shouting; a number at a line's start is kept from three digits on", () => {
+  assert.deepEqual(keywordTerms("我们上次讨论的 useChat 问题是什么"), ["useChat"]);
+  assert.deepEqual(keywordTerms("מה אמרה Priya על useChat"), ["Priya", "useChat"]);
+  assert.deepEqual(keywordTerms("Error E1234 since\n2024. what"), ["E1234", "2024"]);
+});
+
 test("a name's possessive is the name", () => {
   assert.deepEqual(keywordTerms("what is in Leena's plan"), ["Leena"]);
   assert.deepEqual(keywordTerms("ask Leena’s manager Tom"), ["Leena", "Tom"]);

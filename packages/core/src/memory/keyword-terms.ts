@@ -4,9 +4,9 @@ export const maxKeywordTerms = 8;
 /**
  * The words of a query that look like keywords: what embeddings are weakest
  * at and exact search is best at. A word (surrounding punctuation trimmed) is
- * one when it holds a digit (`4521`, `v2`, `E1234`), joins parts with `_ . / \ : # @`
- * (`ERR_CONN_RESET`, `config.yaml`, `src/app.ts`), joins them with `-` and holds a
- * capital (`X-Request-Id`; `follow-up` is a word), has a capital after its first
+ * one when it holds a digit (`4521`, `v2`, `E1234`), joins parts with `_ . \ : # @`
+ * (`ERR_CONN_RESET`, `config.yaml`, `src/app.ts`), joins them with `-` or `/` and holds a
+ * capital (`X-Request-Id`; `follow-up` and `and/or` are words), has a capital after its first
  * letter (`useChat`, `API`; not in text mostly in capitals), or is capitalised inside a sentence
  * (names: `Priya`, `Kubernetes`; capitalised words in a row are one name,
  * `Labor Day`, searched as a phrase). Plain words give nothing, so a question
@@ -27,8 +27,12 @@ export function keywordTerms(query: string): string[] {
     terms.push(term);
   };
   // Text mostly in capitals (shouting) makes capitals tell nothing; one code in capitals is not shouting.
-  const words = query.match(/\p{L}{2,}/gu) ?? [];
-  const shouting = words.length >= 2 && words.filter((word) => word === word.toUpperCase()).length > words.length / 2;
+  // Only words of scripts with case count (Chinese or Hebrew words are neither upper nor lower case).
+  const cased = (query.match(/\p{L}{2,}/gu) ?? []).filter(
+    (word) => word !== word.toLowerCase() || word !== word.toUpperCase(),
+  );
+  const capitals = cased.filter((word) => word === word.toUpperCase()).length;
+  const shouting = capitals >= 2 && capitals > cased.length / 2;
   // Capitalised words in a row are one name (`Labor Day`, `New York`), searched as a phrase.
   let name: string[] = [];
   const endName = () => {
@@ -44,7 +48,7 @@ export function keywordTerms(query: string): string[] {
     }
     const word = raw.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, "").replace(/['’]s$/u, "");
     // Bullets, dashes, quotes and list numbers (`1)`, `a)`, `10.`) change nothing.
-    if (!/[\p{L}\p{N}]/u.test(word) || (sentenceStart && /^\n?\s*(\p{N}+|\p{L})[.)]$/u.test(raw))) continue;
+    if (!/[\p{L}\p{N}]/u.test(word) || (sentenceStart && /^\n?\s*(\p{N}{1,2}|\p{L})[.)]$/u.test(raw))) continue;
     const startsSentence = sentenceStart;
     // The next word starts a sentence after . ! ? (or a line's start).
     sentenceStart = /[.!?]["')\]]*$/u.test(raw);

@@ -141,7 +141,7 @@ export async function openLibsqlVectorStore(options: {
         // No ANN index (a table made by another tool, a server without it): search exactly.
         // Any other error is a real one.
         .catch((error: unknown) => {
-          if (/vector index|vector_top_k|no such (table|function|index)/i.test(String(error))) return [];
+          if (/vector index|vector_top_k|_vector_idx|no such (function|index)/i.test(String(error))) return [];
           throw error;
         });
       return found.length >= topK ? found : searchExactly();

@@ -72,7 +72,7 @@ const utc = (n: number) => `($${n}::timestamptz AT TIME ZONE 'UTC')`;
 const textTable = "session_bridge_message_text";
 /** Where the indexed text is split besides PostgreSQL's own separators: what FTS5 splits at and PostgreSQL may not. */
 const splitCharacters =
-  "_./\\:#@-\u201c\u201d\u2018\u2019\u00ab\u00bb\u2039\u203a\u201e\u201a\u2026\u00b7\u2022\u2013\u2014\u00a0";
+  "_./\\:#@-+~<>\u201c\u201d\u2018\u2019\u00ab\u00bb\u2039\u203a\u201e\u201a\u2026\u00b7\u2022\u2010\u2011\u2013\u2014\u2212\u00a0\u2009\u202f\u3000\u3001\u3002\uff0c";
 const textTrigger = "session_bridge_message_text_v1";
 
 /**
