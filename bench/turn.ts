@@ -19,6 +19,7 @@ import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use
 import { makeTexts, populateMessages, timedTurn } from "./fixtures.ts";
 import { mastraPeer } from "./mastra-peer.ts";
 import { formatMarkdown, formatTable, machine, type Timing, timingOf, updateReadme, writeResults } from "./measure.ts";
+import { measureTurnSteps, type StepRow } from "./turn-steps.ts";
 
 const resourceId = "bench-user";
 const answerChunks = textAnswerChunks(["A short answer from the mock model."], { id: "t", usage: mockUsage(10, 8) });
@@ -74,6 +75,9 @@ export async function main(args: string[]): Promise<void> {
     embedderThreads: config.embedderThreads,
   });
   const rows: Row[] = [];
+  let stepRows: StepRow[] = [];
+  let stepsHistory = 0;
+  let stepsSession: string | undefined;
   const { memory: mastraMemory } = await mastraPeer(app, embedder.model);
   try {
     const withMemory = new Agent({
@@ -98,6 +102,10 @@ export async function main(args: string[]): Promise<void> {
         pool,
         poolVectors,
       });
+      if (stepsSession === undefined) {
+        stepsSession = bridgeSession;
+        stepsHistory = history;
+      }
       const [mastraThread] = await populateMessages(app, {
         resourceId,
         size: history,
@@ -158,6 +166,8 @@ export async function main(args: string[]): Promise<void> {
         throughput: concurrency / (mastraWall / 1000),
       });
     }
+    // Last: the wrappers that time each store call stay on the app.
+    if (stepsSession) stepRows = await measureTurnSteps(app, resourceId, stepsSession, runs, query);
   } finally {
     await app.close();
     await rm(directory, { recursive: true, force: true });
@@ -181,11 +191,13 @@ export async function main(args: string[]): Promise<void> {
     ms(row.total.p95),
     row.throughput === undefined ? "—" : row.throughput.toFixed(1),
   ]);
-  process.stdout.write(`\n${formatTable(headers, table)}\n`);
-  const file = await writeResults("turn", { benchmark: "turn", runs, machine: await machine(), rows });
+  const stepHeaders = ["store call", "when", "calls per turn", "p50 ms"];
+  const stepTable = stepRows.map((row) => [row.step, row.phase, row.callsPerTurn.toFixed(1), ms(row.p50)]);
+  process.stdout.write(`\n${formatTable(headers, table)}\n\n${formatTable(stepHeaders, stepTable)}\n`);
+  const file = await writeResults("turn", { benchmark: "turn", runs, machine: await machine(), rows, steps: stepRows });
   await updateReadme(
     "turn",
-    `${formatMarkdown(headers, table)}\n\n_${runs} turns per single-turn row; the bridge's embedder in ${config.embedderThreads} worker thread(s), Mastra's on its own thread; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
+    `${formatMarkdown(headers, table)}\n\n**One turn's store calls** (a session with ${stepsHistory.toLocaleString("en-US")} messages of history, ${runs} turns, each call timed by a wrapper around the store)\n\n${formatMarkdown(stepHeaders, stepTable)}\n\n_${runs} turns per single-turn row; the bridge's embedder in ${config.embedderThreads} worker thread(s), Mastra's on its own thread; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
   );
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
 }

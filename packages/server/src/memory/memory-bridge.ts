@@ -143,15 +143,15 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       hits: results.map((result) => result.key),
       range: recallSettings.messageRange,
     });
-    const recent = new Set(window.last.map((stored) => stored.key));
 
-    // Hits by stored key: messages of different sessions may share a client id.
-    const hits = new Map<string, { score: number; foundBy: RecallChannel[] }>();
-    for (const result of results) {
-      if (recent.has(result.key)) continue;
-      // A message not embedded yet (its vectors come after its turn) scores 0.
-      hits.set(result.key, { score: result.score ?? similarity.get(result.key) ?? 0, foundBy: result.foundBy });
-    }
+    // Hits by stored key (messages of different sessions may share a client id). A message
+    // not embedded yet (its vectors come after its turn) scores 0.
+    const hits = new Map<string, { score: number; foundBy: RecallChannel[] }>(
+      results.map((result) => [
+        result.key,
+        { score: result.score ?? similarity.get(result.key) ?? 0, foundBy: result.foundBy },
+      ]),
+    );
 
     const context = window.around;
     const recalled: RecalledMessage[] = context.map((stored) => {

@@ -6,14 +6,14 @@ import type { TurnRecovery } from "./recovery.ts";
 export const turnLeaseMs = 30_000;
 const renewEveryMs = 10_000;
 
+/** The session with its lease taken for this turn, or the session another turn holds. */
+export type LeaseAttempt = { held: Session } | { busy: Session };
+
 /**
  * One turn per session across processes: a lease in the session's row, taken
  * with one conditional write, renewed while the turn runs, released when it
  * ends. A lease whose holder died simply expires.
  */
-/** The session with its lease taken for this turn, or the session another turn holds. */
-export type LeaseAttempt = { held: Session } | { busy: Session };
-
 export interface TurnLease {
   /**
    * Takes the session's lease for a new turn and returns the session (just

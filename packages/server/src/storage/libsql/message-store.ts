@@ -2,14 +2,18 @@ import type { Client, InStatement } from "@libsql/client";
 import { type MessageStore, type PendingMessage, type StoredMessage, termTokens } from "@session-bridge/core";
 import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
+import { messagesTable, threadsTable } from "../mastra-tables.ts";
 import { windowOf } from "../recall-window.ts";
-import { messagesTable, placeholders, threadsTable } from "./mastra-tables.ts";
+import { placeholders } from "./placeholders.ts";
 import type { SqlReader } from "./reader.ts";
-import { excludedFromRecall } from "./recall-exclusions.ts";
+import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
 import { pendingTable } from "./vector-store.ts";
 
 /** The columns {@link toStoredMessage} reads, in its order. */
 const columns = `id, thread_id, "resourceId", role, content, "createdAt"`;
+/** SQL: true for a message a turn shows (not a running answer), given its `content` column. */
+const visible = (content: string) => `NOT ${runningPredicate.libsql(content)}`;
+
 /** Whether every trigger named here exists. */
 async function haveTriggers(client: Client, names: string[]): Promise<boolean> {
   const present = await client.execute({
@@ -32,7 +36,6 @@ const countTriggers = "session_bridge_message_counts_v1";
  * creates them.
  */
 export async function prepareMessageCounts(client: Client): Promise<void> {
-  const visible = (content: string) => `NOT ${runningPredicate.libsql(content)}`;
   const countOne = (thread: string, content: string) =>
     `INSERT INTO ${countsTable} (thread_id, visible) SELECT ${thread}, 1 WHERE ${visible(content)} ON CONFLICT (thread_id) DO UPDATE SET visible = visible + 1;`;
   const uncountOne = (thread: string, content: string) =>
@@ -75,11 +78,11 @@ const textTriggers = "session_bridge_message_text_v1";
  * its own with an FTS5 index over it, for the keyword channel of recall.
  * Triggers on Mastra's message table keep it within every write, whoever
  * writes: a running answer has no text until it ends; a message saved again
- * is indexed again; a deleted one leaves. The text of messages stored before
- * the triggers existed is filled in, once, in the transaction that creates them.
+ * is indexed again; a deleted one leaves. A database without the triggers (from
+ * before them, or whose triggers went missing) is indexed afresh in the
+ * transaction that creates them.
  */
 export async function prepareMessageSearch(client: Client): Promise<void> {
-  const visible = (content: string) => `NOT ${runningPredicate.libsql(content)}`;
   // A content SQLite cannot parse (nested 1,000 deep) has no text here rather than failing its save.
   const textOf = (content: string) =>
     `(CASE WHEN json_valid(${content}) THEN substr((SELECT group_concat(json_extract(part.value, '$.text'), ' ') FROM json_each(${content}, '$.parts') AS part WHERE part.type = 'object' AND json_extract(part.value, '$.type') = 'text'), 1, ${searchableTextLength}) END)`;
@@ -255,11 +258,8 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
     },
 
     async recallWindow({ sessionId, resourceId, last, exclude, hits, range }) {
-      const notExcluded = exclude.length === 0 ? "" : `AND id NOT IN (${placeholders(exclude)})`;
-      const newest = await select(
-        `SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? ${notExcluded} AND NOT ${runningPredicate.libsql()} ORDER BY "createdAt" DESC, id DESC LIMIT ?`,
-        [sessionId, resourceId, ...exclude, last],
-      );
+      const recent = newestVisible(columns, { sessionId, resourceId, exclude, last });
+      const newest = await select(recent.sql, recent.args);
       const left = new Set([...exclude, ...newest.map((stored) => stored.key)]);
       const wanted = hits.filter((key) => !left.has(key));
       return windowOf(newest, await neighbourhoods(resourceId, wanted, range), exclude);

@@ -1,6 +1,7 @@
 import type { Client, Row } from "@libsql/client";
 import { LibSQLVector } from "@mastra/libsql";
 import type { VectorStore } from "@session-bridge/core";
+import { placeholders } from "./placeholders.ts";
 import { excludedFromRecall } from "./recall-exclusions.ts";
 
 const metaTable = "session_bridge_vector_meta";
@@ -52,10 +53,9 @@ export async function openLibsqlVectorStore(options: {
   const indexes = async () => (await vector.listIndexes()).filter((name) => name.startsWith(indexPrefix));
   const deleteWhere = async (key: "thread_id" | "message_id", values: string[]) => {
     if (values.length === 0) return;
-    const placeholders = values.map(() => "?").join(", ");
     await client.batch(
       (await indexes()).map((name) => ({
-        sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders})`,
+        sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders(values)})`,
         args: values,
       })),
       "write",
@@ -152,7 +152,7 @@ export async function openLibsqlVectorStore(options: {
       const result = await client.execute({
         sql: `SELECT json_extract(t.metadata, '$."message_id"') AS key, max(1 - vector_distance_cos(t.embedding, vector32(?))) AS score
           FROM ${indexName} AS t
-          WHERE json_extract(t.metadata, '$."message_id"') IN (${keys.map(() => "?").join(", ")}) AND json_extract(t.metadata, '$."resource_id"') = ?
+          WHERE json_extract(t.metadata, '$."message_id"') IN (${placeholders(keys)}) AND json_extract(t.metadata, '$."resource_id"') = ?
           GROUP BY key`,
         args: [`[${queryVector.join(",")}]`, ...keys, resourceId],
       });

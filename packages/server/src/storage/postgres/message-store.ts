@@ -2,15 +2,15 @@ import { type MessageStore, type PendingMessage, type StoredMessage, termTokens 
 import type pg from "pg";
 import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
+import { messagesTable, threadsTable } from "../mastra-tables.ts";
 import { windowOf } from "../recall-window.ts";
-import { excludedFromRecall, messagesTable } from "./recall-exclusions.ts";
+import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
 import { pendingTable } from "./vector-store.ts";
 
-// Mastra's tables (created by its PostgresStore): the bridge reads and writes their
-// rows itself, so that a message is stored exactly and in one statement.
-const threadsTable = "mastra_threads";
 // "createdAt" (UTC, without zone) orders, on Mastra's (thread_id, "createdAt") index; "createdAtZ" is read.
 const columns = `id, thread_id, "resourceId", role, content, "createdAtZ"`;
+/** SQL: true for a message a turn shows (not a running answer), given its `content` column. */
+const visible = (content: string) => `NOT ${runningPredicate.postgres(content)}`;
 /** Each session's visible messages (running answers not counted), kept by the trigger below. */
 const countsTable = "session_bridge_message_counts";
 const countTrigger = "session_bridge_message_counts_v1";
@@ -18,12 +18,11 @@ const countTrigger = "session_bridge_message_counts_v1";
 /**
  * Keeps the number of each session's visible messages in a table of its own
  * (see the libSQL store's `prepareMessageCounts`): one trigger function on
- * Mastra's message table, one on its thread table; the counts of messages
- * stored before the trigger existed are filled in, once, in the same
- * transaction that creates it. Call under the schema lock.
+ * Mastra's message table, one on its thread table. A database without the
+ * message trigger is counted afresh in the transaction that creates it, after
+ * writers already running have finished. Call under the schema lock.
  */
 export async function prepareMessageCounts(pool: pg.Pool): Promise<void> {
-  const visible = (content: string) => `NOT ${runningPredicate.postgres(content)}`;
   // One query string of several statements runs as one transaction.
   await pool.query(`
     CREATE TABLE IF NOT EXISTS ${countsTable} (thread_id text PRIMARY KEY, visible integer NOT NULL);
@@ -77,11 +76,11 @@ const textTrigger = "session_bridge_message_text_v1";
 
 /**
  * Keeps every visible message's text in a table of its own with a `tsvector`
- * (the `simple` configuration: no stemming, no stop words, any language) and a
- * GIN index, for the keyword channel of recall (see the libSQL store's
- * `prepareMessageSearch`). One trigger function on Mastra's message table; the
- * text of messages stored before it existed is filled in, once, in the same
- * transaction that creates it. Call under the schema lock.
+ * (the `simple` configuration: no stemming, no stop words) and a GIN index,
+ * for the keyword channel of recall (see the libSQL store's
+ * `prepareMessageSearch`). One trigger function on Mastra's message table; a
+ * database without it is indexed afresh in the transaction that creates it,
+ * after writers already running have finished. Call under the schema lock.
  */
 export async function prepareMessageSearch(pool: pg.Pool): Promise<void> {
   await pool.query(`
@@ -111,7 +110,7 @@ export async function prepareMessageSearch(pool: pg.Pool): Promise<void> {
       IF TG_OP <> 'INSERT' THEN
         DELETE FROM ${textTable} WHERE key = OLD.id;
       END IF;
-      IF TG_OP <> 'DELETE' AND NEW."resourceId" IS NOT NULL AND NOT ${runningPredicate.postgres("NEW.content")} THEN
+      IF TG_OP <> 'DELETE' AND NEW."resourceId" IS NOT NULL AND ${visible("NEW.content")} THEN
         extracted := ${textTrigger}_of(NEW.content);
         IF coalesce(extracted, '') <> '' THEN
           INSERT INTO ${textTable} (key, thread_id, resource_id, text) VALUES (NEW.id, NEW.thread_id, NEW."resourceId", extracted)
@@ -129,7 +128,7 @@ export async function prepareMessageSearch(pool: pg.Pool): Promise<void> {
         INSERT INTO ${textTable} (key, thread_id, resource_id, text)
           SELECT id, thread_id, "resourceId", text FROM (
             SELECT id, thread_id, "resourceId", ${textTrigger}_of(content) AS text FROM ${messagesTable}
-            WHERE "resourceId" IS NOT NULL AND NOT ${runningPredicate.postgres("content")}) AS visible
+            WHERE "resourceId" IS NOT NULL AND ${visible("content")}) AS visible
           WHERE coalesce(text, '') <> '';
         CREATE TRIGGER ${textTrigger} AFTER INSERT OR DELETE OR UPDATE OF content, thread_id, "resourceId" ON ${messagesTable}
           FOR EACH ROW EXECUTE FUNCTION ${textTrigger}();
@@ -238,9 +237,7 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
       // One statement: the session's newest visible messages, then each hit that is not
       // among them, from its place in time in its own session: `range` before (and itself), `range` after.
       const result = await pool.query<MessageRow & { part: "last" | "around" }>(
-        `WITH newest AS (
-           SELECT ${columns} FROM ${messagesTable} WHERE thread_id = $1 AND "resourceId" = $2 AND id <> ALL($3) AND NOT ${runningPredicate.postgres()}
-           ORDER BY "createdAt" DESC, id DESC LIMIT $4),
+        `WITH newest AS (${newestVisible(columns, "$1", "$2", "$3", "$4")}),
          hits AS (
            SELECT id, thread_id, "createdAt" FROM ${messagesTable}
            WHERE id = ANY($5) AND "resourceId" = $2 AND id <> ALL($3) AND id NOT IN (SELECT id FROM newest))

@@ -1,0 +1,77 @@
+// What one turn spends in each store call, before and after the stream's `finish`:
+// every call of the stores a turn uses is timed by a wrapper put around it, for
+// `runs` turns into one session (part of `npm run bench -- turn`; run last, since
+// the wrappers stay on the app).
+import type { App } from "@session-bridge/server";
+import { timedTurn } from "./fixtures.ts";
+import { timingOf } from "./measure.ts";
+
+export interface StepRow {
+  step: string;
+  phase: "before finish" | "after finish";
+  callsPerTurn: number;
+  p50: number;
+}
+
+/** Store calls as a turn makes them, with what each is; `object` is the app's own store. */
+const steps = (app: App) =>
+  [
+    [app.sessions, "acquireTurnLease", "take the lease (one write transaction)"],
+    [app.memoryStorage.messages, "findWithNext", "look for an earlier answer to the same message (a retry)"],
+    [app.storage.turns, "begin", "record the turn (one write)"],
+    [app.memoryStorage.messages, "save", "save a message (one write transaction): the user's, then the answer"],
+    [app.storage.toolSessions, "listForSession", "load the tool sessions"],
+    [app.memoryStorage.messages, "searchText", "keyword search (when the message holds keyword terms)"],
+    [
+      app.embedder,
+      "embed",
+      "embed a text: the query (the mock's answer, the same every turn, comes from the embedding cache)",
+    ],
+    [app.memoryStorage.vectors, "query", "vector search"],
+    [app.memoryStorage.vectors, "similarity", "score hits only the keyword search found"],
+    [app.memoryStorage.messages, "recallWindow", "recall window: the last messages and the hits' neighbours"],
+    [app.memories, "forSession", "the user's and the session's memories"],
+    [app.storage.turns, "end", "end the turn: status, last chunk batch, trace, usage, lease (one write)"],
+    [app.memoryStorage.vectors, "upsert", "write the answer's vectors"],
+    [app.memoryStorage.messages, "clearPending", "clear the answer's pending rows"],
+  ] as const;
+
+export async function measureTurnSteps(
+  app: App,
+  resourceId: string,
+  sessionId: string,
+  runs: number,
+  query: () => string,
+): Promise<StepRow[]> {
+  let measuring = false;
+  let afterFinish = false;
+  const samples = new Map<string, number[]>();
+  for (const [object, method, step] of steps(app)) {
+    const target = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const original = target[method]?.bind(object);
+    if (!original) throw new Error(`no ${method} to time`);
+    target[method] = async (...args) => {
+      const phase = afterFinish ? "after finish" : "before finish";
+      const started = performance.now();
+      try {
+        return await original(...args);
+      } finally {
+        const key = `${step}\u0000${phase}`;
+        if (measuring) samples.set(key, [...(samples.get(key) ?? []), performance.now() - started]);
+      }
+    };
+  }
+  for (let index = 0; index < runs + 5; index++) {
+    measuring = index >= 5;
+    afterFinish = false;
+    await timedTurn(app, resourceId, sessionId, query(), () => {
+      afterFinish = true;
+    });
+  }
+  return steps(app).flatMap(([, , step]) =>
+    (["before finish", "after finish"] as const).flatMap((phase) => {
+      const times = samples.get(`${step}\u0000${phase}`) ?? [];
+      return times.length === 0 ? [] : [{ step, phase, callsPerTurn: times.length / runs, p50: timingOf(times).p50 }];
+    }),
+  );
+}

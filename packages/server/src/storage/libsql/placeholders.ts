@@ -1,0 +1,2 @@
+/** `?, ?, …`, one per value. */
+export const placeholders = (values: unknown[]) => values.map(() => "?").join(", ");
