@@ -1,7 +1,7 @@
 // What one turn spends in each store call, before and after the stream's `finish`:
 // every call of the stores a turn uses is timed by a wrapper put around it, for
-// `runs` turns into one session (part of `npm run bench -- turn`; run last, since
-// the wrappers stay on the app).
+// `runs` turns into one session (part of `npm run bench -- turn`). The stores are
+// given back their own methods afterwards.
 import type { App } from "@session-bridge/server";
 import { timedTurn } from "./fixtures.ts";
 import { timingOf } from "./measure.ts";
@@ -46,10 +46,15 @@ export async function measureTurnSteps(
   let measuring = false;
   let afterFinish = false;
   const samples = new Map<string, number[]>();
+  const restore: (() => void)[] = [];
   for (const [object, method, step] of steps(app)) {
     const target = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    const original = target[method]?.bind(object);
-    if (!original) throw new Error(`no ${method} to time`);
+    const own = target[method];
+    if (!own) throw new Error(`no ${method} to time`);
+    const original = own.bind(object);
+    restore.push(() => {
+      target[method] = own;
+    });
     target[method] = async (...args) => {
       const phase = afterFinish ? "after finish" : "before finish";
       const started = performance.now();
@@ -61,12 +66,16 @@ export async function measureTurnSteps(
       }
     };
   }
-  for (let index = 0; index < runs + 5; index++) {
-    measuring = index >= 5;
-    afterFinish = false;
-    await timedTurn(app, resourceId, sessionId, query(), () => {
-      afterFinish = true;
-    });
+  try {
+    for (let index = 0; index < runs + 5; index++) {
+      measuring = index >= 5;
+      afterFinish = false;
+      await timedTurn(app, resourceId, sessionId, query(), () => {
+        afterFinish = true;
+      });
+    }
+  } finally {
+    for (const undo of restore) undo();
   }
   return steps(app).flatMap(([, , step]) =>
     (["before finish", "after finish"] as const).flatMap((phase) => {
