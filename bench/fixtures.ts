@@ -6,7 +6,9 @@ import { mastraIndexName, mastraPeer } from "./mastra-peer.ts";
 /**
  * Stores `size` messages of one resource, `perSession` per session (or all in
  * `sessionIds` when given), with the same vectors in the bridge's table and in
- * Mastra's, so that both recall over identical data. Returns the session ids.
+ * Mastra's, so that both recall over identical data. Mastra's table gets the
+ * index Mastra makes (libSQL's default settings) unless `mastraIndexSettings`
+ * names others. Returns the session ids.
  */
 export async function populateMessages(
   app: App,
@@ -17,12 +19,26 @@ export async function populateMessages(
     pool: string[];
     poolVectors: number[][];
     sessionIds?: string[];
+    /** DiskANN settings for Mastra's table, made before Mastra's `createIndex` (which keeps an index that exists). */
+    mastraIndexSettings?: string[];
   },
 ): Promise<string[]> {
   const { resourceId, size, perSession, pool, poolVectors } = options;
   process.stderr.write(`populating ${size.toLocaleString("en-US")} messages…\n`);
   const sessionIds: string[] = [...(options.sessionIds ?? [])];
   const { vector } = await mastraPeer(app);
+  const { mastraIndexSettings } = options;
+  if (mastraIndexSettings && app.memoryDatabase) {
+    // Mastra's own table, as its LibSQLVector makes it, with the index settings asked for.
+    const { client } = app.memoryDatabase;
+    await client.execute(
+      `CREATE TABLE IF NOT EXISTS ${mastraIndexName} (id SERIAL PRIMARY KEY, vector_id TEXT UNIQUE NOT NULL, embedding F32_BLOB(512), metadata TEXT DEFAULT '{}')`,
+    );
+    const settings = mastraIndexSettings.map((setting) => `, '${setting}'`).join("");
+    await client.execute(
+      `CREATE INDEX IF NOT EXISTS ${mastraIndexName}_vector_idx ON ${mastraIndexName} (libsql_vector_idx(embedding${settings}))`,
+    );
+  }
   await vector.createIndex({ indexName: mastraIndexName, dimension: 512 });
   const started = Date.now() - size * 1000;
   const batch = 500;

@@ -1,9 +1,10 @@
-// npm run bench -- memory [--sizes 1000,10000,100000] [--runs 100]
+// npm run bench -- memory [--sizes 1000,10000,100000] [--runs 100] [--index-texts 10000]
 //
 // The memory bridge's per-turn work (recall before the model, save after it)
 // beside Mastra Memory called directly, on the same database, embedder and
-// stored messages, in the same run; embedding throughput; and recall@4 on the
-// paraphrase pairs in bench/data/recall-pairs.json.
+// stored messages, in the same run; embedding throughput; recall@4 on the
+// labelled sets in bench/data/; and libSQL's vector index with its default
+// settings beside the bridge's, over real embeddings.
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -15,6 +16,7 @@ import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
 import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use-lite.ts";
 import { createMemoryBridge, type MemoryBridge } from "../packages/server/src/memory/memory-bridge.ts";
+import { annSettings } from "../packages/server/src/storage/libsql/vector-store.ts";
 import { makeTexts, populateMessages } from "./fixtures.ts";
 import { mastraPeer } from "./mastra-peer.ts";
 import {
@@ -27,19 +29,25 @@ import {
   updateReadme,
   writeResults,
 } from "./measure.ts";
+import { measureIndexSettings } from "./vector-index.ts";
 
 const resourceId = "bench-user";
 const messagesPerSession = 100;
 const poolSize = 2000;
 
 export async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { sizes: { type: "string" }, runs: { type: "string" } } });
+  const { values } = parseArgs({
+    args,
+    options: { sizes: { type: "string" }, runs: { type: "string" }, "index-texts": { type: "string" } },
+  });
   // `--sizes ""` measures only embedding throughput and recall quality.
   const sizes = (values.sizes ?? "1000,10000,100000")
     .split(",")
     .map(Number)
     .filter((size) => size > 0);
   const runs = Number(values.runs ?? 100);
+  // Generated texts stored beside the labelled sets' messages for the index table; 0 leaves it out.
+  const indexTexts = Number(values["index-texts"] ?? 10_000);
   const embedder = await loadUseLiteEmbedder();
 
   process.stderr.write(`embedding a pool of ${poolSize} texts…\n`);
@@ -50,8 +58,14 @@ export async function main(args: string[]): Promise<void> {
   process.stderr.write(`embedded in ${((performance.now() - poolStart) / 1000).toFixed(1)} s\n`);
 
   const latencyRows: { size: number; operation: string; bridge: Timing; mastra: Timing }[] = [];
-  for (const size of sizes) latencyRows.push(...(await benchmarkSize(embedder, size, runs, pool, poolVectors)));
+  const seeding: { size: number; seconds: number }[] = [];
+  for (const size of sizes) {
+    const { rows, seedSeconds } = await benchmarkSize(embedder, size, runs, pool, poolVectors);
+    latencyRows.push(...rows);
+    seeding.push({ size, seconds: seedSeconds });
+  }
   const quality = await recallQuality(embedder);
+  const indexRows = indexTexts > 0 ? await measureIndexSettings(embedder, indexTexts) : [];
 
   const latencyHeaders = ["messages", "operation", "bridge p50 ms", "bridge p95 ms", "Mastra p50 ms", "Mastra p95 ms"];
   const latencyTable = latencyRows.map((row) => [
@@ -88,14 +102,35 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(
     `\n${formatTable(latencyHeaders, latencyTable)}\n\n${formatTable(throughputHeaders, throughputTable)}\n\n`,
   );
+  const indexHeaders = [
+    "vector index settings",
+    "vectors",
+    "insert ms (100 a transaction)",
+    "insert ms p50 (one)",
+    "search ms p50 (100 candidates)",
+    "exact top 4 found",
+    "file MB",
+  ];
+  const indexTable = indexRows.map((row) => [
+    row.settings,
+    row.vectors.toLocaleString("en-US"),
+    row.bulkInsertMs.toFixed(1),
+    ms(row.insert.p50),
+    ms(row.search.p50),
+    row.exactTop4Found.toFixed(3),
+    row.fileMegabytes.toFixed(0),
+  ]);
   process.stdout.write(`${formatTable(qualityHeaders, qualityTable)}\n`);
+  if (indexRows.length > 0) process.stdout.write(`\n${formatTable(indexHeaders, indexTable)}\n`);
   const file = await writeResults("memory", {
     benchmark: "memory",
     runs,
     machine: await machine(),
     latency: latencyRows,
+    seeding,
     throughput,
     quality,
+    indexSettings: indexRows,
   });
   await updateReadme(
     "memory",
@@ -103,7 +138,8 @@ export async function main(args: string[]): Promise<void> {
       formatMarkdown(latencyHeaders, latencyTable),
       formatMarkdown(throughputHeaders, throughputTable),
       formatMarkdown(qualityHeaders, qualityTable),
-      `_${runs} turns per cell; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
+      ...(indexRows.length > 0 ? [formatMarkdown(indexHeaders, indexTable)] : []),
+      `_${runs} turns per cell${seeding.length > 0 ? ` (seeding both tables: ${seeding.map((entry) => `${entry.size.toLocaleString("en-US")} in ${entry.seconds.toFixed(0)} s`).join(", ")})` : ""}; ${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
     ].join("\n\n"),
   );
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
@@ -124,16 +160,22 @@ async function benchmarkSize(
   runs: number,
   pool: string[],
   poolVectors: number[][],
-): Promise<{ size: number; operation: string; bridge: Timing; mastra: Timing }[]> {
+): Promise<{ rows: { size: number; operation: string; bridge: Timing; mastra: Timing }[]; seedSeconds: number }> {
   const { app, directory } = await makeApp(embedder);
   try {
+    const seedStart = performance.now();
     const sessionIds = await populateMessages(app, {
       resourceId,
       size,
       perSession: messagesPerSession,
       pool,
       poolVectors,
+      // The same index settings as the bridge's table: the rows compare the two code paths over
+      // the same kind of index (the turn benchmark runs Mastra's as shipped).
+      mastraIndexSettings: annSettings(512),
     });
+    const seedSeconds = (performance.now() - seedStart) / 1000;
+    process.stderr.write(`seeded ${size.toLocaleString("en-US")} messages in ${seedSeconds.toFixed(0)} s\n`);
     const bridge = app.memory;
     const { memory: mastra } = await mastraPeer(app);
     const queries = makeTexts(runs * 4 + 40, 7);
@@ -191,7 +233,7 @@ async function benchmarkSize(
       }
     }
     const none = { p50: Number.NaN, p95: Number.NaN, mean: Number.NaN, runs: 0 };
-    return [
+    const rows = [
       {
         size,
         operation: "recall (embed query + search + history)",
@@ -206,6 +248,7 @@ async function benchmarkSize(
       },
       { size, operation: "save turn, answer embedded after finish", bridge: timingOf(bridgeDeferred), mastra: none },
     ];
+    return { rows, seedSeconds };
   } finally {
     await app.close();
     await rm(directory, { recursive: true, force: true });

@@ -171,6 +171,54 @@ test("a different embedder stops start-up pointing to reindex; reindex can be in
   await assert.rejects(makeTestApp(t, { dataDir, embedder: real }), EmbedderMismatchError);
 });
 
+test("a vector index from an older release is named at start and rebuilt with current settings by reindex in place", async (t) => {
+  const dataDir = await makeTempDir(t);
+  const first = await makeTestApp(t, { dataDir });
+  const session = await first.sessions.create("alice");
+  const fact = user("The staging database is restored from backup every Monday.");
+  await first.memory.save({ sessionId: session.id, resourceId: "alice", messages: [fact] });
+  const { indexName } = first.memory.index;
+  await first.close();
+  const config = testConfig(dataDir);
+  const memoryStorage = await openLibsqlMemoryStorage({ url: config.memoryDatabaseUrl });
+  t.after(() => memoryStorage.close());
+  const { client } = memoryStorage.database;
+  const definition = async () =>
+    String(
+      (
+        await client.execute({
+          sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+          args: [`${indexName}_vector_idx`],
+        })
+      ).rows[0]?.sql ?? "",
+    );
+  // As releases before this one made it: libSQL's default DiskANN settings.
+  await client.execute(`DROP INDEX ${indexName}_vector_idx`);
+  await client.execute(`CREATE INDEX ${indexName}_vector_idx ON ${indexName} (libsql_vector_idx(embedding))`);
+
+  const old = await makeTestApp(t, { dataDir });
+  assert.ok(
+    old.logLines.some((line) => line.level === 40 && /session-bridge reindex/.test(String(line.msg))),
+    "start-up names the outdated index",
+  );
+  await old.close();
+  assert.doesNotMatch(await definition(), /compress_neighbors/, "start-up does not rebuild it");
+
+  const report = await reindexApp(config, { embedder: await sharedEmbedder() });
+  assert.equal(report.complete, true);
+  assert.equal(report.replacedIndex, null, "rebuilt in place");
+  assert.match(await definition(), /'compress_neighbors=float1bit', 'search_l=400'/);
+  const after = await makeTestApp(t, { dataDir });
+  assert.ok(!after.logLines.some((line) => /session-bridge reindex/.test(String(line.msg))));
+  const other = await after.sessions.create("alice");
+  const recall = await after.memory.recall({
+    sessionId: other.id,
+    resourceId: "alice",
+    query: "When is the pre-production database brought back from a backup?",
+  });
+  assert.ok(recall.recalled.some((item) => item.message.id === fact.id));
+});
+
 test("session-bridge reindex --json on an empty store reports a complete run", async (t) => {
   const dataDir = await makeTempDir(t);
   const { code, stdout, stderr } = await runSessionBridge(["reindex", "--json"], { DATA_DIR: dataDir });

@@ -49,6 +49,21 @@ describe("embedding scheduler", () => {
     assert.deepEqual(await third, [[4]]);
   });
 
+  test("a worker thread gets its next call before the turns its last call resumed go on", async () => {
+    const embedder = gatedEmbedder(1);
+    const scheduler = createEmbeddingScheduler(embedder);
+    const first = scheduler.embed(["a"], "query");
+    void scheduler.embed(["bb"], "query");
+    embedder.calls[0]?.answer();
+    await first;
+    // What the resumed turn does next (its recall) runs in a later turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(
+      embedder.calls.map((call) => call.texts),
+      [["a"], ["bb"]],
+    );
+  });
+
   test("a call takes at most maxBatch texts; a job split over calls resolves once all its parts are back", async () => {
     const embedder = gatedEmbedder();
     const scheduler = createEmbeddingScheduler(embedder, { maxBatch: 2 });

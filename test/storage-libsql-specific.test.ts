@@ -136,6 +136,37 @@ describe("libSQL storage", () => {
     }
   });
 
+  test("a keyword search ranks the newest 500 messages holding a term: an older one that holds it more often is not among them", async (t) => {
+    const memory = await openLibsqlMemoryStorage({ url: `file:${path.join(await makeTempDir(t), "memory.db")}` });
+    t.after(() => memory.close());
+    const thread = await makeThread(memory.messages);
+    const oldest = thread.stored(userMessage("oldest", "E1234 E1234 E1234, E1234 again"), at(0));
+    await memory.messages.save([oldest], { pending: false, now: at(0) });
+    const search = async () =>
+      (await memory.messages.searchText({ resourceId: "alice", terms: ["E1234"], topK: 1, exclude: [] })).map(
+        (hit) => hit.key,
+      );
+    await memory.messages.save(
+      Array.from({ length: 499 }, (_, index) =>
+        thread.stored(
+          userMessage(`m${index}`, `a long message that mentions E1234 once among many other words ${index}`),
+          at(index + 1),
+        ),
+      ),
+      { pending: false, now: at(500) },
+    );
+    assert.deepEqual(await search(), [oldest.key], "among the newest 500, it ranks first");
+    await memory.messages.save(
+      [thread.stored(userMessage("newest", "E1234 mentioned once more in passing here"), at(501))],
+      {
+        pending: false,
+        now: at(501),
+      },
+    );
+    const [newest] = await search();
+    assert.ok(newest && newest !== oldest.key, "one newer match pushes it out");
+  });
+
   test("a file URL with an escaped character opens one database, for writes and reads alike", async (t) => {
     const directory = await makeTempDir(t);
     const storage = await openLibsqlStorage({
@@ -204,4 +235,155 @@ describe("libSQL storage", () => {
       ["bob-1", "bob-3"],
     );
   });
+  test("at 512 dimensions the index keeps one bit per dimension of its neighbours and still answers a user's exact nearest", async (t) => {
+    const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
+    const database = await openDatabase({ url });
+    const vectors = await openLibsqlVectorStore({ client: database.client, url, exactUpTo: 0 });
+    t.after(async () => {
+      await vectors.close();
+      database.close();
+    });
+    const index = { embedderId: "test:wide", dimension: 512, indexName: indexNameFor("test:wide", 512) };
+    await vectors.ensureIndex(index);
+    assert.match(
+      await annIndexDefinition(database.client, index.indexName),
+      /'compress_neighbors=float1bit', 'search_l=400'/,
+    );
+    const random = seeded(7);
+    const around = (center: number[], spread: number) => center.map((value) => value + (random() - 0.5) * spread);
+    const centers = Array.from({ length: 5 }, () => Array.from({ length: 512 }, () => random() - 0.5));
+    // Enough that a search walks part of the graph only (its list holds 400).
+    const stored = Array.from({ length: 2000 }, (_, position) => ({
+      key: `m-${position}`,
+      values: around(centers[position % 5] as number[], 0.8),
+      resourceId: position % 4 === 0 ? "alice" : "bob",
+    }));
+    await vectors.upsert(
+      index.indexName,
+      stored.map(({ key, values, resourceId }) => ({
+        id: `${key}#0`,
+        key,
+        vector: values,
+        sessionId: `${resourceId}-session`,
+        resourceId,
+        role: "user",
+        createdAt: new Date(0),
+      })),
+    );
+    const cosine = (a: number[], b: number[]) =>
+      a.reduce((sum, value, position) => sum + value * (b[position] as number), 0) /
+      (Math.hypot(...a) * Math.hypot(...b));
+    for (const [asker, center] of [
+      ["alice", centers[0]],
+      ["bob", centers[3]],
+    ] as const) {
+      const query = around(center as number[], 0.8);
+      const exact = stored
+        .filter((entry) => entry.resourceId === asker)
+        .sort((a, b) => cosine(query, b.values) - cosine(query, a.values))
+        .slice(0, 4)
+        .map((entry) => entry.key);
+      const found = await vectors.query(index.indexName, query, { topK: 4, resourceId: asker });
+      assert.deepEqual(
+        found.map((hit) => hit.key),
+        exact,
+      );
+    }
+    // The index itself (not the exact search a failed one falls back to) finds the nearest of all.
+    const query = around(centers[2] as number[], 0.8);
+    const nearest = stored
+      .map((entry, position) => ({ rowid: position + 1, score: cosine(query, entry.values) }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, 10)
+      .map((entry) => entry.rowid);
+    const approximate = await database.client.execute({
+      sql: `SELECT id FROM vector_top_k('${index.indexName}_vector_idx', vector32(?), 10)`,
+      args: [JSON.stringify(query)],
+    });
+    const rowids = approximate.rows.map((row) => Number(row.id));
+    assert.equal(rowids.length, 10);
+    assert.ok(nearest.filter((rowid) => rowids.includes(rowid)).length >= 8, `${rowids} against ${nearest}`);
+  });
+
+  test("an index made with libSQL's default settings is remade while empty, reported outdated while it holds vectors, and left out and built again by a reindex", async (t) => {
+    const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
+    const database = await openDatabase({ url });
+    const { client } = database;
+    const vectors = await openLibsqlVectorStore({ client, url, exactUpTo: 0 });
+    t.after(async () => {
+      await vectors.close();
+      database.close();
+    });
+    const index = { embedderId: "test:old", dimension: 4, indexName: indexNameFor("test:old", 4) };
+    // As Mastra's LibSQLVector (and this project before) made it.
+    const makeOld = async () => {
+      await client.execute(`DROP INDEX IF EXISTS ${index.indexName}_vector_idx`);
+      await client.execute(
+        `CREATE TABLE IF NOT EXISTS ${index.indexName} (id SERIAL PRIMARY KEY, vector_id TEXT UNIQUE NOT NULL, embedding F32_BLOB(4), metadata TEXT DEFAULT '{}')`,
+      );
+      await client.execute(
+        `CREATE INDEX ${index.indexName}_vector_idx ON ${index.indexName} (libsql_vector_idx(embedding))`,
+      );
+    };
+    await makeOld();
+    assert.deepEqual(await vectors.ensureIndex(index), { outdated: false });
+    assert.match(await annIndexDefinition(client, index.indexName), /'compress_neighbors=float8', 'search_l=400'/);
+
+    await makeOld();
+    const entry = (key: string, values: number[]) => ({
+      id: `${key}#0`,
+      key,
+      vector: values,
+      sessionId: "s",
+      resourceId: "alice",
+      role: "user",
+      createdAt: new Date(0),
+    });
+    await vectors.upsert(index.indexName, [entry("near", [1, 0.1, 0, 0]), entry("far", [0, 1, 0, 0])]);
+    assert.deepEqual(await vectors.ensureIndex(index), { outdated: true });
+    assert.doesNotMatch(await annIndexDefinition(client, index.indexName), /compress_neighbors/);
+
+    // A reindex: the index is left out while every vector is written again, the search still answers.
+    assert.deepEqual(await vectors.ensureIndex(index, { rebuild: "begin" }), { outdated: false });
+    assert.equal(await annIndexDefinition(client, index.indexName), "");
+    await vectors.upsert(index.indexName, [entry("near", [1, 0.1, 0, 0]), entry("far", [0, 1, 0, 0])]);
+    // A server starting before the reindex ended (or after it was stopped) does not build it.
+    assert.deepEqual(await vectors.ensureIndex(index), { outdated: true });
+    assert.equal(await annIndexDefinition(client, index.indexName), "");
+    // Resumed: still left out.
+    await vectors.ensureIndex(index, { rebuild: "begin" });
+    assert.equal(await annIndexDefinition(client, index.indexName), "");
+    const during = await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 1, resourceId: "alice" });
+    assert.deepEqual(
+      during.map((hit) => hit.key),
+      ["near"],
+    );
+    // The reindex's last step builds it over the stored vectors.
+    assert.deepEqual(await vectors.ensureIndex(index, { rebuild: "end" }), { outdated: false });
+    assert.deepEqual(await vectors.ensureIndex(index), { outdated: false });
+    assert.match(await annIndexDefinition(client, index.indexName), /'compress_neighbors=float8', 'search_l=400'/);
+    const after = await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 1, resourceId: "alice" });
+    assert.deepEqual(
+      after.map((hit) => hit.key),
+      ["near"],
+    );
+  });
 });
+
+/** The SQL the vector index of `indexName` was made with ("" when there is none). */
+async function annIndexDefinition(client: import("@libsql/client").Client, indexName: string): Promise<string> {
+  const result = await client.execute({
+    sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
+    args: [`${indexName}_vector_idx`],
+  });
+  return String(result.rows[0]?.sql ?? "");
+}
+
+/** A reproducible stream of numbers in [0, 1). */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
+  };
+}

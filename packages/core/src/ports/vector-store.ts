@@ -32,8 +32,15 @@ export type VectorMetaKey = "active" | "reindex";
 
 /** Message vectors in per-embedder indexes, searched by cosine similarity. */
 export interface VectorStore {
-  /** Creates the index for `info.dimension`-long vectors unless it exists. */
-  ensureIndex(info: VectorIndexInfo): Promise<void>;
+  /**
+   * Creates the index for `info.dimension`-long vectors unless it exists. An
+   * index a backend made with older search settings is remade at once while it
+   * holds no vectors; one that holds vectors is `outdated` (it works, more
+   * slowly) until reindexed: `rebuild: "begin"` before a reindex writes every
+   * vector again (the backend may drop its search structure meanwhile; search
+   * still answers, exactly), `rebuild: "end"` after the last (builds it).
+   */
+  ensureIndex(info: VectorIndexInfo, options?: { rebuild?: "begin" | "end" }): Promise<{ outdated: boolean }>;
   listIndexes(): Promise<string[]>;
   dropIndex(indexName: string): Promise<void>;
   upsert(indexName: string, vectors: MessageVector[]): Promise<void>;

@@ -138,7 +138,12 @@ async function runReindex(output: Output): Promise<number> {
   process.once("SIGTERM", stop);
   const report = await reindexApp(config, {
     signal: controller.signal,
-    onProgress: ({ done, total }) => output.progress(`Re-embedding messages: ${done}/${total}`),
+    onProgress: ({ done, total, phase }) =>
+      output.progress(
+        phase === "indexing"
+          ? `Finishing the vector index over ${done} messages…`
+          : `Re-embedding messages: ${done}/${total}`,
+      ),
   });
   if (!report.complete) {
     output.result(`Interrupted after ${report.messages} messages; run session-bridge reindex again to resume.`, report);

@@ -51,3 +51,54 @@ test("a batch larger than the capacity still returns every vector", async () => 
     [3, 1],
   ]);
 });
+
+test("a text being embedded is not sent again: background work waits for a query's embedding, a query never for background work", async () => {
+  const calls: { texts: string[]; priority: string }[] = [];
+  const pending: (() => void)[] = [];
+  const embed = cachedEmbed({
+    id: "test:gated",
+    embed: (texts, priority) => {
+      calls.push({ texts, priority });
+      return new Promise((resolve) => pending.push(() => resolve(texts.map((text) => [text.length, 1]))));
+    },
+  });
+  const query = embed(["user message"], "query");
+  const saved = embed(["user message", "answer"], "background");
+  await Promise.resolve();
+  assert.deepEqual(calls, [
+    { texts: ["user message"], priority: "query" },
+    { texts: ["answer"], priority: "background" },
+  ]);
+  // A query for a text only background work is embedding goes on its own.
+  const retried = embed(["answer"], "query");
+  assert.deepEqual(calls.at(-1), { texts: ["answer"], priority: "query" });
+  for (const release of pending) release();
+  assert.deepEqual(await query, [[12, 1]]);
+  assert.deepEqual(await saved, [
+    [12, 1],
+    [6, 1],
+  ]);
+  assert.deepEqual(await retried, [[6, 1]]);
+  assert.equal(calls.length, 3);
+});
+
+test("a failed embedding fails every request waiting for it, and the next request tries again", async () => {
+  let fail = true;
+  const calls: string[][] = [];
+  const embed = cachedEmbed({
+    id: "test:flaky",
+    embed: async (texts) => {
+      calls.push(texts);
+      await new Promise((resolve) => setImmediate(resolve));
+      if (fail) throw new Error("embedder down");
+      return texts.map((text) => [text.length, 1]);
+    },
+  });
+  const first = embed(["x"], "query");
+  const second = embed(["x"], "background");
+  await assert.rejects(first, /embedder down/);
+  await assert.rejects(second, /embedder down/);
+  fail = false;
+  assert.deepEqual(await embed(["x"], "background"), [[1, 1]]);
+  assert.deepEqual(calls, [["x"], ["x"]]);
+});

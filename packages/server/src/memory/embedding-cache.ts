@@ -6,19 +6,54 @@ export type EmbedFunction = (texts: string[], priority: EmbedPriority) => Promis
 /**
  * Remembers the last few embeddings by exact text, so that a turn embeds its
  * user message once: for the recall query, and reused when the message is saved.
+ *
+ * A text already being embedded is not sent again: a request waits for the
+ * embedding in flight when that one is a query's (soon done) or when the
+ * request itself is background work. (Under load, the pass that writes saved
+ * messages' vectors reads user messages whose recall queries are still queued:
+ * without this, each was embedded twice.) A query never waits for background
+ * work, which may be held back until turns reach `finish`.
  */
 export function cachedEmbed(embedder: { id: string; embed: EmbedFunction }, capacity = 256): EmbedFunction {
   const cache = new Map<string, number[]>();
+  const inFlight = new Map<string, { priority: EmbedPriority; vector: Promise<number[]> }>();
   return async (texts, priority) => {
     const known = new Map(texts.flatMap((text) => (cache.has(text) ? [[text, cache.get(text) as number[]]] : [])));
-    const missing = [...new Set(texts.filter((text) => !known.has(text)))];
-    if (missing.length > 0) {
-      const vectors = await embedder.embed(missing, priority);
-      if (vectors.length !== missing.length) {
-        throw new Error(`embedder ${embedder.id} returned ${vectors.length} vectors for ${missing.length} texts`);
-      }
-      for (const [index, text] of missing.entries()) known.set(text, vectors[index] as number[]);
+    const waiting = new Map<string, Promise<number[]>>();
+    const missing: string[] = [];
+    for (const text of new Set(texts)) {
+      if (known.has(text)) continue;
+      const running = inFlight.get(text);
+      if (running && (running.priority === "query" || priority === "background")) waiting.set(text, running.vector);
+      else missing.push(text);
     }
+    if (missing.length > 0) {
+      const call = embedder.embed(missing, priority).then((vectors) => {
+        if (vectors.length !== missing.length) {
+          throw new Error(`embedder ${embedder.id} returned ${vectors.length} vectors for ${missing.length} texts`);
+        }
+        return vectors;
+      });
+      const entries = missing.map((text, index) => {
+        const entry = { priority, vector: call.then((vectors) => vectors[index] as number[]) };
+        // Handled, so that a failure nobody else waits for is not reported as unhandled.
+        entry.vector.catch(() => {});
+        inFlight.set(text, entry);
+        return entry;
+      });
+      try {
+        const vectors = await call;
+        for (const [index, text] of missing.entries()) {
+          known.set(text, vectors[index] as number[]);
+          cache.set(text, vectors[index] as number[]);
+        }
+      } finally {
+        for (const [index, text] of missing.entries()) {
+          if (inFlight.get(text) === entries[index]) inFlight.delete(text);
+        }
+      }
+    }
+    for (const [text, vector] of waiting) known.set(text, await vector);
     // A Map iterates in insertion order: re-inserting marks a text as recently used.
     for (const [text, vector] of known) {
       cache.delete(text);

@@ -67,7 +67,8 @@ export function createEmbeddingScheduler(
   const concurrency = Math.max(1, embedder.concurrency ?? 1);
   // An embedder that states its concurrency computes off this thread: a longer background
   // call (8 texts embed at ~1.8x the rate of single calls) then stalls no request.
-  const backgroundBatch = embedder.concurrency === undefined ? 1 : 8;
+  const offThread = embedder.concurrency !== undefined;
+  const backgroundBatch = offThread ? 8 : 1;
   const queries: Job[] = [];
   const background: Job[] = [];
   let holds = 0;
@@ -134,7 +135,9 @@ export function createEmbeddingScheduler(
     } finally {
       inFlight -= 1;
       // An embedder on this thread computes inside `embed`: requests get the loop between calls.
-      await yieldToEventLoop();
+      // Worker threads get their next call at once, before the turns this call resumed run
+      // their recall (those would otherwise keep the worker idle meanwhile).
+      if (!offThread) await yieldToEventLoop();
       pump();
     }
   }

@@ -96,7 +96,12 @@ export interface MemoryBridge extends ConversationMemory {
 export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<MemoryBridge> {
   const { messages, vectors, embedder, clock, logger } = options;
   const index = await activeIndexFor(vectors, embedder);
-  await vectors.ensureIndex(index);
+  if ((await vectors.ensureIndex(index)).outdated) {
+    logger.warn(
+      { indexName: index.indexName },
+      "the vector index has older search settings, or a reindex did not finish (recall is slower meanwhile); `session-bridge reindex` rebuilds it",
+    );
+  }
   const scheduler = createEmbeddingScheduler(embedder);
   const embed = cachedEmbed({ id: embedder.id, embed: scheduler.embed });
   const embedLater = (texts: string[]) => embed(texts, "background");

@@ -10,7 +10,8 @@ export interface ReindexOptions {
   embedder: Embedder;
   /** Aborting stops after the current batch; running again resumes. */
   signal?: AbortSignal;
-  onProgress?: (progress: { done: number; total: number }) => void;
+  /** After each batch (`embedding`), and once before the index is built over the vectors (`indexing`). */
+  onProgress?: (progress: { done: number; total: number; phase: "embedding" | "indexing" }) => void;
   batchSize?: number;
 }
 
@@ -37,7 +38,8 @@ interface ReindexState {
  * vector index while the current one keeps serving recall, then switches the
  * recorded embedder and drops the old index. Progress is saved after every
  * batch: an interrupted run resumes where it stopped. Rebuilding with the
- * embedder already in use upserts in place.
+ * embedder already in use upserts in place, and remakes an index made with
+ * older search settings.
  *
  * @example
  * const report = await reindexMemory({ messages, vectors, embedder, onProgress: console.log });
@@ -49,7 +51,9 @@ export async function reindexMemory(options: ReindexOptions): Promise<ReindexRep
   const active = await vectors.readMeta<VectorIndexInfo>("active");
   const saved = await vectors.readMeta<ReindexState>("reindex");
   let state: ReindexState = saved?.target.indexName === target.indexName ? saved : { target, cursor: null };
-  await vectors.ensureIndex(target);
+  // Every vector is written again: an index made with older search settings is
+  // rebuilt (on libSQL, left out until the last vector is written, then built).
+  await vectors.ensureIndex(target, { rebuild: "begin" });
 
   const cursorOf = (current: ReindexState) =>
     current.cursor && { createdAt: new Date(current.cursor.createdAt), key: current.cursor.id };
@@ -57,7 +61,7 @@ export async function reindexMemory(options: ReindexOptions): Promise<ReindexRep
   const resumedAt = cursorOf(state);
   let done = resumedAt ? await messages.countAll(resumedAt) : 0;
   let embedded = 0;
-  options.onProgress?.({ done, total });
+  options.onProgress?.({ done, total, phase: "embedding" });
   const report = (complete: boolean, replacedIndex: string | null): ReindexReport => ({
     embedderId: embedder.id,
     indexName: target.indexName,
@@ -76,11 +80,13 @@ export async function reindexMemory(options: ReindexOptions): Promise<ReindexRep
     await vectors.writeMeta("reindex", state);
     embedded += batch.length;
     done += batch.length;
-    options.onProgress?.({ done, total: Math.max(total, done) });
+    options.onProgress?.({ done, total: Math.max(total, done), phase: "embedding" });
     await yieldToEventLoop();
   }
 
-  // Every message has a vector in the new index: switch recall over to it.
+  // Every message has a vector in the new index: its search structure complete, recall switches over to it.
+  options.onProgress?.({ done, total: Math.max(total, done), phase: "indexing" });
+  await vectors.ensureIndex(target, { rebuild: "end" });
   await vectors.writeMeta("active", target);
   await vectors.deleteMeta("reindex");
   const replacedIndex = active && active.indexName !== target.indexName ? active.indexName : null;

@@ -24,6 +24,8 @@ async function haveTriggers(client: Client, names: string[]): Promise<boolean> {
 }
 
 /** Each session's visible messages (running answers not counted), kept by the triggers below. */
+/** How many of the newest messages matching a keyword search are ranked. */
+const keywordCandidates = 500;
 const countsTable = "session_bridge_message_counts";
 const countTriggers = "session_bridge_message_counts_v1";
 
@@ -306,10 +308,16 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
       if (phrases.length === 0 || owner.length === 0) return [];
       const match = `resource_id : "${owner.join(" ")}" AND text : (${phrases.join(" OR ")})`;
       const excluded = excludedFromRecall("t.key", resourceId, exclusions);
+      // Ranked among the newest matches only (FTS5 reads its matches newest first and stops):
+      // a term thousands of the user's messages hold is no keyword, and ranking them all
+      // took ~50 ms at 50,000.
       const rows = await reader.all(
-        `SELECT t.key, t.thread_id FROM ${ftsTable} JOIN ${textTable} AS t ON t.rowid = ${ftsTable}.rowid
-         WHERE ${ftsTable} MATCH ? AND t.resource_id = ?${sessionId === undefined ? "" : " AND t.thread_id = ?"}${excluded.sql}
-         ORDER BY bm25(${ftsTable}), t.key LIMIT ?`,
+        `SELECT key, thread_id FROM (
+           SELECT t.key AS key, t.thread_id AS thread_id, bm25(${ftsTable}) AS score
+           FROM ${ftsTable} JOIN ${textTable} AS t ON t.rowid = ${ftsTable}.rowid
+           WHERE ${ftsTable} MATCH ? AND t.resource_id = ?${sessionId === undefined ? "" : " AND t.thread_id = ?"}${excluded.sql}
+           ORDER BY ${ftsTable}.rowid DESC LIMIT ${keywordCandidates})
+         ORDER BY score, key LIMIT ?`,
         [match, resourceId, ...(sessionId === undefined ? [] : [sessionId]), ...excluded.args, topK],
       );
       return rows.map(([key, threadId]) => ({ key: String(key), sessionId: String(threadId) }));

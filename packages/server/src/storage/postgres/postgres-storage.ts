@@ -80,7 +80,7 @@ export function openPostgresMemoryStorage(
     vectors: {
       ...vectors,
       // Creating an index is schema work: one process at a time.
-      ensureIndex: (info) => withSchemaLock(handle.pool, () => vectors.ensureIndex(info)),
+      ensureIndex: (info, options) => withSchemaLock(handle.pool, () => vectors.ensureIndex(info, options)),
     },
     async close() {
       await vectors.close();

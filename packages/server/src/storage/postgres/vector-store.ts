@@ -86,6 +86,7 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
       `);
       // Where the extension is, now that createIndex has made sure it exists: at start-up, not in a turn.
       await pgvectorNames();
+      return { outdated: false };
     },
 
     listIndexes: indexes,
