@@ -21,6 +21,23 @@ test("migrate --json prints one JSON line and creates the tables", async (t) => 
   t.after(() => client.close());
   const tables = await client.execute("SELECT name FROM sqlite_master WHERE name = 'tool_sessions'");
   assert.equal(tables.rows.length, 1);
+  assert.equal(status.vectorIndexOutdated, false);
+
+  // A vector index from an earlier release, holding vectors: migrate keeps it and says what rebuilds it.
+  const memory = createClient({ url: `file:${path.join(dataDir, "memory.db")}` });
+  t.after(() => memory.close());
+  const table = "memory_messages_local_use_lite_512";
+  await memory.execute(`DROP INDEX ${table}_vector_idx`);
+  await memory.execute(`CREATE INDEX ${table}_vector_idx ON ${table} (libsql_vector_idx(embedding))`);
+  await memory.execute({
+    sql: `INSERT INTO ${table} (vector_id, embedding, metadata) VALUES ('v', vector32(?), '{}')`,
+    args: [JSON.stringify(Array.from({ length: 512 }, (_, index) => (index === 0 ? 1 : 0)))],
+  });
+  const again = await runSessionBridge(["migrate", "--json"], { DATA_DIR: dataDir });
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(JSON.parse(again.stdout).vectorIndexOutdated, true);
+  const text = await runSessionBridge(["migrate"], { DATA_DIR: dataDir });
+  assert.match(text.stdout, /run session-bridge reindex\.\n$/);
 });
 
 test("cleanup --dry-run reports without removing; text output ends with a summary line", async (t) => {

@@ -165,6 +165,17 @@ describe("libSQL storage", () => {
     );
     const [newest] = await search();
     assert.ok(newest && newest !== oldest.key, "one newer match pushes it out");
+    // Left-out messages (the asking session's newest) are not among the 500: it is back.
+    const excluding = await memory.messages.searchText({
+      resourceId: "alice",
+      terms: ["E1234"],
+      topK: 1,
+      exclude: [thread.stored(userMessage("newest", ""), at(501)).key],
+    });
+    assert.deepEqual(
+      excluding.map((hit) => hit.key),
+      [oldest.key],
+    );
   });
 
   test("a file URL with an escaped character opens one database, for writes and reads alike", async (t) => {
@@ -186,14 +197,7 @@ describe("libSQL storage", () => {
   });
 
   test("through the ANN index (a user with many vectors), a search still finds the user's nearest when hundreds of another user's are nearer", async (t) => {
-    const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
-    const database = await openDatabase({ url });
-    // 0: every search asks the index first, as it does for a user with more than 2,000 vectors.
-    const vectors = await openLibsqlVectorStore({ client: database.client, url, exactUpTo: 0 });
-    t.after(async () => {
-      await vectors.close();
-      database.close();
-    });
+    const { vectors } = await openVectors(t);
     const index = { embedderId: "test:hand-made", dimension: 4, indexName: indexNameFor("test:hand-made", 4) };
     await vectors.ensureIndex(index);
     const vector = (key: string, values: number[], resourceId: string) => ({
@@ -236,19 +240,10 @@ describe("libSQL storage", () => {
     );
   });
   test("at 512 dimensions the index keeps one bit per dimension of its neighbours and still answers a user's exact nearest", async (t) => {
-    const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
-    const database = await openDatabase({ url });
-    const vectors = await openLibsqlVectorStore({ client: database.client, url, exactUpTo: 0 });
-    t.after(async () => {
-      await vectors.close();
-      database.close();
-    });
+    const { vectors, client } = await openVectors(t);
     const index = { embedderId: "test:wide", dimension: 512, indexName: indexNameFor("test:wide", 512) };
     await vectors.ensureIndex(index);
-    assert.match(
-      await annIndexDefinition(database.client, index.indexName),
-      /'compress_neighbors=float1bit', 'search_l=400'/,
-    );
+    assert.match(await annIndexDefinition(client, index.indexName), /'compress_neighbors=float1bit', 'search_l=400'/);
     const random = seeded(7);
     const around = (center: number[], spread: number) => center.map((value) => value + (random() - 0.5) * spread);
     const centers = Array.from({ length: 5 }, () => Array.from({ length: 512 }, () => random() - 0.5));
@@ -296,7 +291,7 @@ describe("libSQL storage", () => {
       .sort((a, b) => b.score - a.score)
       .slice(0, 10)
       .map((entry) => entry.rowid);
-    const approximate = await database.client.execute({
+    const approximate = await client.execute({
       sql: `SELECT id FROM vector_top_k('${index.indexName}_vector_idx', vector32(?), 10)`,
       args: [JSON.stringify(query)],
     });
@@ -306,14 +301,7 @@ describe("libSQL storage", () => {
   });
 
   test("an index made with libSQL's default settings is remade while empty, reported outdated while it holds vectors, and left out and built again by a reindex", async (t) => {
-    const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
-    const database = await openDatabase({ url });
-    const { client } = database;
-    const vectors = await openLibsqlVectorStore({ client, url, exactUpTo: 0 });
-    t.after(async () => {
-      await vectors.close();
-      database.close();
-    });
+    const { vectors, client } = await openVectors(t);
     const index = { embedderId: "test:old", dimension: 4, indexName: indexNameFor("test:old", 4) };
     // As Mastra's LibSQLVector (and this project before) made it.
     const makeOld = async () => {
@@ -358,7 +346,9 @@ describe("libSQL storage", () => {
       during.map((hit) => hit.key),
       ["near"],
     );
-    // The reindex's last step builds it over the stored vectors.
+    // The reindex's last step builds it over the stored vectors, even when an older server made
+    // the old one again meanwhile.
+    await makeOld();
     assert.deepEqual(await vectors.ensureIndex(index, { rebuild: "end" }), { outdated: false });
     assert.deepEqual(await vectors.ensureIndex(index), { outdated: false });
     assert.match(await annIndexDefinition(client, index.indexName), /'compress_neighbors=float8', 'search_l=400'/);
@@ -369,6 +359,21 @@ describe("libSQL storage", () => {
     );
   });
 });
+
+/**
+ * A vector store on a fresh memory file whose every search asks the index first
+ * (`exactUpTo: 0`), as it does for a user with more than 2,000 vectors.
+ */
+async function openVectors(t: TestContext) {
+  const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
+  const database = await openDatabase({ url });
+  const vectors = await openLibsqlVectorStore({ client: database.client, url, exactUpTo: 0 });
+  t.after(async () => {
+    await vectors.close();
+    database.close();
+  });
+  return { vectors, client: database.client };
+}
 
 /** The SQL the vector index of `indexName` was made with ("" when there is none). */
 async function annIndexDefinition(client: import("@libsql/client").Client, indexName: string): Promise<string> {

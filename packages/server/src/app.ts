@@ -97,13 +97,17 @@ export async function withStorage<T>(config: Config, work: (storage: AppStorage)
  * the same): the app's tables, Mastra Memory's, and the vector index of the
  * configured embedder. On PostgreSQL, under an advisory lock.
  */
-export async function migrateApp(config: Config, options: { embedder?: Embedder } = {}): Promise<MigrationStatus> {
+export async function migrateApp(
+  config: Config,
+  options: { embedder?: Embedder } = {},
+): Promise<MigrationStatus & { vectorIndexOutdated: boolean }> {
   const { storage, memoryStorage, close } = await openStorage(config, systemClock, () => uuidv7());
   try {
     const status = await storage.migrate();
     const embedder = options.embedder ?? (await loadConfiguredEmbedder(config));
-    await memoryStorage.vectors.ensureIndex(await activeIndexFor(memoryStorage.vectors, embedder));
-    return status;
+    const index = await memoryStorage.vectors.ensureIndex(await activeIndexFor(memoryStorage.vectors, embedder));
+    // An index `reindex` should rebuild (older search settings, or a reindex that did not finish).
+    return { ...status, vectorIndexOutdated: index.outdated };
   } finally {
     await close();
   }

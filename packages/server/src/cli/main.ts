@@ -99,7 +99,10 @@ async function runMigrate(output: Output): Promise<number> {
   const config = loadConfig(process.env);
   const { migrateApp } = await loadApp();
   const status = await migrateApp(config);
-  output.result(`Migrations applied: ${status.applied} of ${status.available}.`, status);
+  const outdated = status.vectorIndexOutdated
+    ? " The vector index has older search settings or an unfinished reindex: run session-bridge reindex."
+    : "";
+  output.result(`Migrations applied: ${status.applied} of ${status.available}.${outdated}`, status);
   return 0;
 }
 
@@ -141,7 +144,7 @@ async function runReindex(output: Output): Promise<number> {
     onProgress: ({ done, total, phase }) =>
       output.progress(
         phase === "indexing"
-          ? `Finishing the vector index over ${done} messages…`
+          ? `Finishing the vector index over ${done} messages (a rebuild takes ~3 ms a message and cannot be interrupted)…`
           : `Re-embedding messages: ${done}/${total}`,
       ),
   });

@@ -23,9 +23,9 @@ async function haveTriggers(client: Client, names: string[]): Promise<boolean> {
   return Number(present.rows[0]?.count) === names.length;
 }
 
-/** Each session's visible messages (running answers not counted), kept by the triggers below. */
-/** How many of the newest messages matching a keyword search are ranked. */
+/** How many of the matches written last a keyword search ranks. */
 const keywordCandidates = 500;
+/** Each session's visible messages (running answers not counted), kept by the triggers below. */
 const countsTable = "session_bridge_message_counts";
 const countTriggers = "session_bridge_message_counts_v1";
 
@@ -308,9 +308,10 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
       if (phrases.length === 0 || owner.length === 0) return [];
       const match = `resource_id : "${owner.join(" ")}" AND text : (${phrases.join(" OR ")})`;
       const excluded = excludedFromRecall("t.key", resourceId, exclusions);
-      // Ranked among the newest matches only (FTS5 reads its matches newest first and stops):
-      // a term thousands of the user's messages hold is no keyword, and ranking them all
-      // took ~50 ms at 50,000.
+      // Ranked among the 500 matches written last that pass the filters (FTS5 reads matches
+      // in that order and stops there; in session scope it may read more of the user's): a
+      // term thousands of the user's messages hold is no keyword, and ranking them all took
+      // ~50 ms at 50,000.
       const rows = await reader.all(
         `SELECT key, thread_id FROM (
            SELECT t.key AS key, t.thread_id AS thread_id, bm25(${ftsTable}) AS score
