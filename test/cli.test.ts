@@ -38,6 +38,10 @@ test("migrate --json prints one JSON line and creates the tables", async (t) => 
   assert.equal(JSON.parse(again.stdout).vectorIndexOutdated, true);
   const text = await runSessionBridge(["migrate"], { DATA_DIR: dataDir });
   assert.match(text.stdout, /run session-bridge reindex\.\n$/);
+  const [index] = (
+    await memory.execute({ sql: "SELECT sql FROM sqlite_master WHERE name = ?", args: [`${table}_vector_idx`] })
+  ).rows;
+  assert.doesNotMatch(String(index?.sql), /compress_neighbors/, "migrate leaves it to reindex");
 });
 
 test("cleanup --dry-run reports without removing; text output ends with a summary line", async (t) => {

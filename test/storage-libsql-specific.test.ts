@@ -165,7 +165,7 @@ describe("libSQL storage", () => {
     );
     const [newest] = await search();
     assert.ok(newest && newest !== oldest.key, "one newer match pushes it out");
-    // Left-out messages (the asking session's newest) are not among the 500: it is back.
+    // Messages left out of recall are not among the 500: it is back.
     const excluding = await memory.messages.searchText({
       resourceId: "alice",
       terms: ["E1234"],

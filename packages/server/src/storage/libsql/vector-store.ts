@@ -116,7 +116,7 @@ export async function openLibsqlVectorStore(options: {
           // A reindex writes every vector again: cheaper without an index to update; built at its end.
           if (!current) await transaction.execute(`DROP INDEX IF EXISTS ${annIndex}`);
         } else if (rebuild === "end") {
-          // Over the stored vectors: ~3 ms a vector, holding the write lock meanwhile. (An index
+          // Over the stored vectors: ~3-5 ms a vector, holding the write lock meanwhile. (An index
           // made meanwhile with other settings, by an older server, goes first.)
           if (!current) {
             await transaction.execute(`DROP INDEX IF EXISTS ${annIndex}`);
