@@ -200,22 +200,13 @@ describe("libSQL storage", () => {
     const { vectors } = await openVectors(t);
     const index = { embedderId: "test:hand-made", dimension: 4, indexName: indexNameFor("test:hand-made", 4) };
     await vectors.ensureIndex(index);
-    const vector = (key: string, values: number[], resourceId: string) => ({
-      id: `${key}#0`,
-      key,
-      vector: values,
-      sessionId: `${resourceId}-session`,
-      resourceId,
-      role: "user",
-      createdAt: new Date(0),
-    });
     await vectors.upsert(
       index.indexName,
-      Array.from({ length: 300 }, (_, position) => vector(`bob-${position}`, [1, position / 1000, 0, 0], "bob")),
+      Array.from({ length: 300 }, (_, position) => messageVector(`bob-${position}`, [1, position / 1000, 0, 0], "bob")),
     );
     await vectors.upsert(index.indexName, [
-      vector("mine", [0.6, 0.8, 0, 0], "alice"),
-      vector("also", [0, 1, 0, 0], "alice"),
+      messageVector("mine", [0.6, 0.8, 0, 0], "alice"),
+      messageVector("also", [0, 1, 0, 0], "alice"),
     ]);
     const mine = await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 4, resourceId: "alice" });
     assert.deepEqual(
@@ -255,15 +246,7 @@ describe("libSQL storage", () => {
     }));
     await vectors.upsert(
       index.indexName,
-      stored.map(({ key, values, resourceId }) => ({
-        id: `${key}#0`,
-        key,
-        vector: values,
-        sessionId: `${resourceId}-session`,
-        resourceId,
-        role: "user",
-        createdAt: new Date(0),
-      })),
+      stored.map(({ key, values, resourceId }) => messageVector(key, values, resourceId)),
     );
     const cosine = (a: number[], b: number[]) =>
       a.reduce((sum, value, position) => sum + value * (b[position] as number), 0) /
@@ -318,15 +301,7 @@ describe("libSQL storage", () => {
     assert.match(await annIndexDefinition(client, index.indexName), /'compress_neighbors=float8', 'search_l=400'/);
 
     await makeOld();
-    const entry = (key: string, values: number[]) => ({
-      id: `${key}#0`,
-      key,
-      vector: values,
-      sessionId: "s",
-      resourceId: "alice",
-      role: "user",
-      createdAt: new Date(0),
-    });
+    const entry = (key: string, values: number[]) => messageVector(key, values, "alice");
     await vectors.upsert(index.indexName, [entry("near", [1, 0.1, 0, 0]), entry("far", [0, 1, 0, 0])]);
     assert.deepEqual(await vectors.ensureIndex(index), { outdated: true });
     assert.doesNotMatch(await annIndexDefinition(client, index.indexName), /compress_neighbors/);
@@ -359,6 +334,19 @@ describe("libSQL storage", () => {
     );
   });
 });
+
+/** One message's only vector, in `<resourceId>-session`. */
+function messageVector(key: string, values: number[], resourceId: string) {
+  return {
+    id: `${key}#0`,
+    key,
+    vector: values,
+    sessionId: `${resourceId}-session`,
+    resourceId,
+    role: "user",
+    createdAt: new Date(0),
+  };
+}
 
 /**
  * A vector store on a fresh memory file whose every search asks the index first
