@@ -1,6 +1,7 @@
 import type { StoredMessage } from "@session-bridge/core";
 import type { App } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
+import { annIndex, vectorTable } from "../packages/server/src/storage/libsql/vector-store.ts";
 import { mastraIndexName, mastraPeer } from "./mastra-peer.ts";
 
 /**
@@ -30,13 +31,9 @@ export async function populateMessages(
   const { mastraIndexSettings } = options;
   if (mastraIndexSettings && app.memoryDatabase) {
     // Mastra's own table, as its LibSQLVector makes it, with the index settings asked for.
-    const { client } = app.memoryDatabase;
-    await client.execute(
-      `CREATE TABLE IF NOT EXISTS ${mastraIndexName} (id SERIAL PRIMARY KEY, vector_id TEXT UNIQUE NOT NULL, embedding F32_BLOB(512), metadata TEXT DEFAULT '{}')`,
-    );
-    const settings = mastraIndexSettings.map((setting) => `, '${setting}'`).join("");
-    await client.execute(
-      `CREATE INDEX IF NOT EXISTS ${mastraIndexName}_vector_idx ON ${mastraIndexName} (libsql_vector_idx(embedding${settings}))`,
+    await app.memoryDatabase.client.batch(
+      [vectorTable(mastraIndexName, 512), annIndex(mastraIndexName, mastraIndexSettings)],
+      "write",
     );
   }
   await vector.createIndex({ indexName: mastraIndexName, dimension: 512 });

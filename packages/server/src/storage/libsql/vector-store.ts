@@ -30,6 +30,17 @@ export function annSettings(dimension: number): string[] {
   return [`compress_neighbors=${dimension >= 256 ? "float1bit" : "float8"}`, "search_l=400"];
 }
 
+/** A vector table as Mastra's `LibSQLVector` makes it. */
+export function vectorTable(indexName: string, dimension: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${indexName} (id SERIAL PRIMARY KEY, vector_id TEXT UNIQUE NOT NULL, embedding F32_BLOB(${dimension}), metadata TEXT DEFAULT '{}')`;
+}
+
+/** The ANN index of a vector table, with `settings` (libSQL's defaults when none). */
+export function annIndex(indexName: string, settings: string[] = []): string {
+  const options = settings.map((setting) => `, '${setting}'`).join("");
+  return `CREATE INDEX IF NOT EXISTS ${indexName}_vector_idx ON ${indexName} (libsql_vector_idx(embedding${options}))`;
+}
+
 /**
  * The {@link VectorStore} on libSQL: Mastra's `LibSQLVector` (libSQL's vector
  * columns and DiskANN index) for the vector tables, with metadata in Mastra's keys
@@ -77,14 +88,13 @@ export async function openLibsqlVectorStore(options: {
   return {
     async ensureIndex(info, { rebuild } = {}) {
       const { indexName, dimension } = info;
-      const annIndex = `${indexName}_vector_idx`;
+      const annName = `${indexName}_vector_idx`;
       const settings = annSettings(dimension).map((setting) => `'${setting}'`);
-      const annDefinition = `CREATE INDEX IF NOT EXISTS ${annIndex} ON ${indexName} (libsql_vector_idx(embedding, ${settings.join(", ")}))`;
-      // Mastra's table, as its LibSQLVector makes it (its upsert writes here), with the
-      // ANN index made here: Mastra's own would take libSQL's default settings.
+      // Mastra's table (its upsert writes here), with the ANN index made here: Mastra's own
+      // would take libSQL's default settings.
       await client.batch(
         [
-          `CREATE TABLE IF NOT EXISTS ${indexName} (id SERIAL PRIMARY KEY, vector_id TEXT UNIQUE NOT NULL, embedding F32_BLOB(${dimension}), metadata TEXT DEFAULT '{}')`,
+          vectorTable(indexName, dimension),
           // Deleting a session's or a message's vectors is then a lookup, not a scan; so is
           // finding the vectors a query scores (one user's, or one session's).
           `CREATE INDEX IF NOT EXISTS ${indexName}_resource ON ${indexName} (json_extract(metadata, '$."resource_id"'), json_extract(metadata, '$."thread_id"'))`,
@@ -99,33 +109,22 @@ export async function openLibsqlVectorStore(options: {
         const [row] = (
           await transaction.execute({
             sql: "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?",
-            args: [annIndex],
+            args: [annName],
           })
         ).rows;
         const definition = typeof row?.sql === "string" ? row.sql : undefined;
         const current = definition !== undefined && settings.every((setting) => definition.includes(setting));
         const holdsVectors = (await transaction.execute(`SELECT 1 FROM ${indexName} LIMIT 1`)).rows.length > 0;
-        let outdated = false;
-        if (!holdsVectors) {
-          // Nothing to index: made (again) with the current settings at once.
-          if (!current) {
-            await transaction.execute(`DROP INDEX IF EXISTS ${annIndex}`);
-            await transaction.execute(annDefinition);
-          }
-        } else if (rebuild === "begin") {
-          // A reindex writes every vector again: cheaper without an index to update; built at its end.
-          if (!current) await transaction.execute(`DROP INDEX IF EXISTS ${annIndex}`);
-        } else if (rebuild === "end") {
-          // Over the stored vectors: ~3-5 ms a vector, holding the write lock meanwhile. (An index
-          // made meanwhile with other settings, by an older server, goes first.)
-          if (!current) {
-            await transaction.execute(`DROP INDEX IF EXISTS ${annIndex}`);
-            await transaction.execute(annDefinition);
-          }
-        } else {
-          // Made with other settings, or left out by a reindex that did not finish: it stays
-          // as it is (searched exactly when missing) until `session-bridge reindex`.
-          outdated = !current;
+        // With vectors and no reindex running, an index with other settings (or none, left out by a
+        // reindex that did not finish) stays as it is until `session-bridge reindex`.
+        const outdated = !current && holdsVectors && rebuild === undefined;
+        if (!current && !outdated) {
+          // An index made meanwhile by an older server goes too. `begin`: left out while the
+          // reindex writes every vector again (cheaper); built at its `end`, ~3-5 ms a vector,
+          // holding the write lock meanwhile.
+          await transaction.execute(`DROP INDEX IF EXISTS ${annName}`);
+          if (rebuild !== "begin" || !holdsVectors)
+            await transaction.execute(annIndex(indexName, annSettings(dimension)));
         }
         await transaction.commit();
         return { outdated };
