@@ -5,6 +5,7 @@ import { type Client, createClient } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { openReader, type SqlReader } from "./reader.ts";
 import * as schema from "./schema.ts";
+import { clientSqlThread, openSqlThread, type SqlThread } from "./sql-thread.ts";
 
 export type Database = LibSQLDatabase<typeof schema> & { $client: Client };
 
@@ -15,6 +16,12 @@ export interface DatabaseHandle {
   reader: SqlReader;
   /** True for an embedded file; false for a remote libSQL server. */
   isLocalFile: boolean;
+  /**
+   * A connection in a worker thread for statements that would hold up the
+   * serving thread (see {@link SqlThread}); on a remote server or `:memory:`,
+   * the client itself. The caller closes it.
+   */
+  openThread(): SqlThread;
   close(): void;
 }
 
@@ -68,6 +75,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       db: drizzle(client, { schema }),
       reader,
       isLocalFile: filePath !== undefined,
+      openThread: () =>
+        openedFile === undefined ? clientSqlThread(client) : openSqlThread({ path: openedFile, busyTimeoutMs }),
       close: () => {
         reader.close();
         client.close();

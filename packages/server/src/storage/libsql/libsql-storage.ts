@@ -62,7 +62,7 @@ export type LibsqlMemoryStorage = MemoryStorage & { database: DatabaseHandle };
 /**
  * Messages and vectors on one libSQL database: Mastra's `LibSQLStore` creates
  * its tables (sharing our client), the bridge reads and writes the message
- * rows, and Mastra's `LibSQLVector` keeps the vectors.
+ * rows, and the vectors live in tables as Mastra's `LibSQLVector` makes them.
  */
 export async function openLibsqlMemoryStorage(options: {
   url: string;
@@ -73,17 +73,24 @@ export async function openLibsqlMemoryStorage(options: {
     await new LibSQLStore({ id: "session-bridge-memory", client: database.client }).init();
     await prepareMessageCounts(database.client);
     await prepareMessageSearch(database.client);
+    // Searches and writes that would hold up the serving thread (see SqlThread).
+    const worker = database.openThread();
     const vectors = await openLibsqlVectorStore({
       client: database.client,
+      worker,
       url: options.url,
       authToken: options.authToken,
+    }).catch(async (error: unknown) => {
+      await worker.close();
+      throw error;
     });
     return {
       database,
-      messages: createLibsqlMessageStore(database.client, database.reader),
+      messages: createLibsqlMessageStore(database.client, database.reader, worker),
       vectors,
       async close() {
         await vectors.close();
+        await worker.close();
         database.close();
       },
     };

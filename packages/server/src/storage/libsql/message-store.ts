@@ -1,4 +1,4 @@
-import type { Client, InStatement } from "@libsql/client";
+import type { Client } from "@libsql/client";
 import { type MessageStore, type PendingMessage, type StoredMessage, termTokens } from "@session-bridge/core";
 import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
@@ -7,6 +7,7 @@ import { windowOf } from "../recall-window.ts";
 import { placeholders } from "./placeholders.ts";
 import type { SqlReader } from "./reader.ts";
 import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
+import { clientSqlThread, type SqlStatement, type SqlThread } from "./sql-thread.ts";
 import { pendingTable } from "./vector-store.ts";
 
 /** The columns {@link toStoredMessage} reads, in its order. */
@@ -136,13 +137,20 @@ export async function prepareMessageSearch(client: Client): Promise<void> {
 
 /**
  * The {@link MessageStore} on libSQL, over Mastra's `mastra_messages` table and
- * the bridge's pending-vector table in the same database.
+ * the bridge's pending-vector table in the same database. Saves,
+ * the keyword search and every write run on `worker` (the client when not
+ * given): off the serving thread, and writes in one line with the vector
+ * writes, so the process does not wait on its own write lock.
  *
  * @example
- * const store = createLibsqlMessageStore(client, reader);
+ * const store = createLibsqlMessageStore(client, reader, database.openThread());
  * const last = await store.list(sessionId, resourceId, { last: 10 });
  */
-export function createLibsqlMessageStore(client: Client, reader: SqlReader): MessageStore {
+export function createLibsqlMessageStore(
+  client: Client,
+  reader: SqlReader,
+  worker: SqlThread = clientSqlThread(client),
+): MessageStore {
   const select = async (sql: string, args: (string | number)[]) => (await reader.all(sql, args)).map(toStoredMessage);
   const visible = (messages: StoredMessage[]) => messages.filter((stored) => !stored.running);
 
@@ -181,22 +189,24 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
   return {
     // Mastra's thread row, kept for Mastra's own readers of the same database.
     async createThread(thread) {
-      await client.execute({
-        sql: `INSERT INTO ${threadsTable} (id, "resourceId", title, metadata, "createdAt", "updatedAt") VALUES (?, ?, ?, '{}', ?, ?) ON CONFLICT (id) DO NOTHING`,
-        args: [
-          thread.id,
-          thread.resourceId,
-          thread.title,
-          thread.createdAt.toISOString(),
-          thread.createdAt.toISOString(),
-        ],
-      });
+      await worker.write([
+        {
+          sql: `INSERT INTO ${threadsTable} (id, "resourceId", title, metadata, "createdAt", "updatedAt") VALUES (?, ?, ?, '{}', ?, ?) ON CONFLICT (id) DO NOTHING`,
+          args: [
+            thread.id,
+            thread.resourceId,
+            thread.title,
+            thread.createdAt.toISOString(),
+            thread.createdAt.toISOString(),
+          ],
+        },
+      ]);
     },
 
     async save(messages, { pending, now }) {
       const [first] = messages;
       if (!first) return;
-      const statements: InStatement[] = [];
+      const statements: SqlStatement[] = [];
       if (pending) {
         // A newer save of the same message (the next step, the final answer)
         // renews the row, so an indexer that read the older text keeps it pending.
@@ -225,7 +235,7 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
         sql: `UPDATE ${threadsTable} SET "updatedAt" = ? WHERE id = ?`,
         args: [now.toISOString(), first.sessionId],
       });
-      await client.batch(statements, "write");
+      await worker.write(statements);
     },
 
     async list(sessionId, resourceId, options = {}) {
@@ -313,7 +323,7 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
       // term thousands of the user's messages hold is no keyword, and ranking them all took
       // ~50 ms at 50,000. bm25 still counts every row holding each phrase (the owner's too),
       // so the cost grows with the user's messages: ~6 ms at 100,000 for a common term.
-      const rows = await reader.all(
+      const rows = await worker.all(
         `SELECT key, thread_id FROM (
            SELECT t.key AS key, t.thread_id AS thread_id, bm25(${ftsTable}) AS score
            FROM ${ftsTable} JOIN ${textTable} AS t ON t.rowid = ${ftsTable}.rowid
@@ -328,24 +338,18 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
     async delete(sessionId, messageIds) {
       if (messageIds.length === 0) return;
       const keys = messageIds.map((id) => toStoredId(sessionId, id));
-      await client.batch(
-        [
-          { sql: `DELETE FROM ${messagesTable} WHERE id IN (${placeholders(keys)})`, args: keys },
-          { sql: `DELETE FROM ${pendingTable} WHERE message_id IN (${placeholders(keys)})`, args: keys },
-        ],
-        "write",
-      );
+      await worker.write([
+        { sql: `DELETE FROM ${messagesTable} WHERE id IN (${placeholders(keys)})`, args: keys },
+        { sql: `DELETE FROM ${pendingTable} WHERE message_id IN (${placeholders(keys)})`, args: keys },
+      ]);
     },
 
     async deleteSession(sessionId) {
-      await client.batch(
-        [
-          { sql: `DELETE FROM ${messagesTable} WHERE thread_id = ?`, args: [sessionId] },
-          { sql: `DELETE FROM ${pendingTable} WHERE thread_id = ?`, args: [sessionId] },
-          { sql: `DELETE FROM ${threadsTable} WHERE id = ?`, args: [sessionId] },
-        ],
-        "write",
-      );
+      await worker.write([
+        { sql: `DELETE FROM ${messagesTable} WHERE thread_id = ?`, args: [sessionId] },
+        { sql: `DELETE FROM ${pendingTable} WHERE thread_id = ?`, args: [sessionId] },
+        { sql: `DELETE FROM ${threadsTable} WHERE id = ?`, args: [sessionId] },
+      ]);
     },
 
     async listPending({ after, limit, resourceId }) {
@@ -366,12 +370,11 @@ export function createLibsqlMessageStore(client: Client, reader: SqlReader): Mes
 
     async clearPending(rows: PendingMessage[]) {
       if (rows.length === 0) return;
-      await client.batch(
+      await worker.write(
         rows.map((row) => ({
           sql: `DELETE FROM ${pendingTable} WHERE message_id = ? AND created_at = ?`,
           args: [row.key, row.savedAt],
         })),
-        "write",
       );
     },
   };

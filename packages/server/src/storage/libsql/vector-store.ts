@@ -1,14 +1,17 @@
-import type { Client, Row } from "@libsql/client";
+import type { Client } from "@libsql/client";
 import { LibSQLVector } from "@mastra/libsql";
 import type { VectorStore } from "@session-bridge/core";
 import { placeholders } from "./placeholders.ts";
 import { excludedFromRecall } from "./recall-exclusions.ts";
+import { clientSqlThread, type SqlThread } from "./sql-thread.ts";
 
 const metaTable = "session_bridge_vector_meta";
 /** Messages saved but not yet embedded (written by the message store, in the same database). */
 export const pendingTable = "session_bridge_pending_vectors";
 /** Every message vector table starts so: Mastra's own thread deletion finds them too. */
 const indexPrefix = "memory_messages";
+/** Vectors written in one transaction: a save waits behind at most this many index inserts. */
+const upsertBatch = 16;
 /** Nearest vectors of all users the ANN index is asked for, at least, before the user's are picked. */
 const annCandidates = 100;
 /**
@@ -42,19 +45,24 @@ export function annIndex(indexName: string, settings: string[] = []): string {
 }
 
 /**
- * The {@link VectorStore} on libSQL: Mastra's `LibSQLVector` (libSQL's vector
- * columns and DiskANN index) for the vector tables, with metadata in Mastra's keys
- * (`message_id`, `thread_id`, `resource_id`) so Mastra's own recall reads
- * them too; plain SQL for deleting by message or session (through indexes on
- * those metadata keys) and for the bridge's records.
+ * The {@link VectorStore} on libSQL: vector tables as Mastra's `LibSQLVector`
+ * makes them (libSQL's vector columns and DiskANN index), with metadata in
+ * Mastra's keys (`message_id`, `thread_id`, `resource_id`) so Mastra's own
+ * recall reads them too; plain SQL for writing and searching vectors, for
+ * deleting by message or session (through indexes on those metadata keys) and
+ * for the bridge's records. Searches and vector writes (a DiskANN search or
+ * insert costs milliseconds of CPU) and every vector write run on `worker`,
+ * off the serving thread.
  *
  * @example
- * const vectors = await openLibsqlVectorStore({ client, url });
+ * const vectors = await openLibsqlVectorStore({ client, worker: database.openThread(), url });
  * await vectors.ensureIndex({ embedderId: "local:use-lite", dimension: 512, indexName });
  */
 export async function openLibsqlVectorStore(options: {
   /** The memory database's client, for the bridge's own statements. */
   client: Client;
+  /** Where searches and vector writes run (the client itself when not given); the caller closes it. */
+  worker?: SqlThread;
   /** The same database by URL: `LibSQLVector` opens its own client. */
   url: string;
   authToken?: string | undefined;
@@ -62,6 +70,7 @@ export async function openLibsqlVectorStore(options: {
   exactUpTo?: number;
 }): Promise<VectorStore> {
   const { client } = options;
+  const worker = options.worker ?? clientSqlThread(client);
   const exactUpTo = options.exactUpTo ?? defaultExactUpTo;
   const vector = new LibSQLVector({ id: "session-bridge-vectors", url: options.url, authToken: options.authToken });
   await client.batch(
@@ -76,12 +85,11 @@ export async function openLibsqlVectorStore(options: {
   const indexes = async () => (await vector.listIndexes()).filter((name) => name.startsWith(indexPrefix));
   const deleteWhere = async (key: "thread_id" | "message_id", values: string[]) => {
     if (values.length === 0) return;
-    await client.batch(
+    await worker.write(
       (await indexes()).map((name) => ({
         sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders(values)})`,
         args: values,
       })),
-      "write",
     );
   };
 
@@ -140,19 +148,27 @@ export async function openLibsqlVectorStore(options: {
     },
 
     async upsert(indexName, vectors) {
-      if (vectors.length === 0) return;
-      await vector.upsert({
-        indexName,
-        vectors: vectors.map((entry) => entry.vector),
-        ids: vectors.map((entry) => entry.id),
-        metadata: vectors.map((entry) => ({
-          message_id: entry.key,
-          thread_id: entry.sessionId,
-          resource_id: entry.resourceId,
-          role: entry.role,
-          created_at: entry.createdAt.toISOString(),
-        })),
-      });
+      // Mastra's upsert (a message written again replaces its vectors), a few vectors a
+      // transaction: each insert updates the DiskANN index (~3 ms), and a save waits behind.
+      for (let start = 0; start < vectors.length; start += upsertBatch) {
+        await worker.write(
+          vectors.slice(start, start + upsertBatch).map((entry) => ({
+            sql: `INSERT INTO ${indexName} (vector_id, embedding, metadata) VALUES (?, vector32(?), ?)
+              ON CONFLICT (vector_id) DO UPDATE SET embedding = excluded.embedding, metadata = excluded.metadata`,
+            args: [
+              entry.id,
+              JSON.stringify(entry.vector),
+              JSON.stringify({
+                message_id: entry.key,
+                thread_id: entry.sessionId,
+                resource_id: entry.resourceId,
+                role: entry.role,
+                created_at: entry.createdAt.toISOString(),
+              }),
+            ],
+          })),
+        );
+      }
     },
 
     async query(indexName, queryVector, { topK, resourceId, sessionId, exclusions }) {
@@ -161,7 +177,7 @@ export async function openLibsqlVectorStore(options: {
       // search for a user with few vectors; else a wider candidate set, one hit per message
       // (its best chunk), and an exact search of the user's own vectors whenever the
       // candidates hold fewer than topK of their messages.
-      const vector = `[${queryVector.join(",")}]`;
+      const vector = vectorBlob(queryVector);
       const owned = `json_extract(t.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(t.metadata, '$."thread_id"') = ?`}`;
       const ownedBy = [resourceId, ...(sessionId === undefined ? [] : [sessionId])];
       const excluded = excludedFromRecall(`json_extract(t.metadata, '$."message_id"')`, resourceId, exclusions);
@@ -175,25 +191,20 @@ export async function openLibsqlVectorStore(options: {
         `SELECT ${scored} FROM vector_top_k('${indexName}_vector_idx', vector32(?), ?) AS v JOIN ${indexName} AS t ON t.rowid = v.id WHERE ${mine}`,
       );
       const exact = best(`SELECT ${scored} FROM ${indexName} AS t WHERE ${mine}`);
-      const hitsOf = (rows: Row[]) =>
-        rows.flatMap((row) =>
-          typeof row.key === "string"
-            ? [{ key: row.key, sessionId: String(row.session_id), resourceId, score: Number(row.score) }]
-            : [],
+      const hitsOf = (rows: unknown[][]) =>
+        rows.flatMap(([key, session, score]) =>
+          typeof key === "string" ? [{ key, sessionId: String(session), resourceId, score: Number(score) }] : [],
         );
-      const [mineCount] = (
-        await client.execute({
-          sql: `SELECT count(*) AS count FROM (SELECT 1 FROM ${indexName} AS t WHERE ${owned} LIMIT ${exactUpTo + 1})`,
-          args: ownedBy,
-        })
-      ).rows;
-      const searchExactly = async () =>
-        hitsOf((await client.execute({ sql: exact, args: [vector, ...filter, topK] })).rows);
-      if (Number(mineCount?.count ?? 0) <= exactUpTo) return searchExactly();
+      const [[mineCount] = []] = await worker.all(
+        `SELECT count(*) FROM (SELECT 1 FROM ${indexName} AS t WHERE ${owned} LIMIT ${exactUpTo + 1})`,
+        ownedBy,
+      );
+      const searchExactly = async () => hitsOf(await worker.all(exact, [vector, ...filter, topK]));
+      if (Number(mineCount ?? 0) <= exactUpTo) return searchExactly();
       const candidates = Math.max(annCandidates, topK * 25);
-      const found = await client
-        .execute({ sql: approximate, args: [vector, vector, candidates, ...filter, topK] })
-        .then((result) => hitsOf(result.rows))
+      const found = await worker
+        .all(approximate, [vector, vector, candidates, ...filter, topK])
+        .then(hitsOf)
         // No ANN index (a table made by another tool, a server without it): search exactly.
         // Any other error is a real one.
         .catch((error: unknown) => {
@@ -205,14 +216,14 @@ export async function openLibsqlVectorStore(options: {
 
     async similarity(indexName, queryVector, keys, resourceId) {
       if (keys.length === 0) return new Map();
-      const result = await client.execute({
-        sql: `SELECT json_extract(t.metadata, '$."message_id"') AS key, max(1 - vector_distance_cos(t.embedding, vector32(?))) AS score
+      const rows = await worker.all(
+        `SELECT json_extract(t.metadata, '$."message_id"') AS key, max(1 - vector_distance_cos(t.embedding, vector32(?))) AS score
           FROM ${indexName} AS t
           WHERE json_extract(t.metadata, '$."message_id"') IN (${placeholders(keys)}) AND json_extract(t.metadata, '$."resource_id"') = ?
           GROUP BY key`,
-        args: [`[${queryVector.join(",")}]`, ...keys, resourceId],
-      });
-      return new Map(result.rows.map((row) => [String(row.key), Number(row.score)]));
+        [vectorBlob(queryVector), ...keys, resourceId],
+      );
+      return new Map(rows.map(([key, score]) => [String(key), Number(score)]));
     },
 
     deleteForMessages: (keys) => deleteWhere("message_id", keys),
@@ -237,4 +248,9 @@ export async function openLibsqlVectorStore(options: {
 
     close: () => vector.close(),
   };
+}
+
+/** A query vector as libSQL's float32 blob: cheaper to pass and to read than its JSON text. */
+function vectorBlob(vector: number[]): Uint8Array {
+  return new Uint8Array(Float32Array.from(vector).buffer);
 }

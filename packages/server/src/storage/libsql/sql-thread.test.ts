@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { test } from "node:test";
+import { createClient } from "@libsql/client";
+import { clientSqlThread, openSqlThread, type SqlThread } from "./sql-thread.ts";
+
+/** A file with a table `t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)` in WAL mode, and a client on it. */
+async function fixture(t: import("node:test").TestContext) {
+  const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-sql-thread-"));
+  const file = path.join(directory, "test.db");
+  const client = createClient({ url: `file:${file}` });
+  await client.execute("PRAGMA journal_mode = WAL");
+  await client.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE, data BLOB)");
+  t.after(async () => {
+    client.close();
+    await rm(directory, { recursive: true, force: true });
+  });
+  return { file, client };
+}
+
+for (const kind of ["worker threads", "the client"] as const) {
+  test(`SqlThread (${kind}): reads see awaited writes; a failed write leaves nothing; errors keep their code`, async (t) => {
+    const { file, client } = await fixture(t);
+    const thread: SqlThread =
+      kind === "worker threads" ? openSqlThread({ path: file, busyTimeoutMs: 5_000 }) : clientSqlThread(client);
+    t.after(() => thread.close());
+
+    await thread.write([
+      { sql: "INSERT INTO t (name, data) VALUES (?, ?)", args: ["a", new Uint8Array([1, 2, 3])] },
+      { sql: "INSERT INTO t (name) VALUES (?)", args: ["b"] },
+    ]);
+    assert.deepEqual(await thread.all("SELECT name, length(data) FROM t ORDER BY id", []), [
+      ["a", 3],
+      ["b", null],
+    ]);
+
+    // The second statement breaks the unique name: the first is rolled back with it.
+    const failed = await thread
+      .write([
+        { sql: "INSERT INTO t (name) VALUES (?)", args: ["c"] },
+        { sql: "INSERT INTO t (name) VALUES (?)", args: ["a"] },
+      ])
+      .then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+    assert.ok(failed instanceof Error);
+    assert.match(String((failed as { code?: unknown }).code), /^SQLITE_CONSTRAINT/);
+    assert.deepEqual(await thread.all("SELECT count(*) FROM t", []), [[2]]);
+    // The connection is usable after the failure, and the other connection sees the same rows.
+    await thread.write([{ sql: "INSERT INTO t (name) VALUES (?)", args: ["c"] }]);
+    assert.equal(Number((await client.execute("SELECT count(*) AS n FROM t")).rows[0]?.n), 3);
+  });
+}
+
+test("SqlThread (worker threads): close waits for the work in flight, then refuses more", async (t) => {
+  const { file, client } = await fixture(t);
+  const thread = openSqlThread({ path: file, busyTimeoutMs: 5_000 });
+  const writes = Array.from({ length: 50 }, (_, index) =>
+    thread.write([{ sql: "INSERT INTO t (name) VALUES (?)", args: [`name-${index}`] }]),
+  );
+  const read = thread.all("SELECT count(*) FROM t", []);
+  await thread.close();
+  await Promise.all(writes);
+  assert.equal((await read).length, 1);
+  assert.equal(Number((await client.execute("SELECT count(*) AS n FROM t")).rows[0]?.n), 50);
+  await assert.rejects(thread.all("SELECT 1", []), /closed/);
+});
+
+test("SqlThread (worker threads): a file it cannot open fails its requests with the driver's reason", async (t) => {
+  const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-sql-thread-"));
+  t.after(() => rm(directory, { recursive: true, force: true }));
+  const thread = openSqlThread({ path: path.join(directory, "missing", "folder", "test.db"), busyTimeoutMs: 100 });
+  t.after(() => thread.close());
+  await assert.rejects(thread.all("SELECT 1", []), /could not start/);
+  // Asked again, it tries again (and fails again, for the same reason).
+  await assert.rejects(thread.write([{ sql: "SELECT 1", args: [] }]), /could not start/);
+});
