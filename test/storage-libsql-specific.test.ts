@@ -355,9 +355,12 @@ function messageVector(key: string, values: number[], resourceId: string) {
 async function openVectors(t: TestContext) {
   const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
   const database = await openDatabase({ url });
-  const vectors = await openLibsqlVectorStore({ client: database.client, url, exactUpTo: 0 });
+  // Searched through the read thread, as a server does.
+  const worker = database.openThread();
+  const vectors = await openLibsqlVectorStore({ client: database.client, worker, url, exactUpTo: 0 });
   t.after(async () => {
     await vectors.close();
+    await worker.close();
     database.close();
   });
   return { vectors, client: database.client };

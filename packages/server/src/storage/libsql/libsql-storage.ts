@@ -73,25 +73,30 @@ export async function openLibsqlMemoryStorage(options: {
     await new LibSQLStore({ id: "session-bridge-memory", client: database.client }).init();
     await prepareMessageCounts(database.client);
     await prepareMessageSearch(database.client);
-    // Searches and writes that would hold up the serving thread (see SqlThread).
+    // Searches and writes that would hold up the serving thread (see SqlThread). A thread that
+    // cannot start stops the start-up here, not every request later.
     const worker = database.openThread();
-    const vectors = await openLibsqlVectorStore({
-      client: database.client,
-      worker,
-      url: options.url,
-      authToken: options.authToken,
-    }).catch(async (error: unknown) => {
+    const [opened, started] = await Promise.allSettled([
+      openLibsqlVectorStore({ client: database.client, worker, url: options.url, authToken: options.authToken }),
+      worker.ready(),
+    ]);
+    if (opened.status === "rejected" || started.status === "rejected") {
+      if (opened.status === "fulfilled") await opened.value.close();
       await worker.close();
-      throw error;
-    });
+      throw opened.status === "rejected" ? opened.reason : (started as PromiseRejectedResult).reason;
+    }
+    const vectors = opened.value;
     return {
       database,
       messages: createLibsqlMessageStore(database.client, database.reader, worker),
       vectors,
       async close() {
-        await vectors.close();
-        await worker.close();
-        database.close();
+        try {
+          await vectors.close();
+        } finally {
+          await worker.close();
+          database.close();
+        }
       },
     };
   } catch (error) {

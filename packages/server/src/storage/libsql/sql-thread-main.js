@@ -6,20 +6,12 @@ import Database from "libsql";
 
 const port = parentPort;
 if (!port) throw new Error("sql-thread-main.js runs only as a worker thread");
-/** @type {{ path: string; busyTimeoutMs: number }} */
+/** @type {{ path: string; busyTimeoutMs: number; role: "reads" | "writes" }} */
 const start = workerData;
 const maxPrepared = 256;
-
-let connection;
-try {
-  connection = new Database(start.path, { timeout: start.busyTimeoutMs });
-} catch (error) {
-  port.postMessage({ type: "failed", id: -1, message: String(error) });
-  throw error;
-}
 const prepared = new Map();
 
-function statement(sql) {
+function statement(connection, sql) {
   let found = prepared.get(sql);
   if (!found) {
     if (prepared.size >= maxPrepared) prepared.clear();
@@ -30,31 +22,49 @@ function statement(sql) {
 }
 
 // Arguments go as one array: the driver would take a lone blob for named parameters.
-function run(request) {
-  if (request.type === "all") return statement(request.sql).raw(true).all(request.args);
+function run(connection, request) {
+  if (request.type === "all") return statement(connection, request.sql).raw(true).all(request.args);
   connection.exec("BEGIN IMMEDIATE");
   try {
-    for (const { sql, args } of request.statements) statement(sql).run(args);
+    for (const { sql, args } of request.statements) statement(connection, sql).run(args);
     connection.exec("COMMIT");
   } catch (error) {
-    if (connection.inTransaction) connection.exec("ROLLBACK");
+    try {
+      if (connection.inTransaction) connection.exec("ROLLBACK");
+    } catch {
+      // The statement's own error is the one to report; the connection rolls back when it can.
+    }
     throw error;
   }
   return undefined;
 }
 
-port.on("message", (request) => {
-  if (request.type === "close") {
-    prepared.clear();
-    connection.close();
-    port.close();
-    return;
-  }
-  try {
-    port.postMessage({ type: "rows", id: request.id, rows: run(request) });
-  } catch (error) {
-    const code = typeof error?.code === "string" ? { code: error.code } : {};
-    port.postMessage({ type: "failed", id: request.id, message: String(error?.message ?? error), ...code });
-  }
-});
-port.postMessage({ type: "ready" });
+function serve(connection) {
+  port.on("message", (request) => {
+    if (request.type === "close") {
+      prepared.clear();
+      connection.close();
+      port.close();
+      return;
+    }
+    try {
+      port.postMessage({ type: "rows", id: request.id, rows: run(connection, request) });
+    } catch (error) {
+      const code = typeof error?.code === "string" ? { code: error.code } : {};
+      port.postMessage({ type: "failed", id: request.id, message: String(error?.message ?? error), ...code });
+    }
+  });
+  port.postMessage({ type: "ready" });
+}
+
+let connection;
+try {
+  connection = new Database(start.path, { timeout: start.busyTimeoutMs });
+  // As the serving thread's reader: the read thread cannot write by mistake.
+  if (start.role === "reads") connection.exec("PRAGMA query_only = ON");
+} catch (error) {
+  // Reported as the start's failure; the thread then ends (nothing keeps it).
+  port.postMessage({ type: "failed", id: -1, message: String(error?.message ?? error) });
+  port.close();
+}
+if (connection) serve(connection);

@@ -1,11 +1,17 @@
-import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import type { Client, InValue } from "@libsql/client";
+import type { Client } from "@libsql/client";
 
-/** A statement's text and its positional arguments (a `Uint8Array` binds as a blob). */
+/**
+ * What the native driver binds (a `Uint8Array` as a blob). Narrower than
+ * `@libsql/client`'s values: it aborts the process on a boolean and refuses a
+ * `Date`.
+ */
+export type SqlValue = string | number | bigint | null | Uint8Array;
+
+/** A statement's text and its positional arguments. */
 export interface SqlStatement {
   sql: string;
-  args: InValue[];
+  args: SqlValue[];
 }
 
 /**
@@ -15,9 +21,11 @@ export interface SqlStatement {
  */
 export interface SqlThread {
   /** The rows of a read, as arrays of column values in select order. */
-  all(sql: string, args: InValue[]): Promise<unknown[][]>;
+  all(sql: string, args: SqlValue[]): Promise<unknown[][]>;
   /** The statements in one write transaction: all of them or none. */
   write(statements: SqlStatement[]): Promise<void>;
+  /** Resolves once the threads are started; rejects with the reason one could not start. */
+  ready(): Promise<void>;
   /** Waits for the statements in flight, then ends the thread. */
   close(): Promise<void>;
 }
@@ -26,6 +34,8 @@ export interface SqlThread {
 export interface SqlThreadStart {
   path: string;
   busyTimeoutMs: number;
+  /** The read thread's connection is `query_only`. */
+  role: "reads" | "writes";
 }
 
 export type SqlThreadRequest =
@@ -67,9 +77,9 @@ const entry = new URL("./sql-thread-main.js", import.meta.url);
  * const rows = await thread.all("SELECT id FROM vector_top_k('v_idx', vector32(?), 100)", [query]);
  * await thread.close();
  */
-export function openSqlThread(start: SqlThreadStart): SqlThread {
-  const reads = startWorker(start);
-  const writes = startWorker(start);
+export function openSqlThread(options: Omit<SqlThreadStart, "role">): SqlThread {
+  const reads = startWorker({ ...options, role: "reads" });
+  const writes = startWorker({ ...options, role: "writes" });
   return {
     async all(sql, args) {
       return (await reads.send({ type: "all", sql, args })) ?? [];
@@ -77,6 +87,9 @@ export function openSqlThread(start: SqlThreadStart): SqlThread {
     async write(statements) {
       if (statements.length === 0) return;
       await writes.send({ type: "write", statements });
+    },
+    async ready() {
+      await Promise.all([reads.started(), writes.started()]);
     },
     async close() {
       await Promise.all([reads.close(), writes.close()]);
@@ -105,11 +118,17 @@ function startWorker(start: SqlThreadStart) {
       // Plain JavaScript: no loader the process was started with is needed (tsx's takes ~150 ms to start).
       execArgv: [],
     });
+    // Whichever comes first: `ready`, its failure, an uncaught error, or the end of the thread.
+    let settle: (reply: SqlThreadReply) => void = () => {};
+    const onMessage = (reply: SqlThreadReply) => settle(reply);
+    const onError = (error: Error) => settle({ type: "failed", id: -1, message: error.message });
+    const onExit = (code: number) => settle({ type: "failed", id: -1, message: `exited with code ${code}` });
+    const reply = await new Promise<SqlThreadReply>((resolve) => {
+      settle = resolve;
+      worker.on("message", onMessage).on("error", onError).on("exit", onExit);
+    });
+    worker.off("message", onMessage).off("error", onError).off("exit", onExit);
     worker.on("error", () => {});
-    const [reply] = (await Promise.race([
-      once(worker, "message"),
-      once(worker, "exit").then(([code]) => [{ type: "failed", id: -1, message: `exited with code ${code}` }]),
-    ])) as [SqlThreadReply];
     if (reply.type !== "ready") {
       await worker.terminate();
       throw new Error(`the SQL thread could not start: ${reply.type === "failed" ? reply.message : reply.type}`);
@@ -121,6 +140,8 @@ function startWorker(start: SqlThreadStart) {
       calls.delete(message.id);
       if (message.type === "failed") call.reject(new SqlThreadError(message.message, message.code));
       else call.resolve(message.rows);
+      // An idle thread does not keep the process alive (a storage never closed would).
+      if (calls.size === 0) worker.unref();
     });
     worker.once("exit", (code) => {
       current = undefined;
@@ -131,12 +152,20 @@ function startWorker(start: SqlThreadStart) {
   }
 
   // Started now, not waited for: the first request waits, if it comes that soon.
-  let current: Promise<Worker> | undefined = spawn();
-  current.catch(() => {
-    current = undefined;
-  });
+  const first = spawn();
+  let current: Promise<Worker> | undefined = first;
+  first.then(
+    (worker) => {
+      if (calls.size === 0) worker.unref();
+    },
+    () => {
+      if (current === first) current = undefined;
+    },
+  );
 
   return {
+    /** The first start: the thread's own, or the reason it could not start. */
+    started: () => first.then(() => undefined),
     send(request: Unnumbered<WorkerRequest>): Promise<unknown[][] | undefined> {
       if (closing) return Promise.reject(new Error("the SQL thread is closed"));
       current ??= spawn().catch((error: unknown) => {
@@ -148,6 +177,7 @@ function startWorker(start: SqlThreadStart) {
         (worker) =>
           new Promise<unknown[][] | undefined>((resolve, reject) => {
             calls.set(id, { resolve, reject });
+            worker.ref();
             worker.postMessage({ ...request, id } as WorkerRequest);
           }),
       );
@@ -162,7 +192,8 @@ function startWorker(start: SqlThreadStart) {
       await Promise.allSettled(unanswered);
       const worker = await current?.catch(() => undefined);
       if (!worker) return;
-      const exited = once(worker, "exit");
+      const exited = new Promise((resolve) => worker.once("exit", resolve));
+      worker.ref();
       worker.postMessage({ type: "close" } satisfies SqlThreadRequest);
       await exited;
     },
@@ -180,6 +211,7 @@ export function clientSqlThread(client: Client): SqlThread {
       if (statements.length === 0) return;
       await client.batch(statements, "write");
     },
+    async ready() {},
     async close() {},
   };
 }

@@ -50,9 +50,8 @@ export function annIndex(indexName: string, settings: string[] = []): string {
  * Mastra's keys (`message_id`, `thread_id`, `resource_id`) so Mastra's own
  * recall reads them too; plain SQL for writing and searching vectors, for
  * deleting by message or session (through indexes on those metadata keys) and
- * for the bridge's records. Searches and vector writes (a DiskANN search or
- * insert costs milliseconds of CPU) and every vector write run on `worker`,
- * off the serving thread.
+ * for the bridge's records. Searches (a DiskANN search costs milliseconds of
+ * CPU) and the writes of vectors run on `worker`, off the serving thread.
  *
  * @example
  * const vectors = await openLibsqlVectorStore({ client, worker: database.openThread(), url });
