@@ -1,6 +1,7 @@
 import type { Client } from "@libsql/client";
 import { LibSQLVector } from "@mastra/libsql";
 import type { VectorStore } from "@session-bridge/core";
+import { vectorMetadata } from "../mastra-tables.ts";
 import { placeholders } from "./placeholders.ts";
 import { excludedFromRecall } from "./recall-exclusions.ts";
 import { clientSqlThread, type SqlThread } from "./sql-thread.ts";
@@ -154,17 +155,7 @@ export async function openLibsqlVectorStore(options: {
           vectors.slice(start, start + upsertBatch).map((entry) => ({
             sql: `INSERT INTO ${indexName} (vector_id, embedding, metadata) VALUES (?, vector32(?), ?)
               ON CONFLICT (vector_id) DO UPDATE SET embedding = excluded.embedding, metadata = excluded.metadata`,
-            args: [
-              entry.id,
-              JSON.stringify(entry.vector),
-              JSON.stringify({
-                message_id: entry.key,
-                thread_id: entry.sessionId,
-                resource_id: entry.resourceId,
-                role: entry.role,
-                created_at: entry.createdAt.toISOString(),
-              }),
-            ],
+            args: [entry.id, JSON.stringify(entry.vector), JSON.stringify(vectorMetadata(entry))],
           })),
         );
       }

@@ -1,6 +1,7 @@
 import { PgVector } from "@mastra/pg";
 import type { VectorStore } from "@session-bridge/core";
 import type pg from "pg";
+import { vectorMetadata } from "../mastra-tables.ts";
 import { excludedFromRecall } from "./recall-exclusions.ts";
 
 const metaTable = "session_bridge_vector_meta";
@@ -106,13 +107,7 @@ export function openPostgresVectorStore(options: { pool: pg.Pool; url: string; m
         const values = rows.flatMap((entry) => [
           entry.id,
           `[${entry.vector.join(",")}]`,
-          JSON.stringify({
-            message_id: entry.key,
-            thread_id: entry.sessionId,
-            resource_id: entry.resourceId,
-            role: entry.role,
-            created_at: entry.createdAt.toISOString(),
-          }),
+          JSON.stringify(vectorMetadata(entry)),
         ]);
         const tuples = rows.map(
           (_, row) => `($${row * 3 + 1}, $${row * 3 + 2}::${type}, $${row * 3 + 3}::jsonb, '${defaultNamespace}')`,
