@@ -357,7 +357,7 @@ async function openVectors(t: TestContext) {
   const database = await openDatabase({ url });
   // Searched through the read thread, as a server does.
   const worker = database.openThread();
-  const vectors = await openLibsqlVectorStore({ client: database.client, worker, url, exactUpTo: 0 });
+  const vectors = await openLibsqlVectorStore({ client: database.client, worker, exactUpTo: 0 });
   t.after(async () => {
     await vectors.close();
     await worker.close();

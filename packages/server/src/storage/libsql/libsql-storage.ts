@@ -1,5 +1,5 @@
 import { LibSQLStore } from "@mastra/libsql";
-import type { AppStorage, Clock, IdGenerator, MemoryStorage } from "@session-bridge/core";
+import type { AppStorage, Clock, IdGenerator, MemoryStorage, VectorStore } from "@session-bridge/core";
 import { type DatabaseHandle, openDatabase } from "./client.ts";
 import { createMaintenanceLocks } from "./maintenance-locks.ts";
 import { createMemoryStore } from "./memory-store.ts";
@@ -76,27 +76,22 @@ export async function openLibsqlMemoryStorage(options: {
     // Searches and writes that would hold up the serving thread (see SqlThread). A thread that
     // cannot start stops the start-up here, not every request later.
     const worker = database.openThread();
-    const [opened, started] = await Promise.allSettled([
-      openLibsqlVectorStore({ client: database.client, worker, url: options.url, authToken: options.authToken }),
-      worker.ready(),
-    ]);
-    if (opened.status === "rejected" || started.status === "rejected") {
-      if (opened.status === "fulfilled") await opened.value.close();
+    let vectors: VectorStore;
+    try {
+      vectors = await openLibsqlVectorStore({ client: database.client, worker });
+      await worker.ready();
+    } catch (error) {
       await worker.close();
-      throw opened.status === "rejected" ? opened.reason : (started as PromiseRejectedResult).reason;
+      throw error;
     }
-    const vectors = opened.value;
     return {
       database,
       messages: createLibsqlMessageStore(database.client, database.reader, worker),
       vectors,
       async close() {
-        try {
-          await vectors.close();
-        } finally {
-          await worker.close();
-          database.close();
-        }
+        await vectors.close();
+        await worker.close();
+        database.close();
       },
     };
   } catch (error) {

@@ -95,7 +95,8 @@ export function readRowsAsJson(
   };
 }
 
-function clientReader(client: Client): SqlReader {
+/** The reader of a database with no second connection: statements through `client`. */
+export function clientReader(client: Client): SqlReader {
   return {
     async all(sql, args) {
       const result = await client.execute({ sql, args });

@@ -55,7 +55,7 @@ for (const kind of ["worker threads", "the client"] as const) {
   });
 }
 
-test("SqlThread (worker threads): close waits for the work in flight, then refuses more", async (t) => {
+test("SqlThread (worker threads): close finishes the requests sent before it, then refuses more", async (t) => {
   const { file, client } = await fixture(t);
   const thread = openSqlThread({ path: file, busyTimeoutMs: 5_000 });
   const writes = Array.from({ length: 50 }, (_, index) =>

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Client } from "@libsql/client";
+import { clientReader } from "./reader.ts";
 
 /**
  * What the native driver binds (a `Uint8Array` as a blob). Narrower than
@@ -133,8 +134,8 @@ function startWorker(start: SqlThreadStart) {
       await worker.terminate();
       throw new Error(`the SQL thread could not start: ${reply.type === "failed" ? reply.message : reply.type}`);
     }
-    worker.on("message", (message: SqlThreadReply) => {
-      if (message.type === "ready") return;
+    // After `ready`, every message answers a request.
+    worker.on("message", (message: Exclude<SqlThreadReply, { type: "ready" }>) => {
       const call = calls.get(message.id);
       if (!call) return;
       calls.delete(message.id);
@@ -151,29 +152,31 @@ function startWorker(start: SqlThreadStart) {
     return worker;
   }
 
+  /** The thread now starting or started; a start that fails leaves the next request to try again. */
+  let current: Promise<Worker> | undefined;
+  function startNow(): Promise<Worker> {
+    const starting = spawn();
+    current = starting;
+    starting.then(
+      (worker) => {
+        if (calls.size === 0) worker.unref();
+      },
+      () => {
+        if (current === starting) current = undefined;
+      },
+    );
+    return starting;
+  }
   // Started now, not waited for: the first request waits, if it comes that soon.
-  const first = spawn();
-  let current: Promise<Worker> | undefined = first;
-  first.then(
-    (worker) => {
-      if (calls.size === 0) worker.unref();
-    },
-    () => {
-      if (current === first) current = undefined;
-    },
-  );
+  const first = startNow();
 
   return {
     /** The first start: the thread's own, or the reason it could not start. */
     started: () => first.then(() => undefined),
     send(request: Unnumbered<WorkerRequest>): Promise<unknown[][] | undefined> {
       if (closing) return Promise.reject(new Error("the SQL thread is closed"));
-      current ??= spawn().catch((error: unknown) => {
-        current = undefined;
-        throw error;
-      });
       const id = nextId++;
-      const answer = current.then(
+      const answer = (current ?? startNow()).then(
         (worker) =>
           new Promise<unknown[][] | undefined>((resolve, reject) => {
             calls.set(id, { resolve, reject });
@@ -203,10 +206,7 @@ function startWorker(start: SqlThreadStart) {
 /** A {@link SqlThread} that runs the statements through `client`, on the calling thread. */
 export function clientSqlThread(client: Client): SqlThread {
   return {
-    async all(sql, args) {
-      const result = await client.execute({ sql, args });
-      return result.rows.map((row) => Array.from({ length: result.columns.length }, (_, index) => row[index]));
-    },
+    all: clientReader(client).all,
     async write(statements) {
       if (statements.length === 0) return;
       await client.batch(statements, "write");

@@ -1,5 +1,4 @@
 import type { Client } from "@libsql/client";
-import { LibSQLVector } from "@mastra/libsql";
 import type { VectorStore } from "@session-bridge/core";
 import { vectorMetadata } from "../mastra-tables.ts";
 import { placeholders } from "./placeholders.ts";
@@ -55,7 +54,7 @@ export function annIndex(indexName: string, settings: string[] = []): string {
  * CPU) and the writes of vectors run on `worker`, off the serving thread.
  *
  * @example
- * const vectors = await openLibsqlVectorStore({ client, worker: database.openThread(), url });
+ * const vectors = await openLibsqlVectorStore({ client, worker: database.openThread() });
  * await vectors.ensureIndex({ embedderId: "local:use-lite", dimension: 512, indexName });
  */
 export async function openLibsqlVectorStore(options: {
@@ -63,16 +62,12 @@ export async function openLibsqlVectorStore(options: {
   client: Client;
   /** Where searches and vector writes run (the client itself when not given); the caller closes it. */
   worker?: SqlThread;
-  /** The same database by URL: `LibSQLVector` opens its own client. */
-  url: string;
-  authToken?: string | undefined;
   /** How many vectors of the user a search reads exactly before asking the index (tests set 0). */
   exactUpTo?: number;
 }): Promise<VectorStore> {
   const { client } = options;
   const worker = options.worker ?? clientSqlThread(client);
   const exactUpTo = options.exactUpTo ?? defaultExactUpTo;
-  const vector = new LibSQLVector({ id: "session-bridge-vectors", url: options.url, authToken: options.authToken });
   await client.batch(
     [
       `CREATE TABLE IF NOT EXISTS ${metaTable} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -82,7 +77,11 @@ export async function openLibsqlVectorStore(options: {
     ],
     "write",
   );
-  const indexes = async () => (await vector.listIndexes()).filter((name) => name.startsWith(indexPrefix));
+  // The tables Mastra's `LibSQLVector.listIndexes` lists (those with a vector column), of messages.
+  const indexes = async () =>
+    (await client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%F32_BLOB%'")).rows
+      .map((row) => String(row.name))
+      .filter((name) => name.startsWith(indexPrefix));
   const deleteWhere = async (key: "thread_id" | "message_id", values: string[]) => {
     if (values.length === 0) return;
     await worker.write(
@@ -97,9 +96,9 @@ export async function openLibsqlVectorStore(options: {
     async ensureIndex(info, { rebuild } = {}) {
       const { indexName, dimension } = info;
       const annName = `${indexName}_vector_idx`;
-      const settings = annSettings(dimension).map((setting) => `'${setting}'`);
-      // Mastra's table (its upsert writes here), with the ANN index made here: Mastra's own
-      // would take libSQL's default settings.
+      const wanted = annSettings(dimension);
+      // Mastra's table, with the ANN index made here: Mastra's own would take libSQL's default
+      // settings.
       await client.batch(
         [
           vectorTable(indexName, dimension),
@@ -121,7 +120,7 @@ export async function openLibsqlVectorStore(options: {
           })
         ).rows;
         const definition = typeof row?.sql === "string" ? row.sql : undefined;
-        const current = definition !== undefined && settings.every((setting) => definition.includes(setting));
+        const current = definition !== undefined && wanted.every((setting) => definition.includes(`'${setting}'`));
         const holdsVectors = (await transaction.execute(`SELECT 1 FROM ${indexName} LIMIT 1`)).rows.length > 0;
         // With vectors and no reindex running, an index with other settings (or none, left out by a
         // reindex that did not finish) stays as it is until `session-bridge reindex`.
@@ -131,8 +130,7 @@ export async function openLibsqlVectorStore(options: {
           // reindex writes every vector again (cheaper); built at its `end`, ~3-5 ms a vector,
           // holding the write lock meanwhile.
           await transaction.execute(`DROP INDEX IF EXISTS ${annName}`);
-          if (rebuild !== "begin" || !holdsVectors)
-            await transaction.execute(annIndex(indexName, annSettings(dimension)));
+          if (rebuild !== "begin" || !holdsVectors) await transaction.execute(annIndex(indexName, wanted));
         }
         await transaction.commit();
         return { outdated };
@@ -144,7 +142,7 @@ export async function openLibsqlVectorStore(options: {
     listIndexes: indexes,
 
     async dropIndex(indexName) {
-      await vector.deleteIndex({ indexName });
+      await worker.write([{ sql: `DROP TABLE IF EXISTS ${indexName}`, args: [] }]);
     },
 
     async upsert(indexName, vectors) {
@@ -236,7 +234,8 @@ export async function openLibsqlVectorStore(options: {
       await client.execute({ sql: `DELETE FROM ${metaTable} WHERE key = ?`, args: [key] });
     },
 
-    close: () => vector.close(),
+    // Its connections belong to the caller.
+    async close() {},
   };
 }
 
