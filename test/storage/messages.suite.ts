@@ -271,6 +271,14 @@ export function describeMessageStore(backend: StorageBackend) {
         ]),
       );
       assert.deepEqual(await messages.count([]), new Map());
+      // Any order, an unknown id between known ones, an id asked twice.
+      assert.deepEqual(
+        await messages.count([empty.sessionId, b.sessionId, "no-such-session", a.sessionId, b.sessionId]),
+        new Map([
+          [b.sessionId, 1],
+          [a.sessionId, 3],
+        ]),
+      );
     });
 
     test("a session's count follows every save and delete: running answers, new versions, deleted messages", async (t) => {

@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import type { App } from "../app.ts";
 import { tokenRequest } from "./api-schemas.ts";
 import type { HttpApp, HttpContext, HttpEnv } from "./http-env.ts";
+import { isoTime } from "./iso-time.ts";
 import { parseInput, readJson } from "./request-input.ts";
 
 export class UnauthorizedError extends AppError {
@@ -85,7 +86,7 @@ export function registerAuth(http: HttpApp, app: App): void {
       failures.set(client, [...recent, now]);
       throw new InvalidApiKeyError();
     }
-    return context.json({ token: issued.token, expiresAt: issued.expiresAt.toISOString() });
+    return context.json({ token: issued.token, expiresAt: isoTime(issued.expiresAt) });
   });
 }
 

@@ -8,7 +8,6 @@ import {
 } from "@session-bridge/shared";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { v7 as uuidv7 } from "uuid";
 import type { App } from "../app.ts";
 import { registerAuth } from "./auth.ts";
 import { registerChatRoutes } from "./chat-routes.ts";
@@ -17,6 +16,7 @@ import type { HttpApp, HttpEnv } from "./http-env.ts";
 import { registerMemoryRoutes } from "./memory-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { registerPlaygroundRoutes } from "./playground-routes.ts";
+import { requestId as newRequestId } from "./request-id.ts";
 import { servedRoutes } from "./served-routes.ts";
 import { registerSessionRoutes } from "./session-routes.ts";
 import { registerUsageRoutes } from "./usage-routes.ts";
@@ -35,7 +35,7 @@ export function createHttpApp(app: App): HttpApp {
   const http: HttpApp = new Hono<HttpEnv>();
 
   http.use(async (context, next) => {
-    const requestId = uuidv7();
+    const requestId = newRequestId();
     const started = performance.now();
     context.header("x-request-id", requestId);
     await next();

@@ -4,6 +4,7 @@ import type { App } from "../app.ts";
 import { memoryListQuery, newMemory } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
 import type { HttpApp } from "./http-env.ts";
+import { isoTime } from "./iso-time.ts";
 import { parseInput, parseSessionId, pathMemoryId, readJson } from "./request-input.ts";
 
 /** A memory as the HTTP API shows it. */
@@ -13,7 +14,7 @@ function memoryJson(memory: Memory) {
     scope: memory.scope,
     sessionId: memory.sessionId,
     text: memory.text,
-    createdAt: memory.createdAt.toISOString(),
+    createdAt: isoTime(memory.createdAt),
   };
 }
 

@@ -4,6 +4,7 @@ import type { App } from "../app.ts";
 import { renameRequest, sessionListQuery } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
 import type { HttpApp } from "./http-env.ts";
+import { isoTime } from "./iso-time.ts";
 import { parseInput, pathSessionId, readJson } from "./request-input.ts";
 
 /** A session as the HTTP API shows it. */
@@ -11,8 +12,8 @@ function sessionJson(session: Session, messageCount: number) {
   return {
     id: session.id,
     title: session.title,
-    createdAt: session.createdAt.toISOString(),
-    lastAccessed: session.lastAccessed.toISOString(),
+    createdAt: isoTime(session.createdAt),
+    lastAccessed: isoTime(session.lastAccessed),
     messageCount,
   };
 }

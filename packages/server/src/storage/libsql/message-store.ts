@@ -300,12 +300,19 @@ export function createLibsqlMessageStore(
 
     async count(sessionIds) {
       if (sessionIds.length === 0) return new Map();
-      // One statement whatever the number of ids, answered as one JSON object (cheaper than a row per session).
-      const [[json] = []] = await reader.all(
-        `SELECT json_group_object(thread_id, visible) FROM ${countsTable} WHERE thread_id IN (SELECT value FROM json_each(?)) AND visible > 0`,
+      // One statement whatever the number of ids, answered as one value: the counts in the ids'
+      // order, joined by commas (cheaper than a row, or an object key, per session).
+      const [[joined] = []] = await reader.all(
+        `SELECT group_concat(coalesce(counted.visible, 0), ',' ORDER BY wanted.key) FROM json_each(?) AS wanted LEFT JOIN ${countsTable} AS counted ON counted.thread_id = wanted.value`,
         [JSON.stringify(sessionIds)],
       );
-      return new Map(Object.entries(JSON.parse(String(json ?? "{}")) as Record<string, number>));
+      const counts = String(joined ?? "").split(",");
+      const found = new Map<string, number>();
+      sessionIds.forEach((sessionId, index) => {
+        const visible = Number(counts[index] ?? 0);
+        if (visible > 0) found.set(sessionId, visible);
+      });
+      return found;
     },
 
     async searchText({ resourceId, terms, topK, sessionId, ...exclusions }) {
