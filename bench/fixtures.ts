@@ -1,7 +1,7 @@
 import type { StoredMessage } from "@session-bridge/core";
 import type { App } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
-import { annIndex, vectorTable } from "../packages/server/src/storage/libsql/vector-store.ts";
+import { buildAnnIndex, vectorTable } from "../packages/server/src/storage/libsql/vector-store.ts";
 import { mastraIndexName, mastraPeer } from "./mastra-peer.ts";
 
 /**
@@ -28,15 +28,19 @@ export async function populateMessages(
   process.stderr.write(`populating ${size.toLocaleString("en-US")} messages…\n`);
   const sessionIds: string[] = [...(options.sessionIds ?? [])];
   const { vector } = await mastraPeer(app);
-  const { mastraIndexSettings } = options;
-  if (mastraIndexSettings && app.memoryDatabase) {
-    // Mastra's own table, as its LibSQLVector makes it, with the index settings asked for.
-    await app.memoryDatabase.client.batch(
-      [vectorTable(mastraIndexName, 512), annIndex(mastraIndexName, mastraIndexSettings)],
-      "write",
-    );
-  }
-  await vector.createIndex({ indexName: mastraIndexName, dimension: 512 });
+  const client = app.memoryDatabase?.client;
+  if (!client) throw new Error("populateMessages seeds a libSQL memory database");
+  // Written in bulk: both tables' ANN indexes are left out while the vectors are written and built
+  // once at the end, the bridge's by the step that ends a reindex (`session-bridge reindex`).
+  // Mastra's table is made as its LibSQLVector makes it.
+  await client.batch(
+    [
+      `DROP INDEX IF EXISTS ${app.memory.index.indexName}_vector_idx`,
+      vectorTable(mastraIndexName, 512),
+      `DROP INDEX IF EXISTS ${mastraIndexName}_vector_idx`,
+    ],
+    "write",
+  );
   const started = Date.now() - size * 1000;
   const batch = 500;
   for (let offset = 0; offset < size; offset += batch) {
@@ -94,6 +98,12 @@ export async function populateMessages(
     });
     if (offset % 10_000 === 0) process.stderr.write(`  ${offset.toLocaleString("en-US")}\n`);
   }
+  process.stderr.write("building the vector indexes…\n");
+  await app.memoryStorage.vectors.ensureIndex(app.memory.index, { rebuild: "end" });
+  // Mastra's with the settings asked for (libSQL's defaults, as its createIndex makes it, when
+  // none); its createIndex then keeps the index that exists.
+  await buildAnnIndex(client, mastraIndexName, options.mastraIndexSettings ?? []);
+  await vector.createIndex({ indexName: mastraIndexName, dimension: 512 });
   return sessionIds;
 }
 

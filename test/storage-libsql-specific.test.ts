@@ -333,6 +333,28 @@ describe("libSQL storage", () => {
       ["near"],
     );
   });
+
+  test("an index built over stored vectors (a reindex's end) is current and searched, and the connection gets its page cache back", async (t) => {
+    const { vectors, client } = await openVectors(t);
+    const index = { embedderId: "test:bulk", dimension: 4, indexName: indexNameFor("test:bulk", 4) };
+    // The cache the client's connection has before any index is built on it (builds raise it); the
+    // pool hands the last connection used, the build's, to the next statement.
+    const cacheSize = async () => Number((await client.execute("PRAGMA cache_size")).rows[0]?.[0]);
+    const cacheBefore = await cacheSize();
+    await vectors.ensureIndex(index);
+    // Vectors written with the index left out, as a bulk load writes them.
+    await client.execute(`DROP INDEX ${index.indexName}_vector_idx`);
+    const entry = (key: string, values: number[]) => messageVector(key, values, "alice");
+    await vectors.upsert(index.indexName, [entry("near", [1, 0.1, 0, 0]), entry("far", [0, 1, 0, 0])]);
+    assert.deepEqual(await vectors.ensureIndex(index, { rebuild: "end" }), { outdated: false });
+    assert.match(await annIndexDefinition(client, index.indexName), /'compress_neighbors=float8', 'search_l=400'/);
+    assert.equal(await cacheSize(), cacheBefore);
+    const found = await vectors.query(index.indexName, [1, 0, 0, 0], { topK: 1, resourceId: "alice" });
+    assert.deepEqual(
+      found.map((hit) => hit.key),
+      ["near"],
+    );
+  });
 });
 
 /** One message's only vector, in `<resourceId>-session`. */

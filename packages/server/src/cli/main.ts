@@ -144,7 +144,7 @@ async function runReindex(output: Output): Promise<number> {
     onProgress: ({ done, total, phase }) =>
       output.progress(
         phase === "indexing"
-          ? `Finishing the vector index over ${done} messages (a rebuild takes ~3-5 ms a vector and cannot be interrupted)…`
+          ? `Finishing the vector index over ${done} messages (a rebuild takes ~1-3 ms a vector and cannot be interrupted)…`
           : `Re-embedding messages: ${done}/${total}`,
       ),
   });

@@ -1,4 +1,4 @@
-import type { Client } from "@libsql/client";
+import type { Client, Transaction } from "@libsql/client";
 import type { VectorStore } from "@session-bridge/core";
 import { vectorMetadata } from "../mastra-tables.ts";
 import { placeholders } from "./placeholders.ts";
@@ -42,6 +42,55 @@ export function vectorTable(indexName: string, dimension: number): string {
 export function annIndex(indexName: string, settings: string[] = []): string {
   const options = settings.map((setting) => `, '${setting}'`).join("");
   return `CREATE INDEX IF NOT EXISTS ${indexName}_vector_idx ON ${indexName} (libsql_vector_idx(embedding${options}))`;
+}
+
+/**
+ * The page cache (KiB) of a connection building an ANN index over vectors
+ * already written; SQLite's default is 2 MiB. A build walks the whole index
+ * again and again: over 30,000 random 512-dimension vectors it took 60 s with
+ * 256 MiB (or 1 GiB) against 117 s with the default; over 100,000 (a 1.2 GB
+ * file) 2 GiB was no faster than this (measured alone with the native driver,
+ * not recorded; `npm run bench -- memory` seeds through this path). Pages are
+ * taken only as the build reads them, and given back when it ends.
+ */
+const buildCacheKiB = 1_048_576;
+
+/**
+ * Builds the ANN index of a table in `transaction`, with the page cache raised
+ * for the build and set back after it. When the build fails in a way that
+ * ends the transaction (an I/O error, out of memory), the cache cannot be set
+ * back on it: the build's error is the one thrown, and the connection keeps
+ * the larger cache (only as many pages as the build read).
+ */
+async function createAnnIndex(transaction: Transaction, indexName: string, settings: string[]): Promise<void> {
+  const [before] = (await transaction.execute("PRAGMA cache_size")).rows;
+  await transaction.execute(`PRAGMA cache_size = -${buildCacheKiB}`);
+  let built = false;
+  try {
+    await transaction.execute(annIndex(indexName, settings));
+    built = true;
+  } finally {
+    const restore = transaction.execute(`PRAGMA cache_size = ${Number(before?.[0] ?? -2000)}`);
+    await (built ? restore : restore.catch(() => undefined));
+  }
+}
+
+/**
+ * Builds a missing ANN index over the vectors of `indexName` in one write
+ * transaction, as `rebuild: "end"` does (the benchmarks build Mastra's table's
+ * index this way after writing its vectors in bulk).
+ *
+ * @example
+ * await buildAnnIndex(client, "memory_messages_512", annSettings(512));
+ */
+export async function buildAnnIndex(client: Client, indexName: string, settings: string[]): Promise<void> {
+  const transaction = await client.transaction("write");
+  try {
+    await createAnnIndex(transaction, indexName, settings);
+    await transaction.commit();
+  } finally {
+    transaction.close();
+  }
 }
 
 /**
@@ -127,10 +176,10 @@ export async function openLibsqlVectorStore(options: {
         const outdated = !current && holdsVectors && rebuild === undefined;
         if (!current && !outdated) {
           // An index made meanwhile by an older server goes too. `begin`: left out while the
-          // reindex writes every vector again (cheaper); built at its `end`, ~3-5 ms a vector,
-          // holding the write lock meanwhile.
+          // reindex writes every vector again (cheaper); built at its `end`, holding the write
+          // lock meanwhile.
           await transaction.execute(`DROP INDEX IF EXISTS ${annName}`);
-          if (rebuild !== "begin" || !holdsVectors) await transaction.execute(annIndex(indexName, wanted));
+          if (rebuild !== "begin" || !holdsVectors) await createAnnIndex(transaction, indexName, wanted);
         }
         await transaction.commit();
         return { outdated };
