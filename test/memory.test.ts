@@ -127,6 +127,29 @@ describe("memory bridge", () => {
     assert.equal(hits.filter((item) => item.foundBy.includes("vector")).length, 3);
   });
 
+  test("recall whose embedding fails rejects with the embedder's error, its memories read (failing too) left handled", async (t) => {
+    const app = await makeTestApp(t);
+    const session = await app.sessions.create("alice");
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    t.after(() => process.off("unhandledRejection", onUnhandled));
+    const failing = await createMemoryBridge({
+      messages: app.memoryStorage.messages,
+      vectors: app.memoryStorage.vectors,
+      embedder: { ...app.embedder, embed: async () => Promise.reject(new Error("embedder down")) },
+      memories: { ...app.memories, forSession: async () => Promise.reject(new Error("memories down")) },
+      clock: app.clock,
+      logger: app.logger,
+    });
+    await assert.rejects(
+      failing.recall({ sessionId: session.id, resourceId: "alice", query: "anything" }),
+      /embedder down/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.deepEqual(unhandled, []);
+  });
+
   test("recall leaves out the asking session's newest messages in both channels: they never take a hit's place", async (t) => {
     const app = await makeTestApp(t);
     const older = await app.sessions.create("alice");

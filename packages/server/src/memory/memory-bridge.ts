@@ -123,7 +123,12 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
             return [];
           })
         : [];
-    const [queryVector] = query ? await embed([query], "query") : [];
+    const embedding = query ? embed([query], "query") : undefined;
+    // The user's and the session's memories are read while the query is embedded (awaited at
+    // the end); asked after the embedding, which a read on this thread would otherwise delay.
+    const memories = options.memories.forSession(resourceId, sessionId);
+    memories.catch(() => undefined);
+    const [queryVector] = embedding ? await embedding : [];
     const vectorHits = queryVector
       ? await vectors.query(index.indexName, queryVector, { topK, resourceId, exclusions, ...scope })
       : [];
@@ -172,7 +177,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     return {
       recent: window.last.map((stored) => stored.message),
       recalled,
-      memories: await options.memories.forSession(resourceId, sessionId),
+      memories: await memories,
     };
   }
 
