@@ -1,7 +1,7 @@
 import type { StoredMessage } from "@session-bridge/core";
 import type { App } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
-import { buildAnnIndex, vectorTable } from "../packages/server/src/storage/libsql/vector-store.ts";
+import { annIndex, buildAnnIndex, vectorTable } from "../packages/server/src/storage/libsql/vector-store.ts";
 import { mastraIndexName, mastraPeer } from "./mastra-peer.ts";
 
 /**
@@ -22,6 +22,12 @@ export async function populateMessages(
     sessionIds?: string[];
     /** DiskANN settings for Mastra's table, made before Mastra's `createIndex` (which keeps an index that exists). */
     mastraIndexSettings?: string[];
+    /**
+     * Both tables' ANN indexes left out while the vectors are written and built
+     * once at the end (a quarter of the time at 100,000). Otherwise each insert
+     * updates them, as a server's turns do.
+     */
+    bulk?: boolean;
   },
 ): Promise<string[]> {
   const { resourceId, size, perSession, pool, poolVectors } = options;
@@ -30,17 +36,23 @@ export async function populateMessages(
   const { vector } = await mastraPeer(app);
   const client = app.memoryDatabase?.client;
   if (!client) throw new Error("populateMessages seeds a libSQL memory database");
-  // Written in bulk: both tables' ANN indexes are left out while the vectors are written and built
-  // once at the end, the bridge's by the step that ends a reindex (`session-bridge reindex`).
-  // Mastra's table is made as its LibSQLVector makes it.
-  await client.batch(
-    [
-      `DROP INDEX IF EXISTS ${app.memory.index.indexName}_vector_idx`,
-      vectorTable(mastraIndexName, 512),
-      `DROP INDEX IF EXISTS ${mastraIndexName}_vector_idx`,
-    ],
-    "write",
-  );
+  const settings = options.mastraIndexSettings ?? [];
+  if (options.bulk) {
+    // The bridge's index is built at the end by the step that ends a reindex (`session-bridge
+    // reindex`). Mastra's table is made as its LibSQLVector makes it.
+    await client.batch(
+      [
+        `DROP INDEX IF EXISTS ${app.memory.index.indexName}_vector_idx`,
+        vectorTable(mastraIndexName, 512),
+        `DROP INDEX IF EXISTS ${mastraIndexName}_vector_idx`,
+      ],
+      "write",
+    );
+  } else {
+    // Mastra's own table, as its LibSQLVector makes it, with the index settings asked for.
+    await client.batch([vectorTable(mastraIndexName, 512), annIndex(mastraIndexName, settings)], "write");
+    await vector.createIndex({ indexName: mastraIndexName, dimension: 512 });
+  }
   const started = Date.now() - size * 1000;
   const batch = 500;
   for (let offset = 0; offset < size; offset += batch) {
@@ -98,12 +110,14 @@ export async function populateMessages(
     });
     if (offset % 10_000 === 0) process.stderr.write(`  ${offset.toLocaleString("en-US")}\n`);
   }
-  process.stderr.write("building the vector indexes…\n");
-  await app.memoryStorage.vectors.ensureIndex(app.memory.index, { rebuild: "end" });
-  // Mastra's with the settings asked for (libSQL's defaults, as its createIndex makes it, when
-  // none); its createIndex then keeps the index that exists.
-  await buildAnnIndex(client, mastraIndexName, options.mastraIndexSettings ?? []);
-  await vector.createIndex({ indexName: mastraIndexName, dimension: 512 });
+  if (options.bulk) {
+    process.stderr.write("building the vector indexes…\n");
+    await app.memoryStorage.vectors.ensureIndex(app.memory.index, { rebuild: "end" });
+    // Mastra's with the settings asked for (libSQL's defaults, as its createIndex makes it, when
+    // none); its createIndex then keeps the index that exists.
+    await buildAnnIndex(client, mastraIndexName, settings);
+    await vector.createIndex({ indexName: mastraIndexName, dimension: 512 });
+  }
   return sessionIds;
 }
 

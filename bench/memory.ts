@@ -173,6 +173,7 @@ async function benchmarkSize(
       // The same index settings as the bridge's table: the rows compare the two code paths over
       // the same kind of index (the turn benchmark runs Mastra's as shipped).
       mastraIndexSettings: annSettings(512),
+      bulk: true,
     });
     const seedSeconds = (performance.now() - seedStart) / 1000;
     process.stderr.write(`seeded ${size.toLocaleString("en-US")} messages in ${seedSeconds.toFixed(0)} s\n`);
