@@ -16,7 +16,7 @@ const upsertBatch = 16;
 const annCandidates = 100;
 /**
  * Up to this many vectors of the user (of the session, when one is asked for), an exact
- * search costs about what asking the index does (measured: ~4 µs a vector, against ~8 ms for
+ * search costs about what asking the index does (measured: ~4 µs a vector, against ~7 ms for
  * 100 DiskANN candidates) and never misses.
  */
 const defaultExactUpTo = 2000;
@@ -24,9 +24,9 @@ const defaultExactUpTo = 2000;
  * libSQL's DiskANN settings for the vector indexes made here (its defaults keep every
  * neighbour as a full vector and search a list of 200). Measured over 10,260 USE-lite
  * vectors of 512 dimensions (`bench/README.md`, memory), one bit per dimension for the
- * neighbours and a list of 400: an insert ~3 ms instead of ~14, a search of 100
- * candidates ~8 ms instead of ~22, the file 127 MB instead of 1.16 GB, and more of the
- * exact top 4 among the candidates (0.94 against 0.92). A bit per dimension tells
+ * neighbours and a list of 400: an insert ~2 ms instead of ~14, a search of 100
+ * candidates ~7 ms instead of ~20, the file 127 MB instead of 1.16 GB, and more of the
+ * exact top 4 among the candidates (0.95 against 0.93). A bit per dimension tells
  * vectors apart only when they have many; smaller embedders keep a byte per dimension.
  */
 export function annSettings(dimension: number): string[] {
