@@ -5,24 +5,27 @@ import { callApi, postJson, scriptedModel, sendChat, startChatServer, userMessag
 import { sharedEmbedder } from "./_setup.ts";
 
 /** The real embedder behind a gate: calls wait until `open()` (so the queue in front of it fills). */
-async function gatedEmbedder(): Promise<{ embedder: Embedder; open(): void; calls: () => number }> {
+async function gatedEmbedder(): Promise<{ embedder: Embedder; open(): void; calls: () => number; texts: string[] }> {
   const real = await sharedEmbedder();
   let open!: () => void;
   const gate = new Promise<void>((resolve) => {
     open = resolve;
   });
   let calls = 0;
+  const asked: string[] = [];
   return {
     embedder: {
       ...real,
       async embed(texts) {
         calls += 1;
+        asked.push(...texts);
         await gate;
         return real.embed(texts);
       },
     },
     open,
     calls: () => calls,
+    texts: asked,
   };
 }
 
@@ -55,4 +58,39 @@ test("a turn is refused with 503 server_busy and Retry-After when the embedder's
   const retried = await sendChat(url, { messages: [userMessage("third question")] });
   assert.equal(retried.chunks.at(-1)?.type, "finish");
   assert.equal(((await callApi(url, "GET", "/api/sessions")).body.sessions as unknown[]).length, 3);
+});
+
+test("a turn's recall query is embedded while its session is resolved, and only once", async (t) => {
+  const gated = await gatedEmbedder();
+  const { url, app } = await startChatServer(t, { model: scriptedModel(["Thursday."]), embedder: gated.embedder });
+  // The new session's creation (which takes its lease) waits until the test lets it go on.
+  let letCreate!: () => void;
+  const creating = new Promise<void>((resolve) => {
+    letCreate = resolve;
+  });
+  const create = app.sessions.create.bind(app.sessions);
+  let created = false;
+  app.sessions.create = async (...args) => {
+    await creating;
+    const session = await create(...args);
+    created = true;
+    return session;
+  };
+  const failSafe = setTimeout(() => {
+    letCreate();
+    gated.open();
+  }, 10_000);
+  t.after(() => clearTimeout(failSafe));
+
+  const question = "When is the launch of the new billing page?";
+  const turn = sendChat(url, { messages: [userMessage(question)] });
+  while (!gated.texts.includes(question)) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(created, false, "the query was embedded only after the session was resolved");
+  letCreate();
+  gated.open();
+  const { chunks } = await turn;
+  assert.equal(chunks.at(-1)?.type, "finish");
+  // Recall waited for that embedding, and the user message's vectors reuse it too.
+  await app.turns.settled();
+  assert.equal(gated.texts.filter((text) => text === question).length, 1);
 });

@@ -73,6 +73,12 @@ export interface MemoryBridge extends ConversationMemory {
   /** Deletes messages of a session by client id, with their vectors. */
   deleteMessages(sessionId: string, resourceId: string, messageIds: string[]): Promise<void>;
   /**
+   * Starts embedding a new message's recall query ahead of `recall`, which
+   * then finds it in flight or done (a turn asks while its session is being
+   * resolved). A failure is left for `recall` to meet: it embeds again.
+   */
+  prepareRecall(query: string): void;
+  /**
    * Marks a turn as waiting for its answer until the returned function is
    * called: embedding that nobody waits for holds back meanwhile.
    */
@@ -264,6 +270,11 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       await vectors.deleteForSessions([session.id]);
       await messages.deleteSession(session.id);
       logger.debug({ sessionId: session.id }, "memory thread deleted");
+    },
+
+    prepareRecall(text) {
+      const query = queryOf(text);
+      if (query) embed([query], "query").catch(() => undefined);
     },
 
     holdBackgroundWork: () => scheduler.hold(),

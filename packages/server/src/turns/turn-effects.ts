@@ -52,11 +52,19 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
       // A new session is created holding it; nothing can be earlier in it.
       let earlier: Awaited<ReturnType<typeof findEarlier>>;
       let session: Session;
+      // The recall query is embedded meanwhile: the lease, the turn record and the tool sessions
+      // take a few milliseconds of writes and reads that would otherwise come before it. (A turn
+      // refused as busy or answered by a replay has embedded for nothing; one busy in this
+      // process is refused before.)
+      const prepareRecall = () => memory.prepareRecall(messageText(userMessage));
       if (!sessionId) {
         const title = columnText(messageText(userMessage), titleLength) || null;
+        prepareRecall();
         session = resolved(await lease.createHeld(resourceId, title, turn.leaseId));
       } else {
-        const attempt = dependencies.isRunningHere(sessionId)
+        const runningHere = dependencies.isRunningHere(sessionId);
+        if (!runningHere) prepareRecall();
+        const attempt = runningHere
           ? await sessions.get(resourceId, sessionId).then((busy) => busy && { busy })
           : await lease.acquire(resourceId, sessionId, turn.leaseId);
         if (!attempt) throw new SessionNotFoundError(sessionId);
