@@ -23,7 +23,18 @@ export interface LoadResult {
   latencies: number[];
   seconds: number;
   failures: number;
+  /**
+   * CPU time of the thread that called `runLoad` (the servers') during the measured
+   * window, in milliseconds: what serving cost, whatever else the machine was doing.
+   */
+  serverCpuMs: number;
 }
+
+/** What the client thread posts: the measured window's start and end as they pass, then the result. */
+type ClientMessage =
+  | { kind: "window-start" }
+  | { kind: "window-end" }
+  | { kind: "result"; result: Omit<LoadResult, "serverCpuMs"> };
 
 if (!isMainThread) runClientThread();
 
@@ -34,10 +45,20 @@ export function startLoadClients(): Worker {
 
 export function runLoad(worker: Worker, job: LoadJob): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
-    worker.once("message", (result: LoadResult) => {
-      worker.off("error", reject);
-      resolve(result);
-    });
+    let started: NodeJS.CpuUsage | undefined;
+    let serverCpuMs = Number.NaN;
+    const onMessage = (message: ClientMessage) => {
+      if (message.kind === "window-start") started = process.threadCpuUsage();
+      else if (message.kind === "window-end" && started) {
+        const used = process.threadCpuUsage(started);
+        serverCpuMs = (used.user + used.system) / 1000;
+      } else if (message.kind === "result") {
+        worker.off("message", onMessage);
+        worker.off("error", reject);
+        resolve({ ...message.result, serverCpuMs });
+      }
+    };
+    worker.on("message", onMessage);
     worker.once("error", reject);
     worker.postMessage(job);
   });
@@ -46,15 +67,21 @@ export function runLoad(worker: Worker, job: LoadJob): Promise<LoadResult> {
 /** The worker's side: runs each job it is sent and posts back what it measured. */
 function runClientThread(): void {
   parentPort?.on("message", async (job: LoadJob) => {
-    parentPort?.postMessage(await clientLoops(job));
+    const post = (message: ClientMessage) => parentPort?.postMessage(message);
+    post({ kind: "result", result: await clientLoops(job, post) });
   });
 }
 
-async function clientLoops(job: LoadJob): Promise<LoadResult> {
+async function clientLoops(
+  job: LoadJob,
+  post: (message: ClientMessage) => void,
+): Promise<Omit<LoadResult, "serverCpuMs">> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: job.concurrency });
   const started = performance.now();
   const measureFrom = started + job.warmupMs;
   const end = measureFrom + job.durationMs;
+  setTimeout(() => post({ kind: "window-start" }), job.warmupMs);
+  setTimeout(() => post({ kind: "window-end" }), job.warmupMs + job.durationMs);
   const latencies: number[] = [];
   let failures = 0;
   const loop = async () => {
@@ -90,9 +117,14 @@ function get(url: string, headers: Record<string, string>, agent: http.Agent): P
   });
 }
 
-export function summarizeLoad(result: LoadResult): { perSecond: number; latency: Timing } {
+export function summarizeLoad(result: LoadResult): { perSecond: number; latency: Timing; cpuMicros: number } {
   if (result.failures > 0) throw new Error(`${result.failures} requests failed`);
-  return { perSecond: result.latencies.length / result.seconds, latency: timingOf(result.latencies) };
+  return {
+    perSecond: result.latencies.length / result.seconds,
+    latency: timingOf(result.latencies),
+    // The servers' thread's CPU time per request completed in the window.
+    cpuMicros: (result.serverCpuMs * 1000) / result.latencies.length,
+  };
 }
 
 /**

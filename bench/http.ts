@@ -7,7 +7,9 @@
 // JSON bytes captured from the real server. The clients run in a worker thread
 // (bench/http-load.ts), so that they do not share the servers' event loop. Each
 // cell runs `--rounds` times, bridge and floor alternating; the table shows each
-// side's median round (the floor alone varied 9k-20k requests/s between runs).
+// side's median round (the floor alone varied 9k-20k requests/s between runs),
+// and the CPU time the servers' thread spent per request (median of the rounds):
+// the floor is bound by the client thread as much as by its server, on two cores.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -27,10 +29,18 @@ import { loadUseLiteEmbedder } from "../packages/server/src/memory/embedders/use
 import { pageCursor, populateSessions, runLoad, startLoadClients, summarizeLoad } from "./http-load.ts";
 import { formatMarkdown, formatTable, machine, type Timing, updateReadme, writeResults } from "./measure.ts";
 
+interface Round {
+  perSecond: number;
+  latency: Timing;
+  /** The servers' thread's CPU time per request (µs). */
+  cpuMicros: number;
+}
+
 interface Row {
   request: string;
-  bridge: { perSecond: number; latency: Timing };
-  floor: { perSecond: number; latency: Timing };
+  /** The median round by requests per second, with the median CPU per request of all rounds. */
+  bridge: Round;
+  floor: Round;
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -105,8 +115,8 @@ export async function main(args: string[]): Promise<void> {
           warmupMs,
           durationMs,
         });
-      const bridgeRounds: Row["bridge"][] = [];
-      const floorRounds: Row["floor"][] = [];
+      const bridgeRounds: Round[] = [];
+      const floorRounds: Round[] = [];
       for (let round = 0; round < rounds; round++) {
         bridgeRounds.push(summarizeLoad(await load(bridge.url)));
         floorRounds.push(summarizeLoad(await load(floor.url)));
@@ -129,6 +139,9 @@ export async function main(args: string[]): Promise<void> {
     "floor p50 ms",
     "floor p95 ms",
     "req/s vs floor",
+    "bridge CPU µs/req",
+    "floor CPU µs/req",
+    "CPU vs floor",
   ];
   const table = rows.map((row) => [
     row.request,
@@ -139,6 +152,9 @@ export async function main(args: string[]): Promise<void> {
     ms(row.floor.latency.p50),
     ms(row.floor.latency.p95),
     `${((row.bridge.perSecond / row.floor.perSecond) * 100).toFixed(0)} %`,
+    row.bridge.cpuMicros.toFixed(0),
+    row.floor.cpuMicros.toFixed(0),
+    `${((row.floor.cpuMicros / row.bridge.cpuMicros) * 100).toFixed(0)} %`,
   ]);
   process.stdout.write(`\n${formatTable(headers, table)}\n`);
   const file = await writeResults("http", {
@@ -161,12 +177,13 @@ export async function main(args: string[]): Promise<void> {
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);
 }
 
-/** The round with the median requests per second. */
-function medianRound(results: Row["bridge"][]): Row["bridge"] {
-  const sorted = [...results].sort((a, b) => a.perSecond - b.perSecond);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)];
-  if (!median) throw new Error("no rounds measured");
-  return median;
+/** The round with the median requests per second, with the median CPU per request of all rounds. */
+function medianRound(results: Round[]): Round {
+  const middle = <T>(sorted: T[]) => sorted[Math.floor((sorted.length - 1) / 2)];
+  const median = middle([...results].sort((a, b) => a.perSecond - b.perSecond));
+  const cpuMicros = middle(results.map((round) => round.cpuMicros).sort((a, b) => a - b));
+  if (!median || cpuMicros === undefined) throw new Error("no rounds measured");
+  return { ...median, cpuMicros };
 }
 
 /** A bare Hono app answering each captured path with its captured bytes: what HTTP alone costs. */

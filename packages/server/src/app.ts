@@ -27,6 +27,7 @@ import { type CleanupReport, runCleanup } from "./storage/cleanup.ts";
 import type { DatabaseHandle } from "./storage/libsql/client.ts";
 import { openStorage } from "./storage/open-storage.ts";
 import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
+import type { ListSessions } from "./storage/session-listing.ts";
 import { withMemoryThreads } from "./storage/session-threads.ts";
 import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
 
@@ -64,6 +65,8 @@ export interface App {
   memoryDatabase: DatabaseHandle | undefined;
   /** Sessions with their memory threads. */
   sessions: SessionStore;
+  /** Pages of sessions with their message counts (`GET /api/sessions`). */
+  listSessions: ListSessions;
   toolSessions: ToolSessionStore;
   memories: MemoryStore;
   traces: TraceStore;
@@ -214,6 +217,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       database: opened.database,
       memoryDatabase: opened.memoryDatabase,
       sessions,
+      listSessions: opened.listSessions,
       toolSessions: storage.toolSessions,
       memories: storage.memories,
       traces: storage.traces,

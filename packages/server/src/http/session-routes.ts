@@ -22,10 +22,9 @@ function sessionJson(session: Session, messageCount: number) {
 export function registerSessionRoutes(http: HttpApp, app: App): void {
   http.get("/api/sessions", async (context) => {
     const query = parseInput(sessionListQuery, context.req.query());
-    const page = await app.sessions.list(resourceOf(context), query);
-    const counts = await app.memory.countMessages(page.sessions.map((session) => session.id));
+    const page = await app.listSessions(resourceOf(context), query);
     return context.json({
-      sessions: page.sessions.map((session) => sessionJson(session, counts.get(session.id) ?? 0)),
+      sessions: page.sessions.map((session) => sessionJson(session, session.messageCount)),
       nextCursor: page.nextCursor,
     });
   });

@@ -3,6 +3,7 @@ import type { AppStorage, Clock, IdGenerator, MemoryStorage } from "@session-bri
 import { type Config, isPostgresUrl } from "../config/config.ts";
 import type { DatabaseHandle } from "./libsql/client.ts";
 import { openLibsqlMemoryStorage, openLibsqlStorage } from "./libsql/libsql-storage.ts";
+import { openLibsqlSessionListing } from "./libsql/session-listing.ts";
 import type { PostgresHandle } from "./postgres/client.ts";
 import {
   openPostgres,
@@ -10,6 +11,7 @@ import {
   openPostgresStorage,
   preparePostgresMemory,
 } from "./postgres/postgres-storage.ts";
+import { type ListSessions, listSessionsThenCounts } from "./session-listing.ts";
 
 // Part of the composition root (app.ts, its only caller): the one place that
 // turns database URLs into clients and pools.
@@ -20,6 +22,8 @@ export interface OpenedStorage {
   /** The libSQL databases, when that is the backend (tests and benchmarks reach into them). */
   database: DatabaseHandle | undefined;
   memoryDatabase: DatabaseHandle | undefined;
+  /** Pages of sessions with their message counts, in one statement where both databases are embedded files. */
+  listSessions: ListSessions;
   close(): Promise<void>;
 }
 
@@ -89,7 +93,13 @@ export async function openStorage(config: Config, clock: Clock, generateId: IdGe
       memoryDatabase = libsql.database;
     }
     closers.push(() => memoryStorage.close());
-    return { storage, memoryStorage, database, memoryDatabase, close };
+    let listSessions = listSessionsThenCounts(storage.sessions, memoryStorage.messages);
+    if (database?.file && memoryDatabase?.file) {
+      const listing = openLibsqlSessionListing(database, memoryDatabase.file);
+      closers.push(async () => listing.close());
+      listSessions = listing.list;
+    }
+    return { storage, memoryStorage, database, memoryDatabase, listSessions, close };
   } catch (error) {
     await close();
     throw error;

@@ -21,7 +21,7 @@ export function pageRequest(options: ListSessionsOptions = {}): { limit: number;
 }
 
 /** A page from `limit + 1` rows: the extra row says whether there is a next page. */
-export function pageOf(rows: Session[], limit: number) {
+export function pageOf<T extends Session>(rows: T[], limit: number): { sessions: T[]; nextCursor: string | null } {
   const sessions = rows.slice(0, limit);
   const last = sessions.at(-1);
   return { sessions, nextCursor: rows.length > limit && last ? encodeCursor(last) : null };

@@ -16,6 +16,10 @@ export interface DatabaseHandle {
   reader: SqlReader;
   /** True for an embedded file; false for a remote libSQL server. */
   isLocalFile: boolean;
+  /** The embedded file's path as the client opened it (not for a remote server or `:memory:`). */
+  file: string | undefined;
+  /** How long a connection to it waits for another's lock. */
+  busyTimeoutMs: number;
   /**
    * A connection in a worker thread for statements that would hold up the
    * serving thread (see {@link SqlThread}); on a remote server or `:memory:`,
@@ -75,6 +79,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       db: drizzle(client, { schema }),
       reader,
       isLocalFile: filePath !== undefined,
+      file: openedFile,
+      busyTimeoutMs,
       openThread: () =>
         openedFile === undefined ? clientSqlThread(client) : openSqlThread({ path: openedFile, busyTimeoutMs }),
       close: () => {

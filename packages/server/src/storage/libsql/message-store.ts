@@ -27,7 +27,8 @@ async function haveTriggers(client: Client, names: string[]): Promise<boolean> {
 /** How many of the matches written last a keyword search ranks. */
 const keywordCandidates = 500;
 /** Each session's visible messages (running answers not counted), kept by the triggers below. */
-const countsTable = "session_bridge_message_counts";
+/** Visible messages per session, kept by triggers on Mastra's messages table. */
+export const messageCountsTable = "session_bridge_message_counts";
 const countTriggers = "session_bridge_message_counts_v1";
 
 /**
@@ -40,11 +41,11 @@ const countTriggers = "session_bridge_message_counts_v1";
  */
 export async function prepareMessageCounts(client: Client): Promise<void> {
   const countOne = (thread: string, content: string) =>
-    `INSERT INTO ${countsTable} (thread_id, visible) SELECT ${thread}, 1 WHERE ${visible(content)} ON CONFLICT (thread_id) DO UPDATE SET visible = visible + 1;`;
+    `INSERT INTO ${messageCountsTable} (thread_id, visible) SELECT ${thread}, 1 WHERE ${visible(content)} ON CONFLICT (thread_id) DO UPDATE SET visible = visible + 1;`;
   const uncountOne = (thread: string, content: string) =>
-    `UPDATE ${countsTable} SET visible = visible - 1 WHERE thread_id = ${thread} AND ${visible(content)};`;
+    `UPDATE ${messageCountsTable} SET visible = visible - 1 WHERE thread_id = ${thread} AND ${visible(content)};`;
   await client.execute(
-    `CREATE TABLE IF NOT EXISTS ${countsTable} (thread_id TEXT PRIMARY KEY, visible INTEGER NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${messageCountsTable} (thread_id TEXT PRIMARY KEY, visible INTEGER NOT NULL)`,
   );
   if (
     await haveTriggers(
@@ -58,13 +59,13 @@ export async function prepareMessageCounts(client: Client): Promise<void> {
   // once each do it in turn, and the second finds the same counts).
   await client.batch(
     [
-      `DELETE FROM ${countsTable}`,
-      `INSERT INTO ${countsTable} (thread_id, visible)
+      `DELETE FROM ${messageCountsTable}`,
+      `INSERT INTO ${messageCountsTable} (thread_id, visible)
          SELECT thread_id, count(*) FROM ${messagesTable} WHERE ${visible("content")} GROUP BY thread_id`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_insert AFTER INSERT ON ${messagesTable} BEGIN ${countOne("NEW.thread_id", "NEW.content")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_update AFTER UPDATE OF content, thread_id ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} ${countOne("NEW.thread_id", "NEW.content")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_delete AFTER DELETE ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} END`,
-      `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_thread AFTER DELETE ON ${threadsTable} BEGIN DELETE FROM ${countsTable} WHERE thread_id = OLD.id; END`,
+      `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_thread AFTER DELETE ON ${threadsTable} BEGIN DELETE FROM ${messageCountsTable} WHERE thread_id = OLD.id; END`,
     ],
     "write",
   );
@@ -303,7 +304,7 @@ export function createLibsqlMessageStore(
       // One statement whatever the number of ids, answered as one value: the counts in the ids'
       // order, joined by commas (cheaper than a row, or an object key, per session).
       const [[joined] = []] = await reader.all(
-        `SELECT group_concat(coalesce(counted.visible, 0), ',' ORDER BY wanted.key) FROM json_each(?) AS wanted LEFT JOIN ${countsTable} AS counted ON counted.thread_id = wanted.value`,
+        `SELECT group_concat(coalesce(counted.visible, 0), ',' ORDER BY wanted.key) FROM json_each(?) AS wanted LEFT JOIN ${messageCountsTable} AS counted ON counted.thread_id = wanted.value`,
         [JSON.stringify(sessionIds)],
       );
       const counts = String(joined ?? "").split(",");

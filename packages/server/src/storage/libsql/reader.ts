@@ -29,9 +29,31 @@ const maxPrepared = 256;
  */
 export function openReader(client: Client, filePath: string | undefined, busyTimeoutMs: number): SqlReader {
   if (filePath === undefined || filePath === ":memory:" || filePath === "") return clientReader(client);
+  return openFileReader(filePath, busyTimeoutMs);
+}
+
+/**
+ * A query-only connection to an embedded file (see {@link openReader}), with
+ * other files attached under their schema names (`attach`: name → path), so
+ * one statement can read several databases.
+ *
+ * @example
+ * const reader = openFileReader("./data/session-bridge.db", 5_000, { memory: "./data/memory.db" });
+ */
+export function openFileReader(
+  filePath: string,
+  busyTimeoutMs: number,
+  attach: Record<string, string> = {},
+): SqlReader {
   const connection = new Database(filePath, { timeout: busyTimeoutMs });
   // The `readonly` option of this driver is not applied; the pragma is.
   connection.exec("PRAGMA query_only = ON");
+  try {
+    for (const [name, path] of Object.entries(attach)) connection.prepare(`ATTACH DATABASE ? AS "${name}"`).run(path);
+  } catch (error) {
+    connection.close();
+    throw error;
+  }
   const prepared = new Map<string, Database.Statement>();
   return {
     async all(sql, args) {
@@ -80,13 +102,20 @@ export function readRowsAsJson(
   reader: SqlReader,
   query: { toSQL(): { sql: string; params: unknown[] } },
   columns: string[],
-  orderBy: string,
+  orderBy: string[],
+  /** More columns from tables joined to the rows (`rows` names the query's rows), e.g. `LEFT JOIN t ON t.id = rows."id"`. */
+  joined?: { columns: string[]; join: string },
 ): (values: Record<string, InValue>) => Promise<unknown[][]> {
-  const row = columns.map((name) => `"${name}"`).join(", ");
+  const row = [...columns.map((name) => `rows."${name}"`), ...(joined?.columns ?? [])].join(", ");
+  const order = orderBy.map((term) => `rows.${term}`).join(", ");
   const page = readQuery(reader, {
     toSQL() {
       const { sql, params } = query.toSQL();
-      return { sql: `SELECT json_group_array(json_array(${row}) ORDER BY ${orderBy}) FROM (${sql})`, params };
+      const join = joined ? ` ${joined.join}` : "";
+      return {
+        sql: `SELECT json_group_array(json_array(${row}) ORDER BY ${order}) FROM (${sql}) AS rows${join}`,
+        params,
+      };
     },
   });
   return async (values) => {

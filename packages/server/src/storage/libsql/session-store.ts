@@ -1,5 +1,5 @@
 import type { InArgs } from "@libsql/client";
-import type { Clock, IdGenerator, Session, SessionStore } from "@session-bridge/core";
+import type { Clock, IdGenerator, ListSessionsOptions, Session, SessionStore } from "@session-bridge/core";
 import { and, count, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import { pageOf, pageRequest } from "../session-page.ts";
 import type { Database } from "./client.ts";
@@ -21,6 +21,41 @@ export interface SessionStoreOptions {
   reader: SqlReader;
   clock: Clock;
   generateId: IdGenerator;
+}
+
+/**
+ * Pages of a resource's sessions, most recently used first, each read through
+ * `reader` as one JSON value (see {@link readRowsAsJson}): rows of the
+ * session's columns (as {@link sessionOf} reads them), then `joined`'s
+ * columns, and the page size asked for (one more row is read: is there a next page?).
+ */
+export function sessionPages(db: Database, reader: SqlReader, joined?: { columns: string[]; join: string }) {
+  const page = (after?: SQL) =>
+    readRowsAsJson(
+      reader,
+      db
+        .select(sessionColumns)
+        .from(sessions)
+        .where(and(eq(sessions.resourceId, sql.placeholder("resourceId")), after))
+        .orderBy(desc(sessions.lastAccessed), desc(sessions.id))
+        .limit(sql.placeholder("limit")),
+      Object.values(sessionColumns).map((column) => column.name),
+      [`"${sessions.lastAccessed.name}" DESC`, `"${sessions.id.name}" DESC`],
+      joined,
+    );
+  const firstPage = page();
+  // A row value, so SQLite seeks the (resource_id, last_accessed, id) index
+  // to the cursor instead of reading every row before it.
+  const laterPage = page(
+    sql`(${sessions.lastAccessed}, ${sessions.id}) < (${sql.placeholder("lastAccessed")}, ${sql.placeholder("id")})`,
+  );
+  return async (resourceId: string, options?: ListSessionsOptions) => {
+    const { limit, after } = pageRequest(options);
+    const rows = after
+      ? await laterPage({ resourceId, lastAccessed: after.lastAccessed, id: after.id, limit: limit + 1 })
+      : await firstPage({ resourceId, limit: limit + 1 });
+    return { rows, limit };
+  };
 }
 
 /** Frees the session's lease if `leaseId` still holds it (the statement, for the store and for a turn's end). */
@@ -57,24 +92,7 @@ export function createSessionStore({ db, reader, clock, generateId }: SessionSto
     .returning(sessionColumns)
     .prepare();
   const selectSession = readQuery(reader, db.select(sessionColumns).from(sessions).where(byIdForResource));
-  const newestFirst = (after?: SQL) =>
-    readRowsAsJson(
-      reader,
-      db
-        .select(sessionColumns)
-        .from(sessions)
-        .where(and(eq(sessions.resourceId, sql.placeholder("resourceId")), after))
-        .orderBy(desc(sessions.lastAccessed), desc(sessions.id))
-        .limit(sql.placeholder("limit")),
-      Object.values(sessionColumns).map((column) => column.name),
-      `"${sessions.lastAccessed.name}" DESC, "${sessions.id.name}" DESC`,
-    );
-  const firstPage = newestFirst();
-  // A row value, so SQLite seeks the (resource_id, last_accessed, id) index
-  // to the cursor instead of reading every row before it.
-  const laterPage = newestFirst(
-    sql`(${sessions.lastAccessed}, ${sessions.id}) < (${sql.placeholder("lastAccessed")}, ${sql.placeholder("id")})`,
-  );
+  const pages = sessionPages(db, reader);
   const touchSession = db
     .update(sessions)
     .set({ lastAccessed: sql.placeholder("now") as unknown as Date })
@@ -108,10 +126,7 @@ export function createSessionStore({ db, reader, clock, generateId }: SessionSto
     },
 
     async list(resourceId, options) {
-      const { limit, after } = pageRequest(options);
-      const rows = after
-        ? await laterPage({ resourceId, lastAccessed: after.lastAccessed, id: after.id, limit: limit + 1 })
-        : await firstPage({ resourceId, limit: limit + 1 });
+      const { rows, limit } = await pages(resourceId, options);
       return pageOf(rows.map(sessionOf), limit);
     },
 
@@ -256,7 +271,8 @@ export function createSessionStore({ db, reader, clock, generateId }: SessionSto
 }
 
 /** A row of {@link sessionColumns}, in their order, as the reader answers it. */
-function sessionOf(row: unknown[]): Session {
+/** A session from a row of its columns in {@link sessionColumns}' order. */
+export function sessionOf(row: unknown[]): Session {
   return {
     id: row[0] as string,
     resourceId: row[1] as string,

@@ -1,0 +1,37 @@
+import type { ListSessionsOptions, MessageStore, Session, SessionStore } from "@session-bridge/core";
+
+/** A session as the list shows it: with how many visible messages it holds. */
+export interface ListedSession extends Session {
+  messageCount: number;
+}
+
+export interface ListedSessionPage {
+  sessions: ListedSession[];
+  nextCursor: string | null;
+}
+
+/**
+ * A page of a resource's sessions, most recently used first, each with its
+ * message count (`GET /api/sessions`); `invalid_request` for a bad limit or
+ * cursor. Sessions live in the app's database, counts in the memory's.
+ */
+export type ListSessions = (resourceId: string, options?: ListSessionsOptions) => Promise<ListedSessionPage>;
+
+/**
+ * {@link ListSessions} wherever the two databases are: the page, then the
+ * counts of its sessions (two statements). Two embedded libSQL files are read
+ * in one (see `openLibsqlSessionListing`).
+ */
+export function listSessionsThenCounts(
+  sessions: Pick<SessionStore, "list">,
+  messages: Pick<MessageStore, "count">,
+): ListSessions {
+  return async (resourceId, options) => {
+    const page = await sessions.list(resourceId, options);
+    const counts = await messages.count(page.sessions.map((session) => session.id));
+    return {
+      sessions: page.sessions.map((session) => ({ ...session, messageCount: counts.get(session.id) ?? 0 })),
+      nextCursor: page.nextCursor,
+    };
+  };
+}
