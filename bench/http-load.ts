@@ -25,7 +25,8 @@ export interface LoadResult {
   failures: number;
   /**
    * CPU time of the thread that called `runLoad` (the servers') during the measured
-   * window, in milliseconds: what serving cost, whatever else the machine was doing.
+   * window, in milliseconds: what serving cost on that thread (V8's garbage-collection
+   * helpers and libuv's pool are other threads, not counted).
    */
   serverCpuMs: number;
 }
@@ -44,6 +45,7 @@ export function startLoadClients(): Worker {
 }
 
 export function runLoad(worker: Worker, job: LoadJob): Promise<LoadResult> {
+  if (typeof process.threadCpuUsage !== "function") throw new Error("the load benchmarks need Node 22.19 or later");
   return new Promise((resolve, reject) => {
     let started: NodeJS.CpuUsage | undefined;
     let serverCpuMs = Number.NaN;
@@ -119,6 +121,7 @@ function get(url: string, headers: Record<string, string>, agent: http.Agent): P
 
 export function summarizeLoad(result: LoadResult): { perSecond: number; latency: Timing; cpuMicros: number } {
   if (result.failures > 0) throw new Error(`${result.failures} requests failed`);
+  if (!Number.isFinite(result.serverCpuMs)) throw new Error("the measured window's CPU time was not taken");
   return {
     perSecond: result.latencies.length / result.seconds,
     latency: timingOf(result.latencies),

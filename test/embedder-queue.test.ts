@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Embedder } from "@session-bridge/server";
+import { v7 as uuidv7 } from "uuid";
 import { callApi, postJson, scriptedModel, sendChat, startChatServer, userMessage } from "./_chat.ts";
 import { sharedEmbedder } from "./_setup.ts";
 
@@ -84,7 +85,8 @@ test("a turn's recall query is embedded while its session is resolved, and only 
 
   const question = "When is the launch of the new billing page?";
   const turn = sendChat(url, { messages: [userMessage(question)] });
-  while (!gated.texts.includes(question)) await new Promise((resolve) => setTimeout(resolve, 5));
+  const deadline = Date.now() + 10_000;
+  while (!gated.texts.includes(question) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assert.equal(created, false, "the query was embedded only after the session was resolved");
   letCreate();
   gated.open();
@@ -93,4 +95,22 @@ test("a turn's recall query is embedded while its session is resolved, and only 
   // Recall waited for that embedding, and the user message's vectors reuse it too.
   await app.turns.settled();
   assert.equal(gated.texts.filter((text) => text === question).length, 1);
+});
+
+test("a turn for a session that is not the caller's (404) or is busy (409) embeds nothing", async (t) => {
+  const gated = await gatedEmbedder();
+  gated.open();
+  const { url, app } = await startChatServer(t, {
+    model: scriptedModel(["first", "second"]),
+    embedder: gated.embedder,
+  });
+  const unknown = await postJson(url, { sessionId: uuidv7(), messages: [userMessage("Is anybody there?")] });
+  assert.equal(unknown.status, 404);
+  assert.equal(unknown.body?.error?.code, "session_not_found");
+  // Busy: another process holds the session's lease (a lease taken on the store, as another server's turn does).
+  const session = await app.sessions.create("local");
+  assert.ok(await app.sessions.acquireTurnLease("local", session.id, uuidv7(), 60_000));
+  const busy = await postJson(url, { sessionId: session.id, messages: [userMessage("Are you still busy?")] });
+  assert.equal(busy.status, 409);
+  assert.deepEqual(gated.texts, []);
 });

@@ -20,12 +20,12 @@ function countingEmbedder() {
 test("embeds each distinct text once and answers repeats from the cache, in order", async () => {
   const { embedder, calls } = countingEmbedder();
   const embed = cachedEmbed(embedder);
-  assert.deepEqual(await embed(["a", "bb", "a"], "query"), [
+  assert.deepEqual(await embed(["a", "bb", "a"], "query", "alice"), [
     [1, 1],
     [2, 1],
     [1, 1],
   ]);
-  assert.deepEqual(await embed(["bb", "ccc"], "query"), [
+  assert.deepEqual(await embed(["bb", "ccc"], "query", "alice"), [
     [2, 1],
     [3, 1],
   ]);
@@ -35,17 +35,17 @@ test("embeds each distinct text once and answers repeats from the cache, in orde
 test("forgets the least recently used text beyond its capacity", async () => {
   const { embedder, calls } = countingEmbedder();
   const embed = cachedEmbed(embedder, 2);
-  await embed(["a", "bb"], "query");
-  await embed(["a"], "query"); // "a" is now the most recent
-  await embed(["ccc"], "query"); // evicts "bb"
-  await embed(["a", "bb"], "query");
+  await embed(["a", "bb"], "query", "alice");
+  await embed(["a"], "query", "alice"); // "a" is now the most recent
+  await embed(["ccc"], "query", "alice"); // evicts "bb"
+  await embed(["a", "bb"], "query", "alice");
   assert.deepEqual(calls, [["a", "bb"], ["ccc"], ["bb"]]);
 });
 
 test("a batch larger than the capacity still returns every vector", async () => {
   const { embedder } = countingEmbedder();
   const embed = cachedEmbed(embedder, 1);
-  assert.deepEqual(await embed(["a", "bb", "ccc"], "query"), [
+  assert.deepEqual(await embed(["a", "bb", "ccc"], "query", "alice"), [
     [1, 1],
     [2, 1],
     [3, 1],
@@ -62,15 +62,15 @@ test("a text being embedded is not sent again: background work waits for a query
       return new Promise((resolve) => pending.push(() => resolve(texts.map((text) => [text.length, 1]))));
     },
   });
-  const query = embed(["user message"], "query");
-  const saved = embed(["user message", "answer"], "background");
+  const query = embed(["user message"], "query", "alice");
+  const saved = embed(["user message", "answer"], "background", "alice");
   await Promise.resolve();
   assert.deepEqual(calls, [
     { texts: ["user message"], priority: "query" },
     { texts: ["answer"], priority: "background" },
   ]);
   // A query for a text only background work is embedding goes on its own.
-  const retried = embed(["answer"], "query");
+  const retried = embed(["answer"], "query", "alice");
   assert.deepEqual(calls.at(-1), { texts: ["answer"], priority: "query" });
   for (const release of pending) release();
   assert.deepEqual(await query, [[12, 1]]);
@@ -94,11 +94,38 @@ test("a failed embedding fails every request waiting for it, and the next reques
       return texts.map((text) => [text.length, 1]);
     },
   });
-  const first = embed(["x"], "query");
-  const second = embed(["x"], "background");
+  const first = embed(["x"], "query", "alice");
+  const second = embed(["x"], "background", "alice");
   await assert.rejects(first, /embedder down/);
   await assert.rejects(second, /embedder down/);
   fail = false;
-  assert.deepEqual(await embed(["x"], "background"), [[1, 1]]);
+  assert.deepEqual(await embed(["x"], "background", "alice"), [[1, 1]]);
   assert.deepEqual(calls, [["x"], ["x"]]);
+});
+
+test("a text one user had embedded is embedded again for another: the cache, and the embedding in flight, are per user", async () => {
+  const calls: string[][] = [];
+  const pending: (() => void)[] = [];
+  const embed = cachedEmbed({
+    id: "test:gated",
+    embed: (texts) => {
+      calls.push(texts);
+      return new Promise((resolve) => pending.push(() => resolve(texts.map((text) => [text.length, 1]))));
+    },
+  });
+  const alice = embed(["the launch is on Thursday"], "query", "alice");
+  const bob = embed(["the launch is on Thursday"], "query", "bob");
+  await Promise.resolve();
+  assert.equal(calls.length, 2, "bob waited for alice's embedding");
+  for (const release of pending.splice(0)) release();
+  await Promise.all([alice, bob]);
+  // Done and cached: each user's repeat is a hit, a third user's is not.
+  await embed(["the launch is on Thursday"], "query", "alice");
+  await embed(["the launch is on Thursday"], "background", "bob");
+  assert.equal(calls.length, 2);
+  const carol = embed(["the launch is on Thursday"], "query", "carol");
+  await Promise.resolve();
+  assert.equal(calls.length, 3, "carol was answered from another user's embedding");
+  for (const release of pending.splice(0)) release();
+  await carol;
 });

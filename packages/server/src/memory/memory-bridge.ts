@@ -73,11 +73,13 @@ export interface MemoryBridge extends ConversationMemory {
   /** Deletes messages of a session by client id, with their vectors. */
   deleteMessages(sessionId: string, resourceId: string, messageIds: string[]): Promise<void>;
   /**
-   * Starts embedding a new message's recall query ahead of `recall`, which
-   * then finds it in flight or done (a turn asks while its session is being
-   * resolved). A failure is left for `recall` to meet: it embeds again.
+   * Starts embedding a new message's recall query for the user ahead of
+   * `recall`, which then finds it in flight or done (a turn asks while its
+   * session is being resolved). A failure is left for `recall` to meet: it
+   * gets the same error while the embedding is in flight, and embeds again
+   * after.
    */
-  prepareRecall(query: string): void;
+  prepareRecall(query: string, resourceId: string): void;
   /**
    * Marks a turn as waiting for its answer until the returned function is
    * called: embedding that nobody waits for holds back meanwhile.
@@ -110,7 +112,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
   }
   const scheduler = createEmbeddingScheduler(embedder);
   const embed = cachedEmbed({ id: embedder.id, embed: scheduler.embed });
-  const embedLater = (texts: string[]) => embed(texts, "background");
+  const embedLater = (texts: string[], scope: string) => embed(texts, "background", scope);
 
   async function recall(request: RecallRequest): Promise<RecallResult> {
     const { sessionId, resourceId } = request;
@@ -129,7 +131,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
             return [];
           })
         : [];
-    const embedding = query ? embed([query], "query") : undefined;
+    const embedding = query ? embed([query], "query", resourceId) : undefined;
     // The user's and the session's memories are read while the query is embedded (awaited at
     // the end); asked after the embedding, which a read on this thread would otherwise delay.
     const memories = options.memories.forSession(resourceId, sessionId);
@@ -272,9 +274,9 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       logger.debug({ sessionId: session.id }, "memory thread deleted");
     },
 
-    prepareRecall(text) {
+    prepareRecall(text, resourceId) {
       const query = queryOf(text);
-      if (query) embed([query], "query").catch(() => undefined);
+      if (query) embed([query], "query", resourceId).catch(() => undefined);
     },
 
     holdBackgroundWork: () => scheduler.hold(),

@@ -52,19 +52,18 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
       // A new session is created holding it; nothing can be earlier in it.
       let earlier: Awaited<ReturnType<typeof findEarlier>>;
       let session: Session;
-      // The recall query is embedded meanwhile: the lease, the turn record and the tool sessions
-      // take a few milliseconds of writes and reads that would otherwise come before it. (A turn
-      // refused as busy or answered by a replay has embedded for nothing; one busy in this
-      // process is refused before.)
-      const prepareRecall = () => memory.prepareRecall(messageText(userMessage));
+      // The recall query is embedded while the rest of the session is resolved (the turn record,
+      // the tool sessions; a new session's creation too): a few milliseconds of writes and reads
+      // that would otherwise come before it. For a session asked by id, once its lease is held:
+      // a request answered 404 or 409 costs no embedding. (A retry answered by a replay has
+      // embedded for nothing.)
+      const prepareRecall = () => memory.prepareRecall(messageText(userMessage), resourceId);
       if (!sessionId) {
         const title = columnText(messageText(userMessage), titleLength) || null;
         prepareRecall();
         session = resolved(await lease.createHeld(resourceId, title, turn.leaseId));
       } else {
-        const runningHere = dependencies.isRunningHere(sessionId);
-        if (!runningHere) prepareRecall();
-        const attempt = runningHere
+        const attempt = dependencies.isRunningHere(sessionId)
           ? await sessions.get(resourceId, sessionId).then((busy) => busy && { busy })
           : await lease.acquire(resourceId, sessionId, turn.leaseId);
         if (!attempt) throw new SessionNotFoundError(sessionId);
@@ -75,6 +74,7 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
           throw new SessionBusyError(attempt.busy.id);
         }
         session = resolved(attempt.held);
+        prepareRecall();
         try {
           // Looked up now that nothing else runs (taking the lease may have recovered an interrupted answer).
           earlier = await findEarlier(session.id);

@@ -2,7 +2,7 @@ import type { ListSessions } from "../session-listing.ts";
 import { pageOf } from "../session-page.ts";
 import type { DatabaseHandle } from "./client.ts";
 import { messageCountsTable } from "./message-store.ts";
-import { openFileReader } from "./reader.ts";
+import { openFileReader, type SqlReader } from "./reader.ts";
 import { sessionOf, sessionPages } from "./session-store.ts";
 
 /**
@@ -10,7 +10,8 @@ import { sessionOf, sessionPages } from "./session-store.ts";
  * embedded files: a query-only connection to the app's file with the memory's
  * attached, so a page and its sessions' message counts (kept per session by
  * the memory's triggers) come back from one statement, as one JSON value. In
- * WAL mode each file is read at its last commit.
+ * WAL mode each file is read at its last commit. The connection opens with the
+ * first page asked for (commands that list nothing never open it).
  *
  * @example
  * const listing = openLibsqlSessionListing(appDatabase, "./data/memory.db");
@@ -20,20 +21,27 @@ export function openLibsqlSessionListing(
   app: Pick<DatabaseHandle, "db" | "file" | "busyTimeoutMs">,
   memoryFile: string,
 ): { list: ListSessions; close(): void } {
-  if (!app.file) throw new Error("the app database is not an embedded file");
-  const reader = openFileReader(app.file, app.busyTimeoutMs, { memory: memoryFile });
-  const pages = sessionPages(app.db, reader, {
-    columns: ["coalesce(counts.visible, 0)"],
-    join: `LEFT JOIN memory.${messageCountsTable} AS counts ON counts.thread_id = rows."id"`,
-  });
+  const file = app.file;
+  if (!file) throw new Error("the app database is not an embedded file");
+  let opened: { reader: SqlReader; pages: ReturnType<typeof sessionPages> } | undefined;
+  const open = () => {
+    const reader = openFileReader(file, app.busyTimeoutMs, { memory: memoryFile });
+    // A count below 0 (triggers another tool's writes skipped) shows as 0, as the counts read apart do.
+    const pages = sessionPages(app.db, reader, {
+      columns: ["max(coalesce(counts.visible, 0), 0)"],
+      join: `LEFT JOIN memory.${messageCountsTable} AS counts ON counts.thread_id = rows."id"`,
+    });
+    return { reader, pages };
+  };
   return {
     async list(resourceId, options) {
-      const { rows, limit } = await pages(resourceId, options);
+      opened ??= open();
+      const { rows, limit } = await opened.pages(resourceId, options);
       return pageOf(
         rows.map((row) => Object.assign(sessionOf(row), { messageCount: Number(row.at(-1) ?? 0) })),
         limit,
       );
     },
-    close: () => reader.close(),
+    close: () => opened?.reader.close(),
   };
 }
