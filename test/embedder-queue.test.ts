@@ -85,8 +85,9 @@ test("a turn's recall query is embedded while its session is resolved, and only 
 
   const question = "When is the launch of the new billing page?";
   const turn = sendChat(url, { messages: [userMessage(question)] });
-  const deadline = Date.now() + 10_000;
+  const deadline = Date.now() + 5_000;
   while (!gated.texts.includes(question) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(gated.texts.includes(question), "the query never reached the embedder while the session was created");
   assert.equal(created, false, "the query was embedded only after the session was resolved");
   letCreate();
   gated.open();

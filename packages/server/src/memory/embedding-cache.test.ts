@@ -129,3 +129,33 @@ test("a text one user had embedded is embedded again for another: the cache, and
   for (const release of pending.splice(0)) release();
   await carol;
 });
+
+test("a call that also waits for a text in flight caches the texts it embedded itself before it waits", async () => {
+  const calls: string[][] = [];
+  const pending = new Map<string, () => void>();
+  const embed = cachedEmbed({
+    id: "test:gated",
+    embed: (texts) => {
+      calls.push(texts);
+      return new Promise((resolve) =>
+        pending.set(texts.join("|"), () => resolve(texts.map((text) => [text.length, 1]))),
+      );
+    },
+  });
+  const query = embed(["a"], "query", "alice");
+  const saved = embed(["a", "bb"], "background", "alice"); // waits for "a", embeds "bb"
+  await Promise.resolve();
+  pending.get("bb")?.();
+  await new Promise((resolve) => setImmediate(resolve));
+  // "bb" is done while "a" is still in flight: asking for it again is a hit.
+  const again = embed(["bb"], "query", "alice");
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(calls, [["a"], ["bb"]]);
+  for (const release of pending.values()) release();
+  assert.deepEqual(await again, [[2, 1]]);
+  assert.deepEqual(await saved, [
+    [1, 1],
+    [2, 1],
+  ]);
+  await query;
+});

@@ -25,8 +25,8 @@ export function cachedEmbed(embedder: { id: string; embed: EmbedFunction }, capa
   const cache = new Map<string, number[]>();
   const inFlight = new Map<string, { priority: EmbedPriority; vector: Promise<number[]> }>();
   return async (texts, priority, scope) => {
-    // Keys are the user's and the text; `missing` keeps the texts themselves, in key order.
-    const keyOf = (text: string) => `${scope}\u0000${text}`;
+    // Keys are the user's (length-prefixed, so no scope and text can pass for another) and the text.
+    const keyOf = (text: string) => `${scope.length}:${scope}${text}`;
     const known = new Map(
       texts.flatMap((text) => {
         const vector = cache.get(keyOf(text));
@@ -57,7 +57,10 @@ export function cachedEmbed(embedder: { id: string; embed: EmbedFunction }, capa
       });
       try {
         const vectors = await call;
-        for (const [index, text] of missing.entries()) known.set(text, vectors[index] as number[]);
+        for (const [index, text] of missing.entries()) {
+          known.set(text, vectors[index] as number[]);
+          cache.set(keyOf(text), vectors[index] as number[]);
+        }
       } finally {
         for (const [index, text] of missing.entries()) {
           if (inFlight.get(keyOf(text)) === entries[index]) inFlight.delete(keyOf(text));

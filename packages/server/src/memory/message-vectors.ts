@@ -20,8 +20,9 @@ export async function writeMessageVectors(options: {
   if (entries.length === 0) return 0;
   const positions = new Map<string, number[]>();
   entries.forEach((entry, position) => {
-    const scope = entry.stored.resourceId;
-    positions.set(scope, [...(positions.get(scope) ?? []), position]);
+    const of = positions.get(entry.stored.resourceId);
+    if (of) of.push(position);
+    else positions.set(entry.stored.resourceId, [position]);
   });
   const embedded: number[][] = new Array(entries.length);
   await Promise.all(

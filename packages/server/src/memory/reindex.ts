@@ -75,7 +75,12 @@ export async function reindexMemory(options: ReindexOptions): Promise<ReindexRep
     const batch = await messages.scan({ after: cursorOf(state), limit: batchSize });
     const last = batch.at(-1);
     if (!last) break;
-    await writeMessageVectors({ vectors, indexName: target.indexName, embed: embedder.embed, messages: batch });
+    await writeMessageVectors({
+      vectors,
+      indexName: target.indexName,
+      embed: (texts) => embedder.embed(texts),
+      messages: batch,
+    });
     state = { target, cursor: { createdAt: last.createdAt.toISOString(), id: last.key } };
     await vectors.writeMeta("reindex", state);
     embedded += batch.length;

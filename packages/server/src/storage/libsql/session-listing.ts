@@ -24,6 +24,7 @@ export function openLibsqlSessionListing(
   const file = app.file;
   if (!file) throw new Error("the app database is not an embedded file");
   let opened: { reader: SqlReader; pages: ReturnType<typeof sessionPages> } | undefined;
+  let closed = false;
   const open = () => {
     const reader = openFileReader(file, app.busyTimeoutMs, { memory: memoryFile });
     // A count below 0 (triggers another tool's writes skipped) shows as 0, as the counts read apart do.
@@ -35,6 +36,7 @@ export function openLibsqlSessionListing(
   };
   return {
     async list(resourceId, options) {
+      if (closed) throw new Error("the session listing is closed");
       opened ??= open();
       const { rows, limit } = await opened.pages(resourceId, options);
       return pageOf(
@@ -42,6 +44,9 @@ export function openLibsqlSessionListing(
         limit,
       );
     },
-    close: () => opened?.reader.close(),
+    close() {
+      closed = true;
+      opened?.reader.close();
+    },
   };
 }
