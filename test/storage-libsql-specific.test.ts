@@ -11,8 +11,7 @@ import { indexNameFor } from "../packages/server/src/memory/vector-index.ts";
 import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
 import { openLibsqlMemoryStorage, openLibsqlStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
 import { openLibsqlVectorStore } from "../packages/server/src/storage/libsql/vector-store.ts";
-import { listSessionsThenCounts } from "../packages/server/src/storage/session-listing.ts";
-import { makeClock, makeTempDir, makeTestApp } from "./_setup.ts";
+import { makeClock, makeTempDir } from "./_setup.ts";
 import { newTurn, turnTrace } from "./storage/_fixtures.ts";
 import { at, makeThread, userMessage } from "./storage/_messages.ts";
 
@@ -406,60 +405,3 @@ function seeded(seed: number): () => number {
     return state / 2_147_483_648;
   };
 }
-
-describe("session listing on two embedded files", () => {
-  for (const layout of ["two files", "one file for both"] as const) {
-    test(`${layout}: a page of sessions and their message counts come from one statement, as the page and the counts read apart give them`, async (t) => {
-      const dataDir = await makeTempDir(t);
-      const shared = `file:${path.join(dataDir, "both.db")}`;
-      const app = await makeTestApp(t, {
-        dataDir,
-        ...(layout === "one file for both"
-          ? { environment: { DATABASE_URL: shared, MEMORY_DATABASE_URL: shared } }
-          : {}),
-      });
-      const text = (words: string) => ({ type: "text" as const, text: words });
-      for (const [resourceId, counts] of [
-        ["alice", [0, 1, 3, 2, 0, 5, 1]],
-        ["bob", [4, 2]],
-      ] as const) {
-        for (const count of counts) {
-          const session = await app.sessions.create(resourceId);
-          const messages = Array.from({ length: count }, (_, index) => ({
-            id: uuidv7(),
-            role: index % 2 === 0 ? ("user" as const) : ("assistant" as const),
-            parts: [text(`message ${index} of a session with ${count}`)],
-          }));
-          if (messages.length > 0) await app.memory.save({ sessionId: session.id, resourceId, messages });
-          // An answer still being written is not counted (nor shown).
-          if (count === 1) {
-            const running = { id: uuidv7(), role: "assistant" as const, parts: [text("half an answer")] };
-            await app.memory.save({ sessionId: session.id, resourceId, messages: [running], running: true });
-          }
-        }
-      }
-      const apart = listSessionsThenCounts(app.sessions, app.memoryStorage.messages);
-      const count = app.memoryStorage.messages.count.bind(app.memoryStorage.messages);
-      let countCalls = 0;
-      app.memoryStorage.messages.count = (ids) => {
-        countCalls += 1;
-        return count(ids);
-      };
-      for (const resourceId of ["alice", "bob", "carol"]) {
-        let cursor: string | undefined;
-        const seen: number[] = [];
-        do {
-          const options = { limit: 3, ...(cursor ? { cursor } : {}) };
-          const calls = countCalls;
-          const page = await app.listSessions(resourceId, options);
-          assert.equal(countCalls, calls, "the counts were read apart");
-          assert.deepEqual(page, await apart(resourceId, options));
-          seen.push(...page.sessions.map((session) => session.messageCount));
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor);
-        const expected = { alice: [0, 1, 3, 2, 0, 5, 1], bob: [4, 2], carol: [] }[resourceId] ?? [];
-        assert.deepEqual(seen, [...expected].reverse());
-      }
-    });
-  }
-});

@@ -11,6 +11,7 @@ import {
   openPostgresStorage,
   preparePostgresMemory,
 } from "./postgres/postgres-storage.ts";
+import { postgresSessionListing } from "./postgres/session-listing.ts";
 import { type ListSessions, listSessionsThenCounts } from "./session-listing.ts";
 
 // Part of the composition root (app.ts, its only caller): the one place that
@@ -22,7 +23,10 @@ export interface OpenedStorage {
   /** The libSQL databases, when that is the backend (tests and benchmarks reach into them). */
   database: DatabaseHandle | undefined;
   memoryDatabase: DatabaseHandle | undefined;
-  /** Pages of sessions with their message counts, in one statement where both databases are embedded files. */
+  /**
+   * Pages of sessions with their message counts: one statement where both databases are embedded
+   * files, or one PostgreSQL database; otherwise the page, then the counts.
+   */
   listSessions: ListSessions;
   close(): Promise<void>;
 }
@@ -72,11 +76,13 @@ export async function openStorage(config: Config, clock: Clock, generateId: IdGe
     closers.push(() => storage.close());
     let memoryStorage: MemoryStorage;
     let memoryDatabase: DatabaseHandle | undefined;
+    let sharedPostgres: PostgresHandle | undefined;
     if (isPostgresUrl(config.memoryDatabaseUrl)) {
       const shared = postgres && config.memoryDatabaseUrl === config.databaseUrl;
       const handle = shared
         ? (postgres as PostgresHandle)
         : openPostgres({ url: config.memoryDatabaseUrl, max: config.databasePoolSize });
+      if (shared) sharedPostgres = handle;
       await preparePostgresMemory(handle);
       memoryStorage = openPostgresMemoryStorage(handle, {
         url: config.memoryDatabaseUrl,
@@ -94,6 +100,7 @@ export async function openStorage(config: Config, clock: Clock, generateId: IdGe
     }
     closers.push(() => memoryStorage.close());
     let listSessions = listSessionsThenCounts(storage.sessions, memoryStorage.messages);
+    if (sharedPostgres) listSessions = postgresSessionListing(sharedPostgres.db);
     if (database?.file && memoryDatabase?.file) {
       const listing = openLibsqlSessionListing(database, memoryDatabase.file);
       closers.push(async () => listing.close());

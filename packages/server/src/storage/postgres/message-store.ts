@@ -12,7 +12,8 @@ const columns = `id, thread_id, "resourceId", role, content, "createdAtZ"`;
 /** SQL: true for a message a turn shows (not a running answer), given its `content` column. */
 const visible = (content: string) => `NOT ${runningPredicate.postgres(content)}`;
 /** Each session's visible messages (running answers not counted), kept by the trigger below. */
-const countsTable = "session_bridge_message_counts";
+/** Visible messages per session, kept by triggers on Mastra's messages table. */
+export const messageCountsTable = "session_bridge_message_counts";
 const countTrigger = "session_bridge_message_counts_v1";
 
 /**
@@ -25,21 +26,21 @@ const countTrigger = "session_bridge_message_counts_v1";
 export async function prepareMessageCounts(pool: pg.Pool): Promise<void> {
   // One query string of several statements runs as one transaction.
   await pool.query(`
-    CREATE TABLE IF NOT EXISTS ${countsTable} (thread_id text PRIMARY KEY, visible integer NOT NULL);
+    CREATE TABLE IF NOT EXISTS ${messageCountsTable} (thread_id text PRIMARY KEY, visible integer NOT NULL);
     CREATE OR REPLACE FUNCTION ${countTrigger}() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
     BEGIN
       IF TG_OP <> 'INSERT' AND ${visible("OLD.content")} THEN
-        UPDATE ${countsTable} SET visible = visible - 1 WHERE thread_id = OLD.thread_id;
+        UPDATE ${messageCountsTable} SET visible = visible - 1 WHERE thread_id = OLD.thread_id;
       END IF;
       IF TG_OP <> 'DELETE' AND ${visible("NEW.content")} THEN
-        INSERT INTO ${countsTable} AS counts (thread_id, visible) VALUES (NEW.thread_id, 1)
+        INSERT INTO ${messageCountsTable} AS counts (thread_id, visible) VALUES (NEW.thread_id, 1)
           ON CONFLICT (thread_id) DO UPDATE SET visible = counts.visible + 1;
       END IF;
       RETURN NULL;
     END $fn$;
     CREATE OR REPLACE FUNCTION ${countTrigger}_thread() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $fn$
     BEGIN
-      DELETE FROM ${countsTable} WHERE thread_id = OLD.id;
+      DELETE FROM ${messageCountsTable} WHERE thread_id = OLD.id;
       RETURN NULL;
     END $fn$;
     DO $do$
@@ -47,8 +48,8 @@ export async function prepareMessageCounts(pool: pg.Pool): Promise<void> {
       IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '${countTrigger}' AND tgrelid = '${messagesTable}'::regclass) THEN
         -- Writers that began before the trigger existed finish first, so the count sees their rows.
         LOCK TABLE ${messagesTable} IN SHARE ROW EXCLUSIVE MODE;
-        DELETE FROM ${countsTable};
-        INSERT INTO ${countsTable} (thread_id, visible)
+        DELETE FROM ${messageCountsTable};
+        INSERT INTO ${messageCountsTable} (thread_id, visible)
           SELECT thread_id, count(*) FROM ${messagesTable} WHERE ${visible("content")} GROUP BY thread_id;
         CREATE TRIGGER ${countTrigger} AFTER INSERT OR DELETE OR UPDATE OF content, thread_id ON ${messagesTable}
           FOR EACH ROW EXECUTE FUNCTION ${countTrigger}();
@@ -277,7 +278,7 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
     async count(sessionIds) {
       if (sessionIds.length === 0) return new Map();
       const result = await pool.query<{ thread_id: string; visible: number }>(
-        `SELECT thread_id, visible FROM ${countsTable} WHERE thread_id = ANY($1) AND visible > 0`,
+        `SELECT thread_id, visible FROM ${messageCountsTable} WHERE thread_id = ANY($1) AND visible > 0`,
         [sessionIds],
       );
       return new Map(result.rows.map((row) => [row.thread_id, row.visible]));

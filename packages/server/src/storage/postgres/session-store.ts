@@ -1,17 +1,31 @@
 import type { Clock, IdGenerator, SessionStore } from "@session-bridge/core";
 import { and, count, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import { pageOf, pageRequest } from "../session-page.ts";
+import { pageOf, pageRequest, type SessionCursor } from "../session-page.ts";
 import type { PgDatabase } from "./client.ts";
 import { sessions } from "./schema.ts";
 
 /** What a session is outside this file: the lease columns stay internal. */
-const sessionColumns = {
+export const sessionColumns = {
   id: sessions.id,
   resourceId: sessions.resourceId,
   title: sessions.title,
   createdAt: sessions.createdAt,
   lastAccessed: sessions.lastAccessed,
 };
+
+/** A resource's sessions from `after` on, as a page reads them (with {@link sessionPageOrder}). */
+export function sessionPageFilter(resourceId: string, after: SessionCursor | undefined) {
+  return and(
+    eq(sessions.resourceId, resourceId),
+    // A row value, so the (resource_id, last_accessed, id) index is sought to the cursor.
+    after
+      ? sql`(${sessions.lastAccessed}, ${sessions.id}) < (${new Date(after.lastAccessed)}, ${after.id})`
+      : undefined,
+  );
+}
+
+/** Most recently used first. */
+export const sessionPageOrder = [desc(sessions.lastAccessed), desc(sessions.id)];
 
 /** Frees the session's lease if `leaseId` still holds it (the statement, for the store and for a turn's end). */
 export function releaseLease(db: PgDatabase, sessionId: string, leaseId: string) {
@@ -72,16 +86,8 @@ export function createPostgresSessionStore({
       const rows = await db
         .select(sessionColumns)
         .from(sessions)
-        .where(
-          and(
-            eq(sessions.resourceId, resourceId),
-            // A row value, so the (resource_id, last_accessed, id) index is sought to the cursor.
-            after
-              ? sql`(${sessions.lastAccessed}, ${sessions.id}) < (${new Date(after.lastAccessed)}, ${after.id})`
-              : undefined,
-          ),
-        )
-        .orderBy(desc(sessions.lastAccessed), desc(sessions.id))
+        .where(sessionPageFilter(resourceId, after))
+        .orderBy(...sessionPageOrder)
         .limit(limit + 1);
       return pageOf(rows, limit);
     },
