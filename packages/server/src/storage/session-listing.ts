@@ -19,8 +19,9 @@ export type ListSessions = (resourceId: string, options?: ListSessionsOptions) =
 
 /**
  * {@link ListSessions} wherever the two databases are: the page, then the
- * counts of its sessions (two statements). Two embedded libSQL files are read
- * in one (see `openLibsqlSessionListing`).
+ * counts of its sessions (two statements). Two embedded libSQL files, or one
+ * PostgreSQL database, are read in one (see `openLibsqlSessionListing`,
+ * `postgresSessionListing`).
  */
 export function listSessionsThenCounts(
   sessions: Pick<SessionStore, "list">,

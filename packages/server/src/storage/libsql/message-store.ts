@@ -27,7 +27,6 @@ async function haveTriggers(client: Client, names: string[]): Promise<boolean> {
 /** How many of the matches written last a keyword search ranks. */
 const keywordCandidates = 500;
 /** Each session's visible messages (running answers not counted), kept by the triggers below. */
-/** Visible messages per session, kept by triggers on Mastra's messages table. */
 export const messageCountsTable = "session_bridge_message_counts";
 const countTriggers = "session_bridge_message_counts_v1";
 

@@ -12,7 +12,6 @@ const columns = `id, thread_id, "resourceId", role, content, "createdAtZ"`;
 /** SQL: true for a message a turn shows (not a running answer), given its `content` column. */
 const visible = (content: string) => `NOT ${runningPredicate.postgres(content)}`;
 /** Each session's visible messages (running answers not counted), kept by the trigger below. */
-/** Visible messages per session, kept by triggers on Mastra's messages table. */
 export const messageCountsTable = "session_bridge_message_counts";
 const countTrigger = "session_bridge_message_counts_v1";
 

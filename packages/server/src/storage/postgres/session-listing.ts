@@ -18,7 +18,7 @@ import { sessionColumns, sessionPageFilter, sessionPageOrder } from "./session-s
  */
 export function postgresSessionListing(db: PgDatabase): ListSessions {
   const messageCount =
-    sql<number>`coalesce((SELECT greatest(counts.visible, 0) FROM ${sql.identifier(messageCountsTable)} AS counts WHERE counts.thread_id = ${sessions.id}), 0)`.mapWith(
+    sql<number>`coalesce((SELECT greatest(counts.visible, 0) FROM ${sql.identifier(messageCountsTable)} AS counts WHERE counts.thread_id = ${sessions}.${sql.identifier(sessions.id.name)}), 0)`.mapWith(
       Number,
     );
   return async (resourceId, options) => {
