@@ -112,7 +112,29 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
   }
   const scheduler = createEmbeddingScheduler(embedder);
   const embed = cachedEmbed({ id: embedder.id, embed: scheduler.embed });
-  const embedLater = (texts: string[], scope: string) => embed(texts, "background", scope);
+  /** Background embedding of texts of several users (`scopes`, one per text): one cache call per user. */
+  const embedLater = async (texts: string[], scopes: string[]) => {
+    const positions = new Map<string, number[]>();
+    scopes.forEach((scope, position) => {
+      const of = positions.get(scope);
+      if (of) of.push(position);
+      else positions.set(scope, [position]);
+    });
+    const vectors: number[][] = new Array(texts.length);
+    await Promise.all(
+      [...positions].map(async ([scope, of]) => {
+        const embedded = await embed(
+          of.map((position) => texts[position] as string),
+          "background",
+          scope,
+        );
+        of.forEach((position, index) => {
+          vectors[position] = embedded[index] as number[];
+        });
+      }),
+    );
+    return vectors;
+  };
 
   async function recall(request: RecallRequest): Promise<RecallResult> {
     const { sessionId, resourceId } = request;

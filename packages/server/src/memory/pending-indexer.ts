@@ -17,7 +17,7 @@ export function createPendingIndexer(options: {
   messages: MessageStore;
   vectors: VectorStore;
   indexName: string;
-  embed: (texts: string[], scope: string) => Promise<number[][]>;
+  embed: (texts: string[], scopes: string[]) => Promise<number[][]>;
   clock: Clock;
 }): { indexPending(request?: IndexPendingOptions): Promise<number> } {
   const { messages, vectors, indexName, embed, clock } = options;
