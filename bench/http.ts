@@ -4,10 +4,11 @@
 // over real HTTP with AUTH=apikey, for one user holding `--sessions` sessions,
 // under `--concurrency` keep-alive clients. Beside it, the floor: a bare Hono
 // handler on @hono/node-server answering the same paths with the identical
-// JSON bytes captured from the real server. The clients run in a worker thread
+// JSON bytes captured from the real server; and the bridge again with its
+// answer cache off (each read made afresh). The clients run in a worker thread
 // (bench/http-load.ts), so that they do not share the servers' event loop. Each
-// cell runs `--rounds` times, bridge and floor alternating; the table shows each
-// side's median round (the floor alone varied 9k-20k requests/s between runs),
+// cell runs `--rounds` times, the three servers in turn; the table shows each
+// server's median round (the floor alone varied 9k-20k requests/s between runs),
 // and the CPU time the servers' thread spent per request (median of the rounds):
 // the floor is bound by the client thread as much as by its server, on two cores.
 import { mkdtemp, rm } from "node:fs/promises";
@@ -76,6 +77,12 @@ export async function main(args: string[]): Promise<void> {
     const sessionIds = await populateSessions(app, user.id, sessionCount, messagesPerSession);
     const bridge = await startHttpServer(createHttpApp(app), { host: "127.0.0.1", port: 0 });
     servers.push(bridge);
+    // The same app with its answer cache off (API_CACHE_MB=0): every read made afresh.
+    const uncached = await startHttpServer(createHttpApp({ ...app, config: { ...app.config, apiCacheBytes: 0 } }), {
+      host: "127.0.0.1",
+      port: 0,
+    });
+    servers.push(uncached);
     const tokenResponse = await fetch(`${bridge.url}/api/auth/token`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -116,12 +123,16 @@ export async function main(args: string[]): Promise<void> {
           durationMs,
         });
       const bridgeRounds: Round[] = [];
+      const uncachedRounds: Round[] = [];
       const floorRounds: Round[] = [];
       for (let round = 0; round < rounds; round++) {
         bridgeRounds.push(summarizeLoad(await load(bridge.url)));
+        uncachedRounds.push(summarizeLoad(await load(uncached.url)));
         floorRounds.push(summarizeLoad(await load(floor.url)));
       }
-      rows.push({ request, bridge: medianRound(bridgeRounds), floor: medianRound(floorRounds) });
+      const floorRound = medianRound(floorRounds);
+      rows.push({ request, bridge: medianRound(bridgeRounds), floor: floorRound });
+      rows.push({ request: `${request}, cache off`, bridge: medianRound(uncachedRounds), floor: floorRound });
     }
   } finally {
     await clients.terminate();
@@ -171,7 +182,7 @@ export async function main(args: string[]): Promise<void> {
     "http",
     `${formatMarkdown(headers, table)}\n\n_${sessionCount.toLocaleString("en-US")} sessions of ${messagesPerSession} messages, ` +
       `${concurrency} keep-alive clients, ${durationMs / 1000} s per round after ${warmupMs / 1000} s of warm-up, ` +
-      `the median of ${rounds} rounds per cell (bridge and floor alternating); ` +
+      `the median of ${rounds} rounds per cell (bridge, bridge with its cache off, floor, in turn); ` +
       `${new Date().toISOString().slice(0, 10)}, Node ${process.version}._`,
   );
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), file)} and bench/README.md\n`);

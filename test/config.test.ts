@@ -3,24 +3,29 @@ import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "@session-bridge/server";
 
-// Configuration by environment: defaults and validation of the embedder's threads and queue.
+// Configuration by environment: defaults and validation of the embedder's threads and queue, and the answer cache.
 
-test("embedder threads default to one per spare core, at least one, at most four; 0 embeds on the serving thread", () => {
+test("embedder threads default to one per spare core, at least one, at most four; 0 embeds on the serving thread; the answer cache 32 MB, 0 off", () => {
   const defaults = loadConfig({});
   assert.equal(defaults.embedderThreads, Math.min(4, Math.max(1, availableParallelism() - 1)));
   assert.equal(defaults.embedQueueLimit, 1000);
-  const set = loadConfig({ EMBEDDER_THREADS: "0", EMBED_QUEUE_LIMIT: "5" });
+  assert.equal(defaults.apiCacheBytes, 32 * 1024 * 1024);
+  const set = loadConfig({ EMBEDDER_THREADS: "0", EMBED_QUEUE_LIMIT: "5", API_CACHE_MB: "0" });
   assert.equal(set.embedderThreads, 0);
   assert.equal(set.embedQueueLimit, 5);
+  assert.equal(set.apiCacheBytes, 0);
 });
 
-test("out-of-range or non-integer embedder threads and queue limits are refused, naming the variable", () => {
+test("out-of-range or non-integer embedder threads, queue limits and cache sizes are refused, naming the variable", () => {
   for (const [name, value] of [
     ["EMBEDDER_THREADS", "-1"],
     ["EMBEDDER_THREADS", "65"],
     ["EMBEDDER_THREADS", "two"],
     ["EMBED_QUEUE_LIMIT", "0"],
     ["EMBED_QUEUE_LIMIT", "1.5"],
+    ["API_CACHE_MB", "-1"],
+    ["API_CACHE_MB", "65537"],
+    ["API_CACHE_MB", "lots"],
   ] as const) {
     assert.throws(
       () => loadConfig({ [name]: value }),

@@ -93,7 +93,7 @@ describe("libSQL storage", () => {
     assert.equal(await count("SELECT count(*) AS count FROM tool_sessions"), 0);
   });
 
-  test("a memory database from before message counts and keyword search gets its messages counted and indexed once, when first opened", async (t) => {
+  test("a memory database from before message counts, keyword search and versions gets its messages counted and indexed once, when first opened", async (t) => {
     const url = `file:${path.join(await makeTempDir(t), "memory.db")}`;
     const first = await openLibsqlMemoryStorage({ url });
     const thread = await makeThread(first.messages);
@@ -105,17 +105,18 @@ describe("libSQL storage", () => {
       ],
       { pending: false, now: at(2) },
     );
-    // As a database written before the counts and the text index existed.
+    // As a database written before the counts, the text index and the versions existed.
     const { client } = first.database;
-    const triggers = await client.execute(
-      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('mastra_messages', 'mastra_threads')",
-    );
-    assert.equal(triggers.rows.length, 7);
+    const triggersSql =
+      "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('mastra_messages', 'mastra_threads')";
+    const triggers = await client.execute(triggersSql);
+    assert.equal(triggers.rows.length, 11);
     for (const row of triggers.rows) await client.execute(`DROP TRIGGER ${String(row.name)}`);
     for (const table of [
       "session_bridge_message_counts",
       "session_bridge_message_fts",
       "session_bridge_message_text",
+      "session_bridge_message_versions",
     ]) {
       await client.execute(`DROP TABLE ${table}`);
     }
@@ -124,6 +125,7 @@ describe("libSQL storage", () => {
     for (const _reopened of [1, 2]) {
       const memory = await openLibsqlMemoryStorage({ url });
       try {
+        assert.equal((await memory.database.client.execute(triggersSql)).rows.length, 11);
         assert.deepEqual(await memory.messages.count([thread.sessionId]), new Map([[thread.sessionId, 2]]));
         const hits = await memory.messages.searchText({ resourceId: "alice", terms: ["E1234"], topK: 4, exclude: [] });
         assert.deepEqual(

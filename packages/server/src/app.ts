@@ -27,7 +27,7 @@ import { type CleanupReport, runCleanup } from "./storage/cleanup.ts";
 import type { DatabaseHandle } from "./storage/libsql/client.ts";
 import { openStorage } from "./storage/open-storage.ts";
 import { createRepoCache, type ServerRepoCache } from "./storage/repo-cache.ts";
-import type { ListSessions } from "./storage/session-listing.ts";
+import type { ListSessions, SessionsVersion } from "./storage/session-listing.ts";
 import { withMemoryThreads } from "./storage/session-threads.ts";
 import { createTurnRunner, type TurnRunner } from "./turns/turn-runner.ts";
 
@@ -67,6 +67,11 @@ export interface App {
   sessions: SessionStore;
   /** Pages of sessions with their message counts (`GET /api/sessions`). */
   listSessions: ListSessions;
+  /**
+   * What the sessions API's cache compares before answering from memory, where
+   * both databases are embedded files; undefined elsewhere (nothing cached).
+   */
+  sessionsVersion: SessionsVersion | undefined;
   toolSessions: ToolSessionStore;
   memories: MemoryStore;
   traces: TraceStore;
@@ -218,6 +223,7 @@ export async function createApp(config: Config, overrides: AppOverrides = {}): P
       memoryDatabase: opened.memoryDatabase,
       sessions,
       listSessions: opened.listSessions,
+      sessionsVersion: opened.sessionsVersion,
       toolSessions: storage.toolSessions,
       memories: storage.memories,
       traces: storage.traces,

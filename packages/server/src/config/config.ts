@@ -31,6 +31,11 @@ export interface Config {
    * contract): beyond it a new turn is refused with 503 `server_busy` and `Retry-After`.
    */
   embedQueueLimit: number;
+  /**
+   * Bytes of sessions API answers kept in memory per server (`API_CACHE_MB`, not in
+   * the contract); 0 caches nothing. See `registerSessionRoutes`.
+   */
+  apiCacheBytes: number;
   sessionTtlMs: number;
   repoTtlMs: number;
   maxSessionsPerUser: number;
@@ -142,6 +147,7 @@ const environmentSchema = z.object({
   EMBEDDER: providerModel(embedderProviders, "local:use-lite"),
   EMBEDDER_THREADS: integer(defaultEmbedderThreads(), 0, 64),
   EMBED_QUEUE_LIMIT: integer(1000, 1, 1_000_000),
+  API_CACHE_MB: integer(32, 0, 65_536),
   SESSION_TTL: duration("30d"),
   REPO_TTL: duration("7d"),
   MAX_SESSIONS_PER_USER: integer(1000, 1, 10_000_000),
@@ -205,6 +211,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     embedder: values.EMBEDDER,
     embedderThreads: values.EMBEDDER_THREADS,
     embedQueueLimit: values.EMBED_QUEUE_LIMIT,
+    apiCacheBytes: values.API_CACHE_MB * 1024 * 1024,
     sessionTtlMs: values.SESSION_TTL,
     repoTtlMs: values.REPO_TTL,
     maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,

@@ -1,9 +1,11 @@
 import type { Session } from "@session-bridge/core";
 import { SessionNotFoundError } from "@session-bridge/shared";
 import type { App } from "../app.ts";
+import { pageRequest } from "../storage/session-page.ts";
+import { createAnswerCache } from "./answer-cache.ts";
 import { renameRequest, sessionListQuery } from "./api-schemas.ts";
 import { resourceOf } from "./auth.ts";
-import type { HttpApp } from "./http-env.ts";
+import type { HttpApp, HttpContext } from "./http-env.ts";
 import { isoTime } from "./iso-time.ts";
 import { parseInput, pathSessionId, readJson } from "./request-input.ts";
 
@@ -18,25 +20,53 @@ function sessionJson(session: Session, messageCount: number) {
   };
 }
 
-/** `GET /api/sessions`, `GET|PATCH|DELETE /api/sessions/:id`. */
+/**
+ * `GET /api/sessions`, `GET|PATCH|DELETE /api/sessions/:id`. The two reads
+ * answer from an `AnswerCache` while the resource's sessions version
+ * (read first, in one statement) is the one the answer was made at; where
+ * there is no version (not both databases embedded files) or `API_CACHE_MB`
+ * is 0, every read is made afresh.
+ */
 export function registerSessionRoutes(http: HttpApp, app: App): void {
+  const version = app.sessionsVersion;
+  const cache = version && app.config.apiCacheBytes > 0 ? createAnswerCache(app.config.apiCacheBytes) : undefined;
+  const encoder = new TextEncoder();
+  /** `build()`'s JSON, or the bytes it gave at the resource's version, read before anything else. */
+  const answer = async (context: HttpContext, resourceId: string, request: string, build: () => Promise<unknown>) => {
+    const current = cache && version ? await version(resourceId) : undefined;
+    let body = current === undefined ? undefined : cache?.get(resourceId, request, current);
+    if (!body) {
+      // Its own buffer, exactly its size (Buffer.from would share an 8 KB pool slab).
+      body = encoder.encode(JSON.stringify(await build()));
+      if (current !== undefined) cache?.set(resourceId, request, current, body);
+    }
+    return context.body(body, 200, { "content-type": "application/json" });
+  };
+
   http.get("/api/sessions", async (context) => {
     const query = parseInput(sessionListQuery, context.req.query());
-    const page = await app.listSessions(resourceOf(context), query);
-    return context.json({
-      sessions: page.sessions.map((session) => sessionJson(session, session.messageCount)),
-      nextCursor: page.nextCursor,
+    const resourceId = resourceOf(context);
+    // Keyed by the page it asks for, not its spelling: a cursor decodes from many strings.
+    const { limit, after } = pageRequest(query);
+    return answer(context, resourceId, JSON.stringify(["list", limit, after?.lastAccessed, after?.id]), async () => {
+      const page = await app.listSessions(resourceId, query);
+      return {
+        sessions: page.sessions.map((session) => sessionJson(session, session.messageCount)),
+        nextCursor: page.nextCursor,
+      };
     });
   });
 
   http.get("/api/sessions/:id", async (context) => {
     const resourceId = resourceOf(context);
     const sessionId = pathSessionId(context);
-    const session = await app.sessions.get(resourceId, sessionId);
-    if (!session) throw new SessionNotFoundError(sessionId);
-    // A running turn's answer, saved step by step, is not shown until it ends (resume streams it).
-    const messages = await app.memory.listMessages(session.id, resourceId);
-    return context.json({ session: sessionJson(session, messages.length), messages });
+    return answer(context, resourceId, JSON.stringify(["session", sessionId]), async () => {
+      const session = await app.sessions.get(resourceId, sessionId);
+      if (!session) throw new SessionNotFoundError(sessionId);
+      // A running turn's answer, saved step by step, is not shown until it ends (resume streams it).
+      const messages = await app.memory.listMessages(session.id, resourceId);
+      return { session: sessionJson(session, messages.length), messages };
+    });
   });
 
   http.patch("/api/sessions/:id", async (context) => {

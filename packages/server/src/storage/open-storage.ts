@@ -12,7 +12,7 @@ import {
   preparePostgresMemory,
 } from "./postgres/postgres-storage.ts";
 import { postgresSessionListing } from "./postgres/session-listing.ts";
-import { type ListSessions, listSessionsThenCounts } from "./session-listing.ts";
+import { type ListSessions, listSessionsThenCounts, type SessionsVersion } from "./session-listing.ts";
 
 // Part of the composition root (app.ts, its only caller): the one place that
 // turns database URLs into clients and pools.
@@ -28,6 +28,8 @@ export interface OpenedStorage {
    * files, or one PostgreSQL database; otherwise the page, then the counts.
    */
   listSessions: ListSessions;
+  /** Where both databases are embedded files (see {@link SessionsVersion}); elsewhere undefined: nothing is cached. */
+  sessionsVersion: SessionsVersion | undefined;
   close(): Promise<void>;
 }
 
@@ -100,13 +102,15 @@ export async function openStorage(config: Config, clock: Clock, generateId: IdGe
     }
     closers.push(() => memoryStorage.close());
     let listSessions = listSessionsThenCounts(storage.sessions, memoryStorage.messages);
+    let sessionsVersion: SessionsVersion | undefined;
     if (sharedPostgres) listSessions = postgresSessionListing(sharedPostgres.db);
     if (database?.file && memoryDatabase?.file) {
       const listing = openLibsqlSessionListing(database, memoryDatabase.file);
       closers.push(async () => listing.close());
       listSessions = listing.list;
+      sessionsVersion = listing.version;
     }
-    return { storage, memoryStorage, database, memoryDatabase, listSessions, close };
+    return { storage, memoryStorage, database, memoryDatabase, listSessions, sessionsVersion, close };
   } catch (error) {
     await close();
     throw error;

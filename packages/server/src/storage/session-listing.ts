@@ -18,6 +18,14 @@ export interface ListedSessionPage {
 export type ListSessions = (resourceId: string, options?: ListSessionsOptions) => Promise<ListedSessionPage>;
 
 /**
+ * A value that changes, in the same transaction, with anything the sessions
+ * API shows of a resource (its sessions, their messages and counts), whichever
+ * process writes it. Read before the data it guards, an answer built from that
+ * data is current for as long as the value stays the same.
+ */
+export type SessionsVersion = (resourceId: string) => Promise<string>;
+
+/**
  * {@link ListSessions} wherever the two databases are: the page, then the
  * counts of its sessions (two statements). Two embedded libSQL files, or one
  * PostgreSQL database, are read in one (see `openLibsqlSessionListing`,

@@ -6,6 +6,7 @@ import { createMemoryStore } from "./memory-store.ts";
 import { createLibsqlMessageStore, prepareMessageCounts, prepareMessageSearch } from "./message-store.ts";
 import { migrateDatabase, migrationStatus } from "./migrate.ts";
 import { createRepoCacheRows } from "./repo-cache-rows.ts";
+import { prepareMessageVersions } from "./resource-versions.ts";
 import { createSessionStore } from "./session-store.ts";
 import { createToolSessionStore } from "./tool-session-store.ts";
 import { createTraceStore } from "./trace-store.ts";
@@ -71,6 +72,8 @@ export async function openLibsqlMemoryStorage(options: {
   const database = await openDatabase({ url: options.url, authToken: options.authToken });
   try {
     await new LibSQLStore({ id: "session-bridge-memory", client: database.client }).init();
+    // The counters first: rebuilding the counts raises them.
+    await prepareMessageVersions(database.client);
     await prepareMessageCounts(database.client);
     await prepareMessageSearch(database.client);
     // Searches and writes that would hold up the serving thread (see SqlThread). A thread that

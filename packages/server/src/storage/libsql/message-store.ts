@@ -7,22 +7,15 @@ import { windowOf } from "../recall-window.ts";
 import { placeholders } from "./placeholders.ts";
 import type { SqlReader } from "./reader.ts";
 import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
+import { raiseAllMessageVersions } from "./resource-versions.ts";
 import { clientSqlThread, type SqlStatement, type SqlThread } from "./sql-thread.ts";
+import { haveTriggers } from "./triggers.ts";
 import { pendingTable } from "./vector-store.ts";
 
 /** The columns {@link toStoredMessage} reads, in its order. */
 const columns = `id, thread_id, "resourceId", role, content, "createdAt"`;
 /** SQL: true for a message a turn shows (not a running answer), given its `content` column. */
 const visible = (content: string) => `NOT ${runningPredicate.libsql(content)}`;
-
-/** Whether every trigger named here exists. */
-async function haveTriggers(client: Client, names: string[]): Promise<boolean> {
-  const present = await client.execute({
-    sql: `SELECT count(*) AS count FROM sqlite_master WHERE type = 'trigger' AND name IN (${placeholders(names)})`,
-    args: names,
-  });
-  return Number(present.rows[0]?.count) === names.length;
-}
 
 /** How many of the matches written last a keyword search ranks. */
 const keywordCandidates = 500;
@@ -65,6 +58,8 @@ export async function prepareMessageCounts(client: Client): Promise<void> {
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_update AFTER UPDATE OF content, thread_id ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} ${countOne("NEW.thread_id", "NEW.content")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_delete AFTER DELETE ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_thread AFTER DELETE ON ${threadsTable} BEGIN DELETE FROM ${messageCountsTable} WHERE thread_id = OLD.id; END`,
+      // Counts read before may differ now: no answer made from them stays cached.
+      raiseAllMessageVersions,
     ],
     "write",
   );

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { migrate } from "drizzle-orm/libsql/migrator";
 import type { Database } from "./client.ts";
+import { prepareSessionVersions } from "./resource-versions.ts";
 
 /** drizzle-kit writes migrations here (`npm run db:generate`). */
 export const migrationsFolder = fileURLToPath(new URL("../../../../../drizzle/libsql", import.meta.url));
@@ -15,12 +16,14 @@ export interface MigrationStatus {
 /**
  * Applies pending migrations; a no-op when none are pending. Two processes
  * starting at once may race: the loser's transaction rolls back and it tries
- * again, finding the work done.
+ * again, finding the work done. Then makes the triggers of the sessions'
+ * version counters if any is missing (see `prepareSessionVersions`).
  */
 export async function migrateDatabase(db: Database, attempts = 3): Promise<MigrationStatus> {
   for (let attempt = 1; ; attempt++) {
     try {
       await migrate(db, { migrationsFolder, migrationsTable });
+      await prepareSessionVersions(db.$client);
       return await migrationStatus(db);
     } catch (error) {
       if (attempt >= attempts) throw error;

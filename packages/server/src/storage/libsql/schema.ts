@@ -192,3 +192,9 @@ export const maintenanceLocks = sqliteTable("maintenance_locks", {
   holder: text("holder").notNull(),
   until: integer("until").notNull(), // milliseconds since the epoch
 });
+
+/** The app database's version counters of the sessions API's answers (see resource-versions.ts, which makes their triggers). */
+export const resourceVersions = sqliteTable("resource_versions", {
+  resourceId: text("resource_id").primaryKey(),
+  version: integer("version").notNull(),
+});

@@ -1,8 +1,9 @@
-import type { ListSessions } from "../session-listing.ts";
+import type { ListSessions, SessionsVersion } from "../session-listing.ts";
 import { pageOf } from "../session-page.ts";
 import type { DatabaseHandle } from "./client.ts";
 import { messageCountsTable } from "./message-store.ts";
 import { openFileReader, type SqlReader } from "./reader.ts";
+import { readResourceVersion } from "./resource-versions.ts";
 import { sessionOf, sessionPages } from "./session-store.ts";
 
 /**
@@ -13,6 +14,9 @@ import { sessionOf, sessionPages } from "./session-store.ts";
  * WAL mode each file is read at its last commit. The connection opens with the
  * first page asked for (commands that list nothing never open it).
  *
+ * `version` reads a resource's version counters in both files in one
+ * statement (resource-versions.ts), for the sessions API's answer cache.
+ *
  * @example
  * const listing = openLibsqlSessionListing(appDatabase, "./data/memory.db");
  * const page = await listing.list("user-1", { limit: 50 });
@@ -20,7 +24,7 @@ import { sessionOf, sessionPages } from "./session-store.ts";
 export function openLibsqlSessionListing(
   app: Pick<DatabaseHandle, "db" | "file" | "busyTimeoutMs">,
   memoryFile: string,
-): { list: ListSessions; close(): void } {
+): { list: ListSessions; version: SessionsVersion; close(): void } {
   const file = app.file;
   if (!file) throw new Error("the app database is not an embedded file");
   let opened: { reader: SqlReader; pages: ReturnType<typeof sessionPages> } | undefined;
@@ -34,11 +38,16 @@ export function openLibsqlSessionListing(
     });
     return { reader, pages };
   };
+  const reading = () => {
+    if (closed) throw new Error("the session listing is closed");
+    opened ??= open();
+    return opened;
+  };
   return {
+    version: readResourceVersion(() => reading().reader),
     async list(resourceId, options) {
-      if (closed) throw new Error("the session listing is closed");
-      opened ??= open();
-      const { rows, limit } = await opened.pages(resourceId, options);
+      const { pages } = reading();
+      const { rows, limit } = await pages(resourceId, options);
       return pageOf(
         rows.map((row) => Object.assign(sessionOf(row), { messageCount: Number(row.at(-1) ?? 0) })),
         limit,

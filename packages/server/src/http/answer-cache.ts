@@ -1,0 +1,100 @@
+/**
+ * Answers of the sessions API kept in memory per resource, each under the
+ * request it answers, all made at one version of the resource's data (see
+ * `SessionsVersion`). A request that finds another version drops the
+ * resource's answers, so an answer is never older than the data and a deleted
+ * session's messages do not stay behind. Bounded by bytes, a resource's
+ * answers by an eighth of them (no user can push everyone else's out); the
+ * least recently used go first.
+ *
+ * @example
+ * const cache = createAnswerCache(32 * 1024 * 1024);
+ * cache.set("user-1", "session 0190…", "1.4.1.17", bytes);
+ * cache.get("user-1", "session 0190…", "1.4.1.17"); // bytes; at "1.4.1.18": undefined
+ */
+export interface AnswerCache {
+  get(resourceId: string, request: string, version: string): Uint8Array<ArrayBuffer> | undefined;
+  set(resourceId: string, request: string, version: string, body: Uint8Array<ArrayBuffer>): void;
+  /** Bytes held: the answers, their keys and a fixed amount per entry. */
+  readonly bytes: number;
+}
+
+/** What an entry costs beyond its answer and its key: the map's own bookkeeping, roughly. */
+const entryBytes = 64;
+
+interface ResourceAnswers {
+  version: string;
+  /** The least recently used first. */
+  answers: Map<string, Uint8Array<ArrayBuffer>>;
+  bytes: number;
+}
+
+export function createAnswerCache(maxBytes: number): AnswerCache {
+  /** The least recently used resource first. */
+  const resources = new Map<string, ResourceAnswers>();
+  const resourceMaxBytes = Math.floor(maxBytes / 8);
+  let bytes = 0;
+  const sizeOf = (request: string, body: Uint8Array) => body.byteLength + 2 * request.length + entryBytes;
+  const dropResource = (resourceId: string, held: ResourceAnswers) => {
+    resources.delete(resourceId);
+    bytes -= held.bytes;
+  };
+  const dropAnswer = (resourceId: string, held: ResourceAnswers, request: string) => {
+    const body = held.answers.get(request);
+    if (!body) return;
+    held.answers.delete(request);
+    held.bytes -= sizeOf(request, body);
+    bytes -= sizeOf(request, body);
+    if (held.answers.size === 0) resources.delete(resourceId);
+  };
+  const oldest = <K, V>(map: Map<K, V>) => map.entries().next().value;
+
+  return {
+    get(resourceId, request, version) {
+      const held = resources.get(resourceId);
+      if (!held) return undefined;
+      if (held.version !== version) {
+        dropResource(resourceId, held);
+        return undefined;
+      }
+      const body = held.answers.get(request);
+      if (!body) return undefined;
+      resources.delete(resourceId);
+      resources.set(resourceId, held);
+      held.answers.delete(request);
+      held.answers.set(request, body);
+      return body;
+    },
+
+    set(resourceId, request, version, body) {
+      let held = resources.get(resourceId);
+      if (held && held.version !== version) {
+        dropResource(resourceId, held);
+        held = undefined;
+      }
+      if (held) dropAnswer(resourceId, held, request);
+      const size = sizeOf(request, body);
+      if (size > resourceMaxBytes) return;
+      held ??= { version, answers: new Map(), bytes: 0 };
+      resources.delete(resourceId);
+      resources.set(resourceId, held);
+      held.answers.set(request, body);
+      held.bytes += size;
+      bytes += size;
+      // The answer just kept is the resource's newest and the resource the newest: neither loop reaches it.
+      for (let first = oldest(held.answers); held.bytes > resourceMaxBytes && first; first = oldest(held.answers)) {
+        dropAnswer(resourceId, held, first[0]);
+      }
+      for (let first = oldest(resources); bytes > maxBytes && first; first = oldest(resources)) {
+        const [oldestResource, oldestHeld] = first;
+        const answer = oldest(oldestHeld.answers);
+        if (answer) dropAnswer(oldestResource, oldestHeld, answer[0]);
+        else resources.delete(oldestResource);
+      }
+    },
+
+    get bytes() {
+      return bytes;
+    },
+  };
+}

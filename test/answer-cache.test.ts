@@ -1,0 +1,294 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { createAnswerCache } from "../packages/server/src/http/answer-cache.ts";
+import {
+  callApi,
+  scriptedModel,
+  sendChat,
+  sendChatUntilAnswerBegins,
+  sessionIdOf,
+  startChatServer,
+  userMessage,
+} from "./_chat.ts";
+import { dataPlaceOf, makeTempDir, makeTestApp, querySql } from "./_setup.ts";
+
+interface ListedJson {
+  sessions: { id: string; title: string | null; messageCount: number }[];
+}
+interface SessionJson {
+  session: { id: string; title: string | null; messageCount: number };
+  messages: { id: string }[];
+}
+
+/** Counts the reads the two cached routes make (`app.listSessions`, `app.memory.listMessages`). */
+function countReads(app: Awaited<ReturnType<typeof startChatServer>>["app"]) {
+  const counts = { pages: 0, sessions: 0 };
+  const listSessions = app.listSessions;
+  app.listSessions = (...args) => {
+    counts.pages++;
+    return listSessions(...args);
+  };
+  const listMessages = app.memory.listMessages;
+  app.memory.listMessages = (...args) => {
+    counts.sessions++;
+    return listMessages(...args);
+  };
+  return counts;
+}
+
+/** Both embedded layouts: the default two files, and app and memory in one file (attached to itself). */
+const layouts: [string, (dataDir: string) => Record<string, string>][] = [
+  ["two files", () => ({})],
+  [
+    "one file",
+    (dataDir) => ({ DATABASE_URL: `file:${dataDir}/one.db`, MEMORY_DATABASE_URL: `file:${dataDir}/one.db` }),
+  ],
+];
+
+describe("sessions API answer cache", () => {
+  for (const [layout, environmentOf] of layouts) {
+    test(`answers again from memory only while nothing it shows has changed, whoever changed it (${layout})`, async (t) => {
+      const dataDir = await makeTempDir(t);
+      const environment = environmentOf(dataDir);
+      const { app, url } = await startChatServer(t, { model: scriptedModel(["ok"]), dataDir, environment });
+      const first = sessionIdOf((await sendChat(url, { messages: [userMessage("first chat")] })).chunks);
+      const second = sessionIdOf((await sendChat(url, { messages: [userMessage("second chat")] })).chunks);
+      await app.turns.settled();
+      const reads = countReads(app);
+      const list = async () => (await callApi(url, "GET", "/api/sessions")).body as unknown as ListedJson;
+      const get = async (id: string) =>
+        (await callApi(url, "GET", `/api/sessions/${id}`)).body as unknown as SessionJson;
+      const listed = (page: ListedJson) => page.sessions.map((item) => [item.id, item.title, item.messageCount]);
+
+      // Unchanged data: the second read of each is the first one's answer, not read again.
+      const page = await list();
+      assert.deepEqual(listed(page), [
+        [second, "second chat", 2],
+        [first, "first chat", 2],
+      ]);
+      assert.deepEqual(listed(await list()), listed(page));
+      assert.equal((await get(first)).messages.length, 2);
+      assert.equal((await get(first)).messages.length, 2);
+      assert.deepEqual(reads, { pages: 1, sessions: 1 });
+
+      // A turn (messages saved, the session touched).
+      await sendChat(url, { sessionId: first, messages: [userMessage("again")] });
+      await app.turns.settled();
+      assert.deepEqual(listed(await list()), [
+        [first, "first chat", 4],
+        [second, "second chat", 2],
+      ]);
+      assert.equal((await get(first)).messages.length, 4);
+      assert.deepEqual(reads, { pages: 2, sessions: 2 });
+
+      // A rename through the API.
+      assert.equal((await callApi(url, "PATCH", `/api/sessions/${first}`, { body: { title: "Renamed" } })).status, 200);
+      assert.equal((await get(first)).session.title, "Renamed");
+      assert.equal((await list()).sessions[0]?.title, "Renamed");
+
+      // Another process on the same files: a rename, then a message deleted by hand in the memory's file.
+      const other = await makeTestApp(t, { dataDir, environment });
+      assert.ok(await other.sessions.rename("local", second, "Renamed elsewhere"));
+      assert.equal((await list()).sessions[1]?.title, "Renamed elsewhere");
+      const place = dataPlaceOf(dataDir, environment);
+      const [oldest] = await querySql(
+        place,
+        `SELECT id FROM mastra_messages WHERE thread_id = ? ORDER BY "createdAt" LIMIT 1`,
+        [first],
+        { memory: true },
+      );
+      await querySql(place, "DELETE FROM mastra_messages WHERE id = ?", [oldest?.id], { memory: true });
+      assert.equal((await get(first)).messages.length, 3);
+      assert.equal((await list()).sessions[0]?.messageCount, 3);
+      // And a session's row changed by hand in the app's file.
+      await querySql(place, "UPDATE sessions SET title = ? WHERE id = ?", ["By hand", first]);
+      assert.equal((await get(first)).session.title, "By hand");
+      assert.equal((await list()).sessions[0]?.title, "By hand");
+
+      // A deletion: the session is gone from both reads.
+      assert.equal((await callApi(url, "DELETE", `/api/sessions/${first}`)).status, 204);
+      assert.equal((await callApi(url, "GET", `/api/sessions/${first}`)).status, 404);
+      assert.deepEqual(
+        (await list()).sessions.map((item) => item.id),
+        [second],
+      );
+    });
+  }
+
+  test("reads the version before the data: a write made while an answer is built is never hidden by it", async (t) => {
+    const { app, url } = await startChatServer(t, { model: scriptedModel(["ok"]) });
+    const id = sessionIdOf((await sendChat(url, { messages: [userMessage("before")] })).chunks);
+    await app.turns.settled();
+    // The first page read renames the session right after reading it: its answer shows the old title.
+    const listSessions = app.listSessions;
+    let renameAfterRead = true;
+    app.listSessions = async (...args) => {
+      const page = await listSessions(...args);
+      if (renameAfterRead) {
+        renameAfterRead = false;
+        await app.sessions.rename("local", id, "after");
+      }
+      return page;
+    };
+    const titles = async () =>
+      ((await callApi(url, "GET", "/api/sessions")).body as unknown as ListedJson).sessions.map((item) => item.title);
+    assert.deepEqual(await titles(), ["before"]);
+    assert.deepEqual(await titles(), ["after"]);
+  });
+
+  test("a running turn's answer appears in a session read once the turn ends", async (t) => {
+    const { app, url } = await startChatServer(t, { model: scriptedModel(["first answer", "a slower answer"], 200) });
+    const id = sessionIdOf((await sendChat(url, { messages: [userMessage("hello")] })).chunks);
+    await app.turns.settled();
+    const messageCount = async () =>
+      ((await callApi(url, "GET", `/api/sessions/${id}`)).body as unknown as SessionJson).messages.length;
+    const running = await sendChatUntilAnswerBegins(url, { sessionId: id, messages: [userMessage("again")] });
+    // The new question is saved; the answer, saved step by step, is not shown while it runs.
+    assert.equal(await messageCount(), 3);
+    assert.equal(await messageCount(), 3);
+    await running.finished;
+    await app.turns.settled();
+    assert.equal(await messageCount(), 4);
+  });
+
+  test("triggers that went missing are made again on open, and every answer made before is stale", async (t) => {
+    const dataDir = await makeTempDir(t);
+    const first = await makeTestApp(t, { dataDir, model: scriptedModel(["ok"]) });
+    const session = await first.sessions.create("local", { title: "kept" });
+    const before = await first.sessionsVersion?.("local");
+    assert.ok(before);
+    const triggers = async (place: typeof first, memory: boolean) =>
+      (
+        await querySql(
+          place,
+          "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%versions_v1_%' ORDER BY name",
+          [],
+          { memory },
+        )
+      ).map((row) => String(row.name));
+    const made = { app: await triggers(first, false), memory: await triggers(first, true) };
+    assert.equal(made.app.length, 3);
+    assert.equal(made.memory.length, 4);
+    // As a tool that rebuilt the tables would leave them: no triggers, then writes nobody counted.
+    for (const memory of [false, true]) {
+      for (const name of await triggers(first, memory)) await querySql(first, `DROP TRIGGER ${name}`, [], { memory });
+    }
+    await querySql(first, "UPDATE sessions SET title = 'changed unseen' WHERE id = ?", [session.id]);
+    assert.equal(await first.sessionsVersion?.("local"), before);
+    await first.close();
+
+    const second = await makeTestApp(t, { dataDir });
+    assert.deepEqual({ app: await triggers(second, false), memory: await triggers(second, true) }, made);
+    const after = await second.sessionsVersion?.("local");
+    assert.ok(after && after !== before, `${before} -> ${after}`);
+  });
+
+  test("one user's answers are never another's, and another user's writes leave them cached", async (t) => {
+    const { app, url } = await startChatServer(t, {
+      model: scriptedModel(["ok"]),
+      environment: { AUTH: "apikey", HOST: "127.0.0.1" },
+    });
+    const tokenOf = async (name: string) => {
+      const { apiKey } = await app.users.create(name);
+      return (await callApi(url, "POST", "/api/auth/token", { body: { apiKey } })).body.token as string;
+    };
+    const alice = await tokenOf("alice");
+    const bob = await tokenOf("bob");
+    const chat = async (token: string, text: string) => {
+      const response = await fetch(`${url}/api/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ messages: [userMessage(text)] }),
+      });
+      assert.equal(response.status, 200);
+      await response.text();
+      await app.turns.settled();
+    };
+    await chat(alice, "alice's chat");
+    await chat(bob, "bob's chat");
+    // The same writes gave both the same version: only the key tells their answers apart.
+    const versionOf = async (token: string) => app.sessionsVersion?.(String(await app.users.verifyToken(token)));
+    assert.equal(await versionOf(alice), await versionOf(bob));
+    const reads = countReads(app);
+    const alicePage = await callApi(url, "GET", "/api/sessions", { token: alice });
+    const [aliceSession] = (alicePage.body as unknown as ListedJson).sessions;
+    assert.equal(aliceSession?.title, "alice's chat");
+    assert.equal((await callApi(url, "GET", `/api/sessions/${aliceSession.id}`, { token: alice })).status, 200);
+
+    // Bob asks for the same things: not Alice's answers.
+    const bobPage = await callApi(url, "GET", "/api/sessions", { token: bob });
+    assert.deepEqual(
+      (bobPage.body as unknown as ListedJson).sessions.map((item) => item.title),
+      ["bob's chat"],
+    );
+    assert.equal((await callApi(url, "GET", `/api/sessions/${aliceSession.id}`, { token: bob })).status, 404);
+    assert.deepEqual(reads, { pages: 2, sessions: 1 });
+
+    // Bob's turn changes nothing of Alice's: her answers still come from memory.
+    await chat(bob, "bob's second chat");
+    assert.deepEqual((await callApi(url, "GET", "/api/sessions", { token: alice })).body, alicePage.body);
+    assert.equal((await callApi(url, "GET", `/api/sessions/${aliceSession.id}`, { token: alice })).status, 200);
+    assert.deepEqual(reads, { pages: 2, sessions: 1 });
+  });
+
+  test("API_CACHE_MB=0 reads every answer afresh", async (t) => {
+    const { app, url } = await startChatServer(t, {
+      model: scriptedModel(["ok"]),
+      environment: { API_CACHE_MB: "0" },
+    });
+    const id = sessionIdOf((await sendChat(url, { messages: [userMessage("hello")] })).chunks);
+    await app.turns.settled();
+    const reads = countReads(app);
+    for (let round = 0; round < 2; round++) {
+      assert.equal((await callApi(url, "GET", "/api/sessions")).status, 200);
+      assert.equal((await callApi(url, "GET", `/api/sessions/${id}`)).status, 200);
+    }
+    assert.deepEqual(reads, { pages: 2, sessions: 2 });
+  });
+
+  test("keeps at most its bytes, a resource at most an eighth, the least recently used going first", () => {
+    // Each entry: 100 bytes of answer + 2 per character of its request + 64.
+    const cache = createAnswerCache(8 * 400);
+    const body = (fill: number, size = 100) => new Uint8Array(size).fill(fill);
+    cache.set("a", "one", "1", body(1));
+    cache.set("a", "two", "1", body(2));
+    assert.equal(cache.bytes, 2 * 170);
+    cache.set("a", "two", "1", body(3)); // the same request again replaces its answer
+    assert.equal(cache.bytes, 2 * 170);
+    assert.equal(cache.get("a", "two", "1")?.[0], 3);
+    // A resource's answers take at most 400 bytes: "one" (least recently used) goes.
+    cache.set("a", "six", "1", body(6, 50));
+    assert.equal(cache.get("a", "one", "1"), undefined);
+    assert.equal(cache.get("a", "two", "1")?.[0], 3);
+    assert.equal(cache.bytes, 170 + 120);
+    // An answer larger than a resource's share is not kept, and the one it would replace goes.
+    cache.set("a", "two", "1", body(7, 400));
+    assert.equal(cache.get("a", "two", "1"), undefined);
+    assert.equal(cache.bytes, 120);
+    // Across resources: the least recently used resource's oldest answers go first.
+    for (let resource = 0; resource < 20; resource++) {
+      cache.set(`r${resource}`, "one", "1", body(8));
+      assert.ok(cache.bytes <= 8 * 400);
+    }
+    assert.equal(cache.get("a", "six", "1"), undefined);
+    assert.equal(cache.get("r0", "one", "1"), undefined);
+    assert.equal(cache.get("r19", "one", "1")?.[0], 8);
+  });
+
+  test("a request at another version drops all of the resource's answers; resources never share one", () => {
+    const cache = createAnswerCache(1 << 20);
+    const body = new Uint8Array(10);
+    cache.set("a", "one", "1", body);
+    cache.set("a", "two", "1", body);
+    cache.set("b", "one", "1", body);
+    assert.equal(cache.get("a", "one", "2"), undefined);
+    assert.equal(cache.get("a", "two", "1"), undefined);
+    assert.equal(cache.get("b", "one", "1"), body);
+    assert.equal(cache.bytes, 10 + 6 + 64);
+    // Setting at a new version drops the old ones too.
+    cache.set("b", "two", "2", body);
+    assert.equal(cache.get("b", "one", "2"), undefined);
+    assert.equal(cache.get("b", "two", "2"), body);
+    assert.equal(cache.get("c", "two", "2"), undefined);
+  });
+});
