@@ -5,15 +5,19 @@ import { ConfigError, loadConfig } from "@session-bridge/server";
 
 // Configuration by environment: defaults and validation of the embedder's threads and queue, and the answer cache.
 
-test("embedder threads default to one per spare core, at least one, at most four; 0 embeds on the serving thread; the answer cache 32 MB, 0 off", () => {
+test("embedder threads default to one per spare core, at least one, at most four; 0 embeds on the serving thread", () => {
   const defaults = loadConfig({});
   assert.equal(defaults.embedderThreads, Math.min(4, Math.max(1, availableParallelism() - 1)));
   assert.equal(defaults.embedQueueLimit, 1000);
-  assert.equal(defaults.apiCacheBytes, 32 * 1024 * 1024);
-  const set = loadConfig({ EMBEDDER_THREADS: "0", EMBED_QUEUE_LIMIT: "5", API_CACHE_MB: "0" });
+  const set = loadConfig({ EMBEDDER_THREADS: "0", EMBED_QUEUE_LIMIT: "5" });
   assert.equal(set.embedderThreads, 0);
   assert.equal(set.embedQueueLimit, 5);
-  assert.equal(set.apiCacheBytes, 0);
+});
+
+test("the sessions API's answer cache takes 32 MB by default, any whole number of MB, 0 for none", () => {
+  assert.equal(loadConfig({}).apiCacheBytes, 32 * 1024 * 1024);
+  assert.equal(loadConfig({ API_CACHE_MB: "0" }).apiCacheBytes, 0);
+  assert.equal(loadConfig({ API_CACHE_MB: "1" }).apiCacheBytes, 1024 * 1024);
 });
 
 test("out-of-range or non-integer embedder threads, queue limits and cache sizes are refused, naming the variable", () => {

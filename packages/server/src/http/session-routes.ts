@@ -34,11 +34,12 @@ export function registerSessionRoutes(http: HttpApp, app: App): void {
   /** `build()`'s JSON, or the bytes it gave at the resource's version, read before anything else. */
   const answer = async (context: HttpContext, resourceId: string, request: string, build: () => Promise<unknown>) => {
     const current = cache && version ? await version(resourceId) : undefined;
-    let body = current === undefined ? undefined : cache?.get(resourceId, request, current);
+    if (!cache || current === undefined) return context.json(await build());
+    let body = cache.get(resourceId, request, current);
     if (!body) {
       // Its own buffer, exactly its size (Buffer.from would share an 8 KB pool slab).
       body = encoder.encode(JSON.stringify(await build()));
-      if (current !== undefined) cache?.set(resourceId, request, current, body);
+      cache.set(resourceId, request, current, body);
     }
     return context.body(body, 200, { "content-type": "application/json" });
   };

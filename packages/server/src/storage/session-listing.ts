@@ -21,9 +21,10 @@ export type ListSessions = (resourceId: string, options?: ListSessionsOptions) =
  * A value that changes, in the same transaction, with anything the sessions
  * API shows of a resource (its sessions, their messages and counts), whichever
  * process writes it. Read before the data it guards, an answer built from that
- * data is current for as long as the value stays the same.
+ * data is current for as long as the value stays the same. Undefined while it
+ * cannot be trusted: nothing may be answered from memory then.
  */
-export type SessionsVersion = (resourceId: string) => Promise<string>;
+export type SessionsVersion = (resourceId: string) => Promise<string | undefined>;
 
 /**
  * {@link ListSessions} wherever the two databases are: the page, then the

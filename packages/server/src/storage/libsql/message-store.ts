@@ -7,7 +7,7 @@ import { windowOf } from "../recall-window.ts";
 import { placeholders } from "./placeholders.ts";
 import type { SqlReader } from "./reader.ts";
 import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
-import { raiseAllMessageVersions } from "./resource-versions.ts";
+import { createMessageVersionsTable, raiseAllMessageVersions } from "./resource-versions.ts";
 import { clientSqlThread, type SqlStatement, type SqlThread } from "./sql-thread.ts";
 import { haveTriggers } from "./triggers.ts";
 import { pendingTable } from "./vector-store.ts";
@@ -59,6 +59,7 @@ export async function prepareMessageCounts(client: Client): Promise<void> {
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_delete AFTER DELETE ON ${messagesTable} BEGIN ${uncountOne("OLD.thread_id", "OLD.content")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${countTriggers}_thread AFTER DELETE ON ${threadsTable} BEGIN DELETE FROM ${messageCountsTable} WHERE thread_id = OLD.id; END`,
       // Counts read before may differ now: no answer made from them stays cached.
+      createMessageVersionsTable,
       raiseAllMessageVersions,
     ],
     "write",

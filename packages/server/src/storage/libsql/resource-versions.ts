@@ -10,8 +10,9 @@ import { haveTriggers } from "./triggers.ts";
 // docs/storage.md), on embedded libSQL files. Each database keeps a counter per
 // resource, raised by triggers in the same transaction as any change the API shows
 // of it, and one for the whole database (the row of the empty resource id), raised
-// whenever the triggers are made again: writes made while they were missing were
-// counted by no one. A version is the four counters together.
+// whenever the triggers are made again (writes made while they were missing were
+// counted by no one); it starts at a random value, so a table made again does not
+// count through values it had before. A version is the four counters together.
 
 /** The app database's counters (the table is migration 0008's; its triggers are made here). */
 const sessionVersionsTable = getTableName(resourceVersions);
@@ -19,14 +20,20 @@ const sessionVersionsTable = getTableName(resourceVersions);
 const messageVersionsTable = "session_bridge_message_versions";
 /** The row of the whole database's counter: no resource has an empty id. */
 const wholeDatabase = "''";
+const sessionTriggers = ["insert", "update", "delete"].map((name) => `${sessionVersionsTable}_v1_${name}`);
+const messageTriggers = ["insert", "update", "delete", "thread"].map((name) => `${messageVersionsTable}_v1_${name}`);
 
-/** SQL raising the counter of each non-null `owner` the SELECT `owners` yields. */
-const raise = (table: string, owners: string) =>
-  `INSERT INTO ${table} (resource_id, version) SELECT owner, 1 FROM (${owners}) WHERE owner IS NOT NULL
+/** SQL raising the counter of each non-null `owner` the SELECT `owners` yields (`first`: a new counter's value). */
+const raise = (table: string, owners: string, first = "1") =>
+  `INSERT INTO ${table} (resource_id, version) SELECT owner, ${first} FROM (${owners}) WHERE owner IS NOT NULL
      ON CONFLICT (resource_id) DO UPDATE SET version = version + 1;`;
+/** SQL raising a database's whole counter, new at a random 48-bit value. */
+const raiseWhole = (table: string) => raise(table, `SELECT ${wholeDatabase} AS owner`, "random() & 281474976710655");
 
+/** The memory database's counters, for the statements that raise them. */
+export const createMessageVersionsTable = `CREATE TABLE IF NOT EXISTS ${messageVersionsTable} (resource_id TEXT PRIMARY KEY, version INTEGER NOT NULL)`;
 /** SQL raising the memory database's whole counter: for a change its triggers did not count. */
-export const raiseAllMessageVersions = raise(messageVersionsTable, `SELECT ${wholeDatabase} AS owner`);
+export const raiseAllMessageVersions = raiseWhole(messageVersionsTable);
 
 /**
  * Makes the app database's triggers if any is missing (they go with the
@@ -35,24 +42,18 @@ export const raiseAllMessageVersions = raise(messageVersionsTable, `SELECT ${who
  * is not shown and raises nothing.
  */
 export async function prepareSessionVersions(client: Client): Promise<void> {
+  if (await haveTriggers(client, sessionTriggers)) return;
   const table = getTableName(sessions);
-  const triggers = `${sessionVersionsTable}_v1`;
-  if (
-    await haveTriggers(
-      client,
-      ["insert", "update", "delete"].map((name) => `${triggers}_${name}`),
-    )
-  )
-    return;
+  const [onInsert, onUpdate, onDelete] = sessionTriggers;
   await client.batch(
     [
-      `CREATE TRIGGER IF NOT EXISTS ${triggers}_insert AFTER INSERT ON ${table}
+      `CREATE TRIGGER IF NOT EXISTS ${onInsert} AFTER INSERT ON ${table}
          BEGIN ${raise(sessionVersionsTable, "SELECT NEW.resource_id AS owner")} END`,
-      `CREATE TRIGGER IF NOT EXISTS ${triggers}_update AFTER UPDATE OF id, resource_id, title, created_at, last_accessed ON ${table}
+      `CREATE TRIGGER IF NOT EXISTS ${onUpdate} AFTER UPDATE OF id, resource_id, title, created_at, last_accessed ON ${table}
          BEGIN ${raise(sessionVersionsTable, "SELECT OLD.resource_id AS owner UNION SELECT NEW.resource_id")} END`,
-      `CREATE TRIGGER IF NOT EXISTS ${triggers}_delete AFTER DELETE ON ${table}
+      `CREATE TRIGGER IF NOT EXISTS ${onDelete} AFTER DELETE ON ${table}
          BEGIN ${raise(sessionVersionsTable, "SELECT OLD.resource_id AS owner")} END`,
-      raise(sessionVersionsTable, `SELECT ${wholeDatabase} AS owner`),
+      raiseWhole(sessionVersionsTable),
     ],
     "write",
   );
@@ -68,29 +69,20 @@ export async function prepareSessionVersions(client: Client): Promise<void> {
  * an embedded use keeps counting.
  */
 export async function prepareMessageVersions(client: Client): Promise<void> {
-  const triggers = `${messageVersionsTable}_v1`;
-  await client.execute(
-    `CREATE TABLE IF NOT EXISTS ${messageVersionsTable} (resource_id TEXT PRIMARY KEY, version INTEGER NOT NULL)`,
-  );
-  if (
-    await haveTriggers(
-      client,
-      ["insert", "update", "delete", "thread"].map((name) => `${triggers}_${name}`),
-    )
-  ) {
-    return;
-  }
+  await client.execute(createMessageVersionsTable);
+  if (await haveTriggers(client, messageTriggers)) return;
   const owners = (row: "NEW" | "OLD") =>
     `SELECT ${row}."resourceId" AS owner UNION SELECT "resourceId" FROM ${threadsTable} WHERE id = ${row}.thread_id`;
+  const [onInsert, onUpdate, onDelete, onThreadDelete] = messageTriggers;
   await client.batch(
     [
-      `CREATE TRIGGER IF NOT EXISTS ${triggers}_insert AFTER INSERT ON ${messagesTable}
+      `CREATE TRIGGER IF NOT EXISTS ${onInsert} AFTER INSERT ON ${messagesTable}
          BEGIN ${raise(messageVersionsTable, owners("NEW"))} END`,
-      `CREATE TRIGGER IF NOT EXISTS ${triggers}_update AFTER UPDATE ON ${messagesTable}
+      `CREATE TRIGGER IF NOT EXISTS ${onUpdate} AFTER UPDATE ON ${messagesTable}
          BEGIN ${raise(messageVersionsTable, `${owners("OLD")} UNION ${owners("NEW")}`)} END`,
-      `CREATE TRIGGER IF NOT EXISTS ${triggers}_delete AFTER DELETE ON ${messagesTable}
+      `CREATE TRIGGER IF NOT EXISTS ${onDelete} AFTER DELETE ON ${messagesTable}
          BEGIN ${raise(messageVersionsTable, owners("OLD"))} END`,
-      `CREATE TRIGGER IF NOT EXISTS ${triggers}_thread AFTER DELETE ON ${threadsTable}
+      `CREATE TRIGGER IF NOT EXISTS ${onThreadDelete} AFTER DELETE ON ${threadsTable}
          BEGIN ${raise(messageVersionsTable, `SELECT OLD."resourceId" AS owner`)} END`,
       raiseAllMessageVersions,
     ],
@@ -101,15 +93,31 @@ export async function prepareMessageVersions(client: Client): Promise<void> {
 /**
  * {@link SessionsVersion} read through `reader`, a connection to the app's
  * database with the memory's attached as `memory`: the four counters in one
- * statement (each file read at its last commit).
+ * statement (each file read at its last commit), with how many of the
+ * triggers exist. While any is missing (a tool rebuilt a table since this
+ * process started) there is no version: nothing is answered from memory.
  */
 export function readResourceVersion(reader: () => SqlReader): SessionsVersion {
-  const counters = [`main.${sessionVersionsTable}`, `memory.${messageVersionsTable}`].flatMap((table) =>
-    [wholeDatabase, "?1"].map((resource) => `(SELECT version FROM ${table} WHERE resource_id = ${resource})`),
+  const databases = [
+    { schema: "main", table: sessionVersionsTable, triggers: sessionTriggers },
+    { schema: "memory", table: messageVersionsTable, triggers: messageTriggers },
+  ];
+  const counters = databases.flatMap(({ schema, table }) =>
+    [wholeDatabase, "?1"].map((resource) => `(SELECT version FROM ${schema}.${table} WHERE resource_id = ${resource})`),
   );
-  const statement = `SELECT ${counters.join(", ")}`;
+  const present = databases.map(
+    ({ schema, triggers }) =>
+      `(SELECT count(*) FROM ${schema}.sqlite_master WHERE type = 'trigger' AND name IN (${triggers.map((name) => `'${name}'`).join(", ")}))`,
+  );
+  const statement = `SELECT ${[...counters, ...present].join(", ")}`;
+  const allTriggers = sessionTriggers.length + messageTriggers.length;
   return async (resourceId) => {
     const [row = []] = await reader().all(statement, [resourceId]);
-    return row.map((counter) => counter ?? 0).join(".");
+    const found = row.slice(counters.length).reduce<number>((sum, count) => sum + Number(count), 0);
+    if (found !== allTriggers) return undefined;
+    return row
+      .slice(0, counters.length)
+      .map((counter) => counter ?? 0)
+      .join(".");
   };
 }
