@@ -5,7 +5,7 @@ import type { App } from "@session-bridge/server";
 import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
 import { DefaultChatTransport, type UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
-import { toolCallChunks } from "../fixtures/model-chunks.ts";
+import { thoughtChunks } from "../fixtures/model-chunks.ts";
 import { hostPrefix } from "../packages/server/src/turns/process-owner.ts";
 import { testBackends } from "./_backends.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
@@ -192,12 +192,7 @@ for (const backend of testBackends()) {
       });
 
       test("each finished step is saved while the turn runs", async (t) => {
-        const toolCall = toolCallChunks("sequentialThinking", {
-          thought: "step one",
-          thoughtNumber: 1,
-          totalThoughts: 1,
-          nextThoughtNeeded: false,
-        });
+        const toolCall = thoughtChunks();
         const { url, app } = await startChatServer(t, {
           backend,
           model: scriptedModel(["hi", toolCall, words(100)], 20),

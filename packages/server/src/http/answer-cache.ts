@@ -9,8 +9,8 @@
  *
  * @example
  * const cache = createAnswerCache(32 * 1024 * 1024);
- * cache.set("user-1", '["session","0190…"]', "7.4.12.17", bytes);
- * cache.get("user-1", '["session","0190…"]', "7.4.12.17"); // bytes; at "7.5.12.17": undefined
+ * cache.set("user-1", '["session","0190…"]', version, bytes); // version: from `SessionsVersion`
+ * cache.get("user-1", '["session","0190…"]', version); // bytes; at any other version: undefined
  */
 export interface AnswerCache {
   get(resourceId: string, request: string, version: string): Uint8Array<ArrayBuffer> | undefined;

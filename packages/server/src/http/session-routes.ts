@@ -24,8 +24,8 @@ function sessionJson(session: Session, messageCount: number) {
  * `GET /api/sessions`, `GET|PATCH|DELETE /api/sessions/:id`. The two reads
  * answer from an `AnswerCache` while the resource's sessions version
  * (read first, in one statement) is the one the answer was made at; where
- * there is no version (not both databases embedded files) or `API_CACHE_MB`
- * is 0, every read is made afresh.
+ * there is no version (not both databases embedded files, or a version
+ * trigger missing) or `API_CACHE_MB` is 0, every read is made afresh.
  */
 export function registerSessionRoutes(http: HttpApp, app: App): void {
   const version = app.sessionsVersion;

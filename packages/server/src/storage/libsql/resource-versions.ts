@@ -12,7 +12,9 @@ import { haveTriggers } from "./triggers.ts";
 // of it, and one for the whole database (the row of the empty resource id), raised
 // whenever the triggers are made again (writes made while they were missing were
 // counted by no one); it starts at a random value, so a table made again does not
-// count through values it had before. A version is the four counters together.
+// count through values it had before. A version is the four counters together. The
+// counters tables are written by these triggers only (a row deleted by hand would
+// count again from 1).
 
 /** The app database's counters (the table is migration 0008's; its triggers are made here). */
 const sessionVersionsTable = getTableName(resourceVersions);
@@ -27,8 +29,9 @@ const messageTriggers = ["insert", "update", "delete", "thread"].map((name) => `
 const raise = (table: string, owners: string, first = "1") =>
   `INSERT INTO ${table} (resource_id, version) SELECT owner, ${first} FROM (${owners}) WHERE owner IS NOT NULL
      ON CONFLICT (resource_id) DO UPDATE SET version = version + 1;`;
-/** SQL raising a database's whole counter, new at a random 48-bit value. */
-const raiseWhole = (table: string) => raise(table, `SELECT ${wholeDatabase} AS owner`, "random() & 281474976710655");
+/** SQL raising a database's whole counter, new at a random 48-bit value (never 0, which an absent row reads as). */
+const raiseWhole = (table: string) =>
+  raise(table, `SELECT ${wholeDatabase} AS owner`, "1 + (random() & 281474976710655)");
 
 /** The memory database's counters, for the statements that raise them. */
 export const createMessageVersionsTable = `CREATE TABLE IF NOT EXISTS ${messageVersionsTable} (resource_id TEXT PRIMARY KEY, version INTEGER NOT NULL)`;

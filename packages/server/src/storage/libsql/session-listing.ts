@@ -14,8 +14,9 @@ import { sessionOf, sessionPages } from "./session-store.ts";
  * WAL mode each file is read at its last commit. The connection opens with the
  * first page asked for (commands that list nothing never open it).
  *
- * `version` reads a resource's version counters in both files in one
- * statement (resource-versions.ts), for the sessions API's answer cache.
+ * `version` reads a resource's version counters in both files, and whether
+ * their triggers all exist, in one statement (resource-versions.ts), for the
+ * sessions API's answer cache.
  *
  * @example
  * const listing = openLibsqlSessionListing(appDatabase, "./data/memory.db");
