@@ -46,9 +46,10 @@ export function createAnswerCache(maxBytes: number): AnswerCache {
   const dropAnswer = (resourceId: string, held: ResourceAnswers, request: string) => {
     const body = held.answers.get(request);
     if (!body) return;
+    const size = sizeOf(request, body);
     held.answers.delete(request);
-    held.bytes -= sizeOf(request, body);
-    bytes -= sizeOf(request, body);
+    held.bytes -= size;
+    bytes -= size;
     if (held.answers.size === 0) dropResource(resourceId, held);
   };
   const oldest = <K, V>(map: Map<K, V>) => map.entries().next().value;

@@ -114,21 +114,16 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
   const embed = cachedEmbed({ id: embedder.id, embed: scheduler.embed });
   /** Background embedding of texts of several users (`scopes`, one per text): one cache call per user. */
   const embedLater = async (texts: string[], scopes: string[]) => {
-    const positions = new Map<string, number[]>();
-    scopes.forEach((scope, position) => {
-      const of = positions.get(scope);
-      if (of) of.push(position);
-      else positions.set(scope, [position]);
-    });
     const vectors: number[][] = new Array(texts.length);
+    const byScope = Map.groupBy(texts.keys(), (position) => scopes[position] as string);
     await Promise.all(
-      [...positions].map(async ([scope, of]) => {
+      [...byScope].map(async ([scope, positions]) => {
         const embedded = await embed(
-          of.map((position) => texts[position] as string),
+          positions.map((position) => texts[position] as string),
           "background",
           scope,
         );
-        of.forEach((position, index) => {
+        positions.forEach((position, index) => {
           vectors[position] = embedded[index] as number[];
         });
       }),
