@@ -29,12 +29,25 @@ const steps = (app: App) =>
     ],
     [app.memoryStorage.vectors, "query", "vector search"],
     [app.memoryStorage.vectors, "similarity", "score hits only the keyword search found"],
-    [app.memoryStorage.messages, "recallWindow", "recall window: the last messages and the hits' neighbours"],
+    [
+      app.memoryStorage.messages,
+      "recallWindow",
+      "recall window: the hits' neighbours, once the hits are found (the last messages are read while the query is embedded)",
+    ],
     [app.memories, "forSession", "the user's and the session's memories"],
     [app.storage.turns, "end", "end the turn: status, last chunk batch, trace, usage, lease (one write)"],
     [app.memoryStorage.vectors, "upsert", "write the answer's vectors"],
     [app.memoryStorage.messages, "clearPending", "clear the answer's pending rows"],
   ] as const;
+
+export interface TurnSteps {
+  rows: StepRow[];
+  /**
+   * Each measured turn's time to `finish` less its own query's embedding (the
+   * embedder's calls before `finish`): what the turn adds to the embedding.
+   */
+  finishLessEmbedding: number[];
+}
 
 export async function measureTurnSteps(
   app: App,
@@ -42,10 +55,13 @@ export async function measureTurnSteps(
   sessionId: string,
   runs: number,
   query: () => string,
-): Promise<StepRow[]> {
+): Promise<TurnSteps> {
   let measuring = false;
   let afterFinish = false;
   const samples = new Map<string, number[]>();
+  /** The embedder's time before `finish` in the turn running now. */
+  let embedding = 0;
+  const finishLessEmbedding: number[] = [];
   const restore: (() => void)[] = [];
   for (const [object, method, step] of steps(app)) {
     const target = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -57,12 +73,25 @@ export async function measureTurnSteps(
     });
     target[method] = async (...args) => {
       const phase = afterFinish ? "after finish" : "before finish";
-      const started = performance.now();
+      let started = performance.now();
+      // A call given a promise of its input (recall asks for its window before its hits are
+      // found) is timed from when that input is there.
+      const [request] = args as [{ hits?: unknown } | undefined];
+      if (request && request.hits instanceof Promise) {
+        const hits = request.hits.then((found: unknown) => {
+          started = performance.now();
+          return found;
+        });
+        hits.catch(() => undefined); // the store's own failure is the one reported
+        args[0] = { ...request, hits };
+      }
       try {
         return await original(...args);
       } finally {
         const key = `${step}\u0000${phase}`;
-        if (measuring) samples.set(key, [...(samples.get(key) ?? []), performance.now() - started]);
+        const took = performance.now() - started;
+        if (measuring) samples.set(key, [...(samples.get(key) ?? []), took]);
+        if (object === app.embedder && phase === "before finish") embedding += took;
       }
     };
   }
@@ -70,17 +99,20 @@ export async function measureTurnSteps(
     for (let index = 0; index < runs + 5; index++) {
       measuring = index >= 5;
       afterFinish = false;
-      await timedTurn(app, resourceId, sessionId, query(), () => {
+      embedding = 0;
+      const { finish } = await timedTurn(app, resourceId, sessionId, query(), () => {
         afterFinish = true;
       });
+      if (measuring) finishLessEmbedding.push(finish - embedding);
     }
   } finally {
     for (const undo of restore) undo();
   }
-  return steps(app).flatMap(([, , step]) =>
+  const rows = steps(app).flatMap(([, , step]) =>
     (["before finish", "after finish"] as const).flatMap((phase) => {
       const times = samples.get(`${step}\u0000${phase}`) ?? [];
       return times.length === 0 ? [] : [{ step, phase, callsPerTurn: times.length / runs, p50: timingOf(times).p50 }];
     }),
   );
+  return { rows, finishLessEmbedding };
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Embedder } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
-import { callApi, postJson, scriptedModel, sendChat, startChatServer, userMessage } from "./_chat.ts";
+import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
 import { sharedEmbedder } from "./_setup.ts";
 
 /** The real embedder behind a gate: calls wait until `open()` (so the queue in front of it fills). */
@@ -61,7 +61,7 @@ test("a turn is refused with 503 server_busy and Retry-After when the embedder's
   assert.equal(((await callApi(url, "GET", "/api/sessions")).body.sessions as unknown[]).length, 3);
 });
 
-test("a turn's recall query is embedded while its session is resolved, and only once", async (t) => {
+test("a turn's recall query is embedded while its session is resolved (created, or its lease taken), and only once", async (t) => {
   const gated = await gatedEmbedder();
   const { url, app } = await startChatServer(t, { model: scriptedModel(["Thursday."]), embedder: gated.embedder });
   // The new session's creation (which takes its lease) waits until the test lets it go on.
@@ -89,29 +89,81 @@ test("a turn's recall query is embedded while its session is resolved, and only 
   while (!gated.texts.includes(question) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   assert.ok(gated.texts.includes(question), "the query never reached the embedder while the session was created");
   assert.equal(created, false, "the query was embedded only after the session was resolved");
+  // Recall asks for its window (the session's newest messages) while the query is still embedded.
+  const recallWindow = app.memoryStorage.messages.recallWindow.bind(app.memoryStorage.messages);
+  let windowAsked = false;
+  app.memoryStorage.messages.recallWindow = (request) => {
+    windowAsked = true;
+    return recallWindow(request);
+  };
   letCreate();
+  const windowDeadline = Date.now() + 5_000;
+  while (!windowAsked && Date.now() < windowDeadline) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(windowAsked, "recall asked for its window only after the query was embedded");
   gated.open();
   const { chunks } = await turn;
   assert.equal(chunks.at(-1)?.type, "finish");
   // Recall waited for that embedding, and the user message's vectors reuse it too.
   await app.turns.settled();
   assert.equal(gated.texts.filter((text) => text === question).length, 1);
+
+  // A session named by id: the query is embedded while its lease is being taken.
+  let letLease!: () => void;
+  const leasing = new Promise<void>((resolve) => {
+    letLease = resolve;
+  });
+  const acquire = app.sessions.acquireTurnLease.bind(app.sessions);
+  let leased = false;
+  app.sessions.acquireTurnLease = async (...args) => {
+    await leasing;
+    const held = await acquire(...args);
+    leased = true;
+    return held;
+  };
+  t.after(letLease);
+  const sessionId = sessionIdOf(chunks);
+  const followUp = "And the launch of the invoices page?";
+  const next = sendChat(url, { sessionId, messages: [userMessage(followUp)] });
+  const leaseDeadline = Date.now() + 5_000;
+  while (!gated.texts.includes(followUp) && Date.now() < leaseDeadline) await new Promise((r) => setTimeout(r, 5));
+  assert.ok(gated.texts.includes(followUp), "the query never reached the embedder while the lease was taken");
+  assert.equal(leased, false, "the query was embedded only after the lease was taken");
+  letLease();
+  assert.equal((await next).chunks.at(-1)?.type, "finish");
+  assert.equal(leased, true, "the turn took its lease elsewhere than the gated store call");
 });
 
-test("a turn for a session that is not the caller's (404) or is busy (409) embeds nothing", async (t) => {
+test("a turn for a session that is not the caller's (404) or is busy (409) stores nothing and embeds its text once", async (t) => {
   const gated = await gatedEmbedder();
   gated.open();
   const { url, app } = await startChatServer(t, {
     model: scriptedModel(["first", "second"]),
     embedder: gated.embedder,
   });
-  const unknown = await postJson(url, { sessionId: uuidv7(), messages: [userMessage("Is anybody there?")] });
-  assert.equal(unknown.status, 404);
-  assert.equal(unknown.body?.error?.code, "session_not_found");
+  // The query is embedded before the session is looked up (so a turn does not wait for its lease
+  // first): a refused request has embedded for nothing, a repeated one finds its text cached.
+  const question = "Is anybody there?";
+  for (const attempt of [1, 2]) {
+    const unknown = await postJson(url, { sessionId: uuidv7(), messages: [userMessage(question)] });
+    assert.equal(unknown.status, 404, `attempt ${attempt}`);
+    assert.equal(unknown.body?.error?.code, "session_not_found");
+  }
   // Busy: another process holds the session's lease (a lease taken on the store, as another server's turn does).
   const session = await app.sessions.create("local");
   assert.ok(await app.sessions.acquireTurnLease("local", session.id, uuidv7(), 60_000));
-  const busy = await postJson(url, { sessionId: session.id, messages: [userMessage("Are you still busy?")] });
-  assert.equal(busy.status, 409);
-  assert.deepEqual(gated.texts, []);
+  for (const attempt of [1, 2]) {
+    const busy = await postJson(url, { sessionId: session.id, messages: [userMessage("Are you still busy?")] });
+    assert.equal(busy.status, 409, `attempt ${attempt}`);
+  }
+  await app.turns.settled();
+  assert.deepEqual(gated.texts.sort(), ["Are you still busy?", question]);
+  // Nothing was stored for either: the one session has no messages, and no other session was made.
+  const listed = await callApi(url, "GET", "/api/sessions");
+  assert.deepEqual(
+    (listed.body.sessions as { id: string; messageCount: number }[]).map(({ id, messageCount }) => ({
+      id,
+      messageCount,
+    })),
+    [{ id: session.id, messageCount: 0 }],
+  );
 });

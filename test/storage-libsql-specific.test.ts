@@ -10,6 +10,7 @@ import { v7 as uuidv7 } from "uuid";
 import { indexNameFor } from "../packages/server/src/memory/vector-index.ts";
 import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
 import { openLibsqlMemoryStorage, openLibsqlStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
+import type { SqlValue } from "../packages/server/src/storage/libsql/sql-thread.ts";
 import { openLibsqlVectorStore } from "../packages/server/src/storage/libsql/vector-store.ts";
 import { makeClock, makeTempDir } from "./_setup.ts";
 import { newTurn, turnTrace } from "./storage/_fixtures.ts";
@@ -232,6 +233,56 @@ describe("libSQL storage", () => {
       ["bob-1", "bob-3"],
     );
   });
+  test("a user with up to exactUpTo vectors is searched exactly in one read; one more, and the index is asked too", async (t) => {
+    const database = await openDatabase({ url: `file:${path.join(await makeTempDir(t), "memory.db")}` });
+    const thread = database.openThread();
+    // Every read the store sends to its read thread, by statement.
+    const reads: string[] = [];
+    const worker = {
+      ...thread,
+      all: (sql: string, args: SqlValue[]) => {
+        reads.push(sql);
+        return thread.all(sql, args);
+      },
+    };
+    const vectors = await openLibsqlVectorStore({ client: database.client, worker, exactUpTo: 2 });
+    t.after(async () => {
+      await vectors.close();
+      await thread.close();
+      database.close();
+    });
+    const index = { embedderId: "test:hand-made", dimension: 4, indexName: indexNameFor("test:hand-made", 4) };
+    await vectors.ensureIndex(index);
+    const search = async (options: { sessionId?: string; exclude?: string[] } = {}) => {
+      reads.length = 0;
+      const hits = await vectors.query(index.indexName, [1, 0, 0, 0], {
+        topK: 4,
+        resourceId: "alice",
+        ...(options.sessionId ? { sessionId: options.sessionId } : {}),
+        exclusions: { exclude: options.exclude ?? [] },
+      });
+      return {
+        keys: hits.map((hit) => hit.key),
+        reads: reads.length,
+        index: reads.some((sql) => sql.includes("vector_top_k")),
+      };
+    };
+    assert.deepEqual(await search(), { keys: [], reads: 1, index: false });
+    // Another user's vectors count for nothing.
+    await vectors.upsert(index.indexName, [messageVector("bobs", [1, 0, 0, 0], "bob")]);
+    await vectors.upsert(index.indexName, [
+      messageVector("near", [1, 0.1, 0, 0], "alice"),
+      messageVector("far", [0, 1, 0, 0], "alice"),
+    ]);
+    assert.deepEqual(await search(), { keys: ["near", "far"], reads: 1, index: false });
+    assert.deepEqual(await search({ exclude: ["near"] }), { keys: ["far"], reads: 1, index: false });
+    await vectors.upsert(index.indexName, [messageVector("middle", [1, 0.5, 0, 0], "alice", "alice-other")]);
+    // Three: past the limit, the index is asked (and, finding fewer than topK, an exact search follows).
+    assert.deepEqual(await search(), { keys: ["near", "middle", "far"], reads: 3, index: true });
+    // Scoped to a session, the count is the session's.
+    assert.deepEqual(await search({ sessionId: "alice-session" }), { keys: ["near", "far"], reads: 1, index: false });
+  });
+
   test("at 512 dimensions the index keeps one bit per dimension of its neighbours and still answers a user's exact nearest", async (t) => {
     const { vectors, client } = await openVectors(t);
     const index = { embedderId: "test:wide", dimension: 512, indexName: indexNameFor("test:wide", 512) };
@@ -360,12 +411,12 @@ describe("libSQL storage", () => {
 });
 
 /** One message's only vector, in `<resourceId>-session`. */
-function messageVector(key: string, values: number[], resourceId: string) {
+function messageVector(key: string, values: number[], resourceId: string, sessionId = `${resourceId}-session`) {
   return {
     id: `${key}#0`,
     key,
     vector: values,
-    sessionId: `${resourceId}-session`,
+    sessionId,
     resourceId,
     role: "user",
     createdAt: new Date(0),

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { asSchema, type FlexibleSchema } from "ai";
 import { repoResourceKey } from "../packages/server/src/storage/repo-input.ts";
+import { createChatTools } from "../packages/server/src/tools/chat-tools.ts";
 import { searchDocs } from "../packages/server/src/tools/search-docs.ts";
 import { sequentialThinking } from "../packages/server/src/tools/sequential-thinking.ts";
 import { makeGitRepo, makeTempDir, makeTestApp } from "./_setup.ts";
@@ -43,6 +45,25 @@ describe("tools with reusable tool sessions", () => {
     );
     const [toolSession] = await app.toolSessions.listForSession(session.id);
     assert.equal((toolSession?.state.thoughts as unknown[] | undefined)?.length, 3);
+  });
+
+  test("every turn's tools share their input schemas, converted to JSON Schema once, still checking input", async (t) => {
+    const app = await makeTestApp(t);
+    const dependencies = { toolSessions: app.toolSessions, repos: app.repos, gitTimeoutMs: 10_000 };
+    const [first, second] = ["s1", "s2"].map((sessionId) => createChatTools(dependencies, sessionId, [], () => {}));
+    const inputOf = (tools: typeof first, name: "search_docs" | "sequentialThinking") =>
+      asSchema(tools?.[name].inputSchema as FlexibleSchema<unknown>);
+    for (const name of ["search_docs", "sequentialThinking"] as const) {
+      const [one, other] = [inputOf(first, name), inputOf(second, name)];
+      // The same object: the AI SDK keeps a Schema's JSON Schema, so a turn does not convert it again.
+      assert.equal(one, other, name);
+      const converted = await one.jsonSchema;
+      assert.equal(await other.jsonSchema, converted, name);
+      assert.equal((converted as { type?: string }).type, "object", name);
+    }
+    const thinking = inputOf(first, "sequentialThinking");
+    assert.equal((await thinking.validate?.(thought(1, "ok")))?.success, true);
+    assert.equal((await thinking.validate?.({ thought: "no number" }))?.success, false);
   });
 
   test("search_docs greps a real repository and asking again shows the next hits", async (t) => {

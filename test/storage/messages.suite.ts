@@ -216,6 +216,33 @@ export function describeMessageStore(backend: StorageBackend) {
       });
       assert.deepEqual(texts(window.last), ["c2", "c3", "c4"]);
       assert.deepEqual(texts(window.around), ["e1", "e2", "e3", "c0", "c1"]);
+      // The hits may come later (recall asks while it still searches): the same window; a
+      // search that fails fails the window.
+      let found!: (keys: string[]) => void;
+      const later = messages.recallWindow({
+        sessionId: current.sessionId,
+        resourceId: "alice",
+        last: 3,
+        exclude: [key(now[5])],
+        hits: new Promise<string[]>((resolve) => {
+          found = resolve;
+        }),
+        range: 1,
+      });
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      found([key(now[3]), key(now[1]), key(old[2]), key(now[5])]);
+      assert.deepEqual(await later, window);
+      await assert.rejects(
+        messages.recallWindow({
+          sessionId: current.sessionId,
+          resourceId: "alice",
+          last: 3,
+          exclude: [],
+          hits: Promise.reject(new Error("the search failed")),
+          range: 1,
+        }),
+        /the search failed/,
+      );
       const bobs = await messages.recallWindow({
         sessionId: current.sessionId,
         resourceId: "bob",

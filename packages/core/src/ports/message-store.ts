@@ -37,8 +37,13 @@ export interface RecallWindowRequest {
   last: number;
   /** Keys never returned, in either part (the turn's own new messages). */
   exclude: string[];
-  /** Keys of vector hits: messages of the resource, of any session. */
-  hits: string[];
+  /**
+   * Keys of vector hits: messages of the resource, of any session. A promise
+   * lets the caller ask while it is still searching: the newest messages are
+   * read at once, the neighbourhoods once the hits are known (its rejection
+   * is the window's).
+   */
+  hits: string[] | PromiseLike<string[]>;
   /** How many messages before and after each hit, in the hit's own session. */
   range: number;
 }
@@ -106,8 +111,9 @@ export interface MessageStore {
   /** Messages by key (any session), in no particular order; unknown keys are left out. */
   getByKeys(keys: string[]): Promise<StoredMessage[]>;
   /**
-   * What recall reads, in one go (one round trip where the backend allows):
-   * the session's newest messages and the neighbourhood of the vector hits.
+   * What recall reads: the session's newest messages and the neighbourhood of
+   * the vector hits (one round trip once the hits are known, the newest read
+   * before them where the backend allows).
    */
   recallWindow(request: RecallWindowRequest): Promise<RecallWindow>;
   /** Every message of every session after `after`, in (createdAt, key) order: for re-embedding them all. */

@@ -153,11 +153,32 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     // the end); asked after the embedding, which a read on this thread would otherwise delay.
     const memories = options.memories.forSession(resourceId, sessionId);
     memories.catch(() => undefined);
-    const [queryVector] = embedding ? await embedding : [];
-    const vectorHits = queryVector
-      ? await vectors.query(index.indexName, queryVector, { topK, resourceId, exclusions, ...scope })
-      : [];
-    const results = fuseHits(vectorHits, await keywordHits, topK);
+    const found = (async () => {
+      const [queryVector] = embedding ? await embedding : [];
+      const vectorHits = queryVector
+        ? await vectors.query(index.indexName, queryVector, { topK, resourceId, exclusions, ...scope })
+        : [];
+      return { queryVector, results: fuseHits(vectorHits, await keywordHits, topK) };
+    })();
+    // The window is asked now: the session's newest messages are read while the query is
+    // embedded, the hits' neighbours once they are found (the store leaves out hits among the
+    // newest, and neighbours already seen). Awaited below, after the hits are scored. Asked
+    // once the search is on its way (an embedded file's reader runs on this thread): an
+    // embedding already made would otherwise wait behind the read.
+    const hitKeys = found.then(({ results }) => results.map((result) => result.key));
+    const window = new Promise((resolve) => setImmediate(resolve)).then(() =>
+      messages.recallWindow({
+        sessionId,
+        resourceId,
+        last: recallSettings.lastMessages,
+        exclude,
+        hits: hitKeys,
+        range: recallSettings.messageRange,
+      }),
+    );
+    // Failures reach the caller through `found` and `window`, awaited below.
+    for (const pending of [hitKeys, window]) pending.catch(() => undefined);
+    const { queryVector, results } = await found;
     // A hit only the keyword channel found is scored like the others: its cosine similarity to the query.
     const unscored = results.flatMap((result) => (result.score === undefined ? [result.key] : []));
     const similarity =
@@ -167,17 +188,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
             return new Map<string, number>();
           })
         : new Map<string, number>();
-
-    // The newest messages and the hits' neighbours in one read: the store leaves out
-    // hits among the newest, and the neighbours already seen.
-    const window = await messages.recallWindow({
-      sessionId,
-      resourceId,
-      last: recallSettings.lastMessages,
-      exclude,
-      hits: results.map((result) => result.key),
-      range: recallSettings.messageRange,
-    });
+    const { last, around } = await window;
 
     // Hits by stored key (messages of different sessions may share a client id). A message
     // not embedded yet (its vectors come after its turn) scores 0.
@@ -188,19 +199,18 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
       ]),
     );
 
-    const context = window.around;
-    const recalled: RecalledMessage[] = context.map((stored) => {
+    const recalled: RecalledMessage[] = around.map((stored) => {
       const hit = hits.get(stored.key);
       return {
         message: stored.message,
         sessionId: stored.sessionId,
-        score: hit?.score ?? nearestHitScore(stored, context, hits),
+        score: hit?.score ?? nearestHitScore(stored, around, hits),
         foundBy: hit?.foundBy ?? [],
       };
     });
 
     return {
-      recent: window.last.map((stored) => stored.message),
+      recent: last.map((stored) => stored.message),
       recalled,
       memories: await memories,
     };

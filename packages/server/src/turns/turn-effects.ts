@@ -52,15 +52,8 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
       // A new session is created holding it; nothing can be earlier in it.
       let earlier: Awaited<ReturnType<typeof findEarlier>>;
       let session: Session;
-      // The recall query is embedded while the rest of the session is resolved (the turn record,
-      // the tool sessions; a new session's creation too): a few milliseconds of writes and reads
-      // that would otherwise come before it. For a session asked by id, once its lease is held:
-      // a request answered 404 or 409 costs no embedding. (A retry answered by a replay has
-      // embedded for nothing.)
-      const prepareRecall = () => memory.prepareRecall(messageText(userMessage), resourceId);
       if (!sessionId) {
         const title = columnText(messageText(userMessage), titleLength) || null;
-        prepareRecall();
         session = resolved(await lease.createHeld(resourceId, title, turn.leaseId));
       } else {
         const attempt = dependencies.isRunningHere(sessionId)
@@ -74,7 +67,6 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
           throw new SessionBusyError(attempt.busy.id);
         }
         session = resolved(attempt.held);
-        prepareRecall();
         try {
           // Looked up now that nothing else runs (taking the lease may have recovered an interrupted answer).
           earlier = await findEarlier(session.id);

@@ -2,6 +2,7 @@ import type { LanguageModelV4 } from "@ai-sdk/provider";
 import {
   type Clock,
   type IdGenerator,
+  messageText,
   runTurn,
   type Session,
   type SessionStore,
@@ -128,6 +129,8 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
     if (memory.embeddingBacklog() >= (options.embedQueueLimit ?? Number.POSITIVE_INFINITY)) {
       throw new ServerBusyError(busyRetryAfterSeconds);
     }
+    // The recall query is embedded while the session is resolved (docs/memory.md): recall finds it in flight or done.
+    memory.prepareRecall(messageText(request.userMessage), resourceId);
     const turnId = options.generateId();
     const turn = createLiveTurn({
       turnId,

@@ -150,35 +150,22 @@ export function createLibsqlMessageStore(
   const select = async (sql: string, args: (string | number)[]) => (await reader.all(sql, args)).map(toStoredMessage);
   const visible = (messages: StoredMessage[]) => messages.filter((stored) => !stored.running);
 
-  /** Each keyed message of the resource with up to `range` messages before and after it in its own session. */
+  /**
+   * Each keyed message of the resource with up to `range` messages before and
+   * after it in its own session, in one read: each key's place (its session and
+   * time) is looked up inside the statement.
+   */
   async function neighbourhoods(resourceId: string, keys: string[], range: number): Promise<StoredMessage[]> {
     if (keys.length === 0) return [];
-    const targets = (
-      await client.execute({
-        sql: `SELECT id, thread_id, "createdAt" FROM ${messagesTable} WHERE id IN (${placeholders(keys)}) AND "resourceId" = ?`,
-        args: [...keys, resourceId],
-      })
-    ).rows;
-    if (targets.length === 0) return [];
-    const parts: string[] = [];
-    const args: (string | number)[] = [];
-    for (const target of targets) {
-      const at = [String(target.createdAt), String(target.id)];
-      parts.push(
-        `SELECT * FROM (SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? AND ("createdAt", id) <= (?, ?) ORDER BY "createdAt" DESC, id DESC LIMIT ?)`,
-        `SELECT * FROM (SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ? AND "resourceId" = ? AND ("createdAt", id) > (?, ?) ORDER BY "createdAt", id LIMIT ?)`,
-      );
-      args.push(
-        String(target.thread_id),
-        resourceId,
-        ...at,
-        range + 1,
-        String(target.thread_id),
-        resourceId,
-        ...at,
-        range,
-      );
-    }
+    const hit = (column: string) => `(SELECT ${column} FROM ${messagesTable} WHERE id = ? AND "resourceId" = ?)`;
+    const inSession = `SELECT ${columns} FROM ${messagesTable} WHERE thread_id = ${hit("thread_id")} AND "resourceId" = ?`;
+    const before = `SELECT * FROM (${inSession} AND ("createdAt", id) <= ${hit('"createdAt", id')} ORDER BY "createdAt" DESC, id DESC LIMIT ?)`;
+    const after = `SELECT * FROM (${inSession} AND ("createdAt", id) > ${hit('"createdAt", id')} ORDER BY "createdAt", id LIMIT ?)`;
+    const parts = keys.flatMap(() => [before, after]);
+    const args = keys.flatMap((key) => [
+      ...[key, resourceId, resourceId, key, resourceId, range + 1],
+      ...[key, resourceId, resourceId, key, resourceId, range],
+    ]);
     return select(parts.join(" UNION ALL "), args);
   }
 
@@ -266,10 +253,11 @@ export function createLibsqlMessageStore(
     },
 
     async recallWindow({ sessionId, resourceId, last, exclude, hits, range }) {
+      // The newest are read at once, while the caller may still be finding its hits.
       const recent = newestVisible(columns, { sessionId, resourceId, exclude, last });
-      const newest = await select(recent.sql, recent.args);
+      const [newest, found] = await Promise.all([select(recent.sql, recent.args), hits]);
       const left = new Set([...exclude, ...newest.map((stored) => stored.key)]);
-      const wanted = hits.filter((key) => !left.has(key));
+      const wanted = found.filter((key) => !left.has(key));
       return windowOf(newest, await neighbourhoods(resourceId, wanted, range), exclude);
     },
 

@@ -215,7 +215,9 @@ export async function openLibsqlVectorStore(options: {
       // (its best chunk), and an exact search of the user's own vectors whenever the
       // candidates hold fewer than topK of their messages.
       const vector = vectorBlob(queryVector);
-      const owned = `json_extract(t.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(t.metadata, '$."thread_id"') = ?`}`;
+      const ownedIn = (table: string) =>
+        `json_extract(${table}.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(${table}.metadata, '$."thread_id"') = ?`}`;
+      const owned = ownedIn("t");
       const ownedBy = [resourceId, ...(sessionId === undefined ? [] : [sessionId])];
       const excluded = excludedFromRecall(`json_extract(t.metadata, '$."message_id"')`, resourceId, exclusions);
       const mine = `${owned}${excluded.sql}`;
@@ -232,12 +234,20 @@ export async function openLibsqlVectorStore(options: {
         rows.flatMap(([key, session, score]) =>
           typeof key === "string" ? [{ key, sessionId: String(session), resourceId, score: Number(score) }] : [],
         );
-      const [[mineCount] = []] = await worker.all(
-        `SELECT count(*) FROM (SELECT 1 FROM ${indexName} AS t WHERE ${owned} LIMIT ${exactUpTo + 1})`,
-        ownedBy,
-      );
       const searchExactly = async () => hitsOf(await worker.all(exact, [vector, ...filter, topK]));
-      if (Number(mineCount ?? 0) <= exactUpTo) return searchExactly();
+      // One round trip to the read thread for a user with few vectors: the first row (no key)
+      // holds how many the user has, up to one past the limit (counted once, through the
+      // index); the exact hits follow, and their rows are read only when that is within it.
+      const exactWhenFew = best(
+        `SELECT ${scored} FROM counted CROSS JOIN ${indexName} AS t WHERE counted.mine <= ${exactUpTo} AND ${mine}`,
+      );
+      const rows = await worker.all(
+        `WITH counted AS MATERIALIZED (SELECT count(*) AS mine FROM (SELECT 1 FROM ${indexName} AS t WHERE ${owned} LIMIT ${exactUpTo + 1}))
+        SELECT NULL, NULL, mine FROM counted UNION ALL SELECT * FROM (${exactWhenFew})`,
+        [...ownedBy, vector, ...filter, topK],
+      );
+      const mineCount = rows.find(([key]) => key === null)?.[2];
+      if (Number(mineCount ?? 0) <= exactUpTo) return hitsOf(rows);
       const candidates = Math.max(annCandidates, topK * 25);
       const found = await worker
         .all(approximate, [vector, vector, candidates, ...filter, topK])

@@ -233,7 +233,10 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
       return select(`SELECT ${columns} FROM ${messagesTable} WHERE id = ANY($1)`, [keys]);
     },
 
-    async recallWindow({ sessionId, resourceId, last, exclude, hits, range }) {
+    async recallWindow({ sessionId, resourceId, last, exclude, hits: hitsFound, range }) {
+      // One round trip for all of it, once the hits are known (a connection's statements
+      // run one after another, so the newest would not be read any sooner apart).
+      const hits = await hitsFound;
       // One statement: the session's newest visible messages, then each hit that is not
       // among them, from its place in time in its own session: `range` before (and itself), `range` after.
       const result = await pool.query<MessageRow & { part: "last" | "around" }>(
