@@ -61,34 +61,50 @@ test("a turn is refused with 503 server_busy and Retry-After when the embedder's
   assert.equal(((await callApi(url, "GET", "/api/sessions")).body.sessions as unknown[]).length, 3);
 });
 
+/** Holds every call of `object[method]` until `release()`; `returned()` says whether one has come back since. */
+function holdCalls<T extends object>(object: T, method: keyof T & string) {
+  const target = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const own = target[method]?.bind(object);
+  if (!own) throw new Error(`no ${method} to hold`);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let returned = false;
+  target[method] = async (...args) => {
+    await gate;
+    const result = await own(...args);
+    returned = true;
+    return result;
+  };
+  return { release, returned: () => returned };
+}
+
+/** Whether `condition()` comes to hold within 5 s. */
+async function eventually(condition: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + 5_000;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  return condition();
+}
+
 test("a turn's recall query is embedded while its session is resolved (created, or its lease taken), and only once", async (t) => {
   const gated = await gatedEmbedder();
   const { url, app } = await startChatServer(t, { model: scriptedModel(["Thursday."]), embedder: gated.embedder });
   // The new session's creation (which takes its lease) waits until the test lets it go on.
-  let letCreate!: () => void;
-  const creating = new Promise<void>((resolve) => {
-    letCreate = resolve;
-  });
-  const create = app.sessions.create.bind(app.sessions);
-  let created = false;
-  app.sessions.create = async (...args) => {
-    await creating;
-    const session = await create(...args);
-    created = true;
-    return session;
-  };
+  const creating = holdCalls(app.sessions, "create");
   const failSafe = setTimeout(() => {
-    letCreate();
+    creating.release();
     gated.open();
   }, 10_000);
   t.after(() => clearTimeout(failSafe));
 
   const question = "When is the launch of the new billing page?";
   const turn = sendChat(url, { messages: [userMessage(question)] });
-  const deadline = Date.now() + 5_000;
-  while (!gated.texts.includes(question) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(gated.texts.includes(question), "the query never reached the embedder while the session was created");
-  assert.equal(created, false, "the query was embedded only after the session was resolved");
+  assert.ok(
+    await eventually(() => gated.texts.includes(question)),
+    "the query never reached the embedder while the session was created",
+  );
+  assert.equal(creating.returned(), false, "the query was embedded only after the session was resolved");
   // Recall asks for its window (the session's newest messages) while the query is still embedded.
   const recallWindow = app.memoryStorage.messages.recallWindow.bind(app.memoryStorage.messages);
   let windowAsked = false;
@@ -96,10 +112,8 @@ test("a turn's recall query is embedded while its session is resolved (created, 
     windowAsked = true;
     return recallWindow(request);
   };
-  letCreate();
-  const windowDeadline = Date.now() + 5_000;
-  while (!windowAsked && Date.now() < windowDeadline) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(windowAsked, "recall asked for its window only after the query was embedded");
+  creating.release();
+  assert.ok(await eventually(() => windowAsked), "recall asked for its window only after the query was embedded");
   gated.open();
   const { chunks } = await turn;
   assert.equal(chunks.at(-1)?.type, "finish");
@@ -108,29 +122,18 @@ test("a turn's recall query is embedded while its session is resolved (created, 
   assert.equal(gated.texts.filter((text) => text === question).length, 1);
 
   // A session named by id: the query is embedded while its lease is being taken.
-  let letLease!: () => void;
-  const leasing = new Promise<void>((resolve) => {
-    letLease = resolve;
-  });
-  const acquire = app.sessions.acquireTurnLease.bind(app.sessions);
-  let leased = false;
-  app.sessions.acquireTurnLease = async (...args) => {
-    await leasing;
-    const held = await acquire(...args);
-    leased = true;
-    return held;
-  };
-  t.after(letLease);
-  const sessionId = sessionIdOf(chunks);
+  const leasing = holdCalls(app.sessions, "acquireTurnLease");
+  t.after(leasing.release);
   const followUp = "And the launch of the invoices page?";
-  const next = sendChat(url, { sessionId, messages: [userMessage(followUp)] });
-  const leaseDeadline = Date.now() + 5_000;
-  while (!gated.texts.includes(followUp) && Date.now() < leaseDeadline) await new Promise((r) => setTimeout(r, 5));
-  assert.ok(gated.texts.includes(followUp), "the query never reached the embedder while the lease was taken");
-  assert.equal(leased, false, "the query was embedded only after the lease was taken");
-  letLease();
+  const next = sendChat(url, { sessionId: sessionIdOf(chunks), messages: [userMessage(followUp)] });
+  assert.ok(
+    await eventually(() => gated.texts.includes(followUp)),
+    "the query never reached the embedder while the lease was taken",
+  );
+  assert.equal(leasing.returned(), false, "the query was embedded only after the lease was taken");
+  leasing.release();
   assert.equal((await next).chunks.at(-1)?.type, "finish");
-  assert.equal(leased, true, "the turn took its lease elsewhere than the gated store call");
+  assert.equal(leasing.returned(), true, "the turn took its lease elsewhere than the held store call");
 });
 
 test("a turn for a session that is not the caller's (404) or is busy (409) stores nothing and embeds its text once", async (t) => {
