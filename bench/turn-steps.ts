@@ -116,3 +116,35 @@ export async function measureTurnSteps(
   );
   return { rows, finishLessEmbedding };
 }
+
+/**
+ * Times the embedder's calls a turn makes before its `finish`: `start()` as the
+ * turn starts, `finished()` when `finish` arrives, `took()` their sum since
+ * `start()`; `restore()` gives the embedder its own method back.
+ */
+export function embeddingTimer(app: App) {
+  const own = app.embedder.embed;
+  let took = 0;
+  let finished = false;
+  app.embedder.embed = async (texts) => {
+    const started = performance.now();
+    try {
+      return await own.call(app.embedder, texts);
+    } finally {
+      if (!finished) took += performance.now() - started;
+    }
+  };
+  return {
+    start() {
+      took = 0;
+      finished = false;
+    },
+    finished() {
+      finished = true;
+    },
+    took: () => took,
+    restore() {
+      app.embedder.embed = own;
+    },
+  };
+}

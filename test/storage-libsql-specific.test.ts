@@ -6,10 +6,12 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { describe, type TestContext, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { InValue } from "@libsql/client";
 import { v7 as uuidv7 } from "uuid";
 import { indexNameFor } from "../packages/server/src/memory/vector-index.ts";
 import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
 import { openLibsqlMemoryStorage, openLibsqlStorage } from "../packages/server/src/storage/libsql/libsql-storage.ts";
+import { createLibsqlMessageStore } from "../packages/server/src/storage/libsql/message-store.ts";
 import type { SqlValue } from "../packages/server/src/storage/libsql/sql-thread.ts";
 import { openLibsqlVectorStore } from "../packages/server/src/storage/libsql/vector-store.ts";
 import { makeClock, makeTempDir } from "./_setup.ts";
@@ -233,6 +235,48 @@ describe("libSQL storage", () => {
       ["bob-1", "bob-3"],
     );
   });
+  test("the recall window reads the session's newest messages at once, before its hits are known", async (t) => {
+    const memory = await openLibsqlMemoryStorage({ url: `file:${path.join(await makeTempDir(t), "memory.db")}` });
+    t.after(() => memory.close());
+    const thread = await makeThread(memory.messages);
+    const question = thread.stored(userMessage("q", "a question"), at(0));
+    await memory.messages.save([question, thread.stored(userMessage("a", "an answer"), at(1))], {
+      pending: false,
+      now: at(1),
+    });
+    // The same store over a reader that records its reads.
+    const { database } = memory;
+    const reads: string[] = [];
+    const reader = {
+      ...database.reader,
+      all: (sql: string, args: InValue[]) => {
+        reads.push(sql);
+        return database.reader.all(sql, args);
+      },
+    };
+    const messages = createLibsqlMessageStore(database.client, reader);
+    let found!: (keys: string[]) => void;
+    const window = messages.recallWindow({
+      sessionId: thread.sessionId,
+      resourceId: "alice",
+      last: 1,
+      exclude: [],
+      hits: new Promise<string[]>((resolve) => {
+        found = resolve;
+      }),
+      range: 1,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(reads.length, 1, "the newest messages were not read before the hits came");
+    found([question.key]);
+    const { last, around } = await window;
+    assert.deepEqual(
+      [last.map((stored) => stored.message.id), around.map((stored) => stored.message.id)],
+      [["a"], ["q"]],
+    );
+    assert.equal(reads.length, 2, "the hits' neighbourhoods take one read");
+  });
+
   test("a user with up to exactUpTo vectors is searched exactly in one read; one more, and the index is asked too", async (t) => {
     const database = await openDatabase({ url: `file:${path.join(await makeTempDir(t), "memory.db")}` });
     const thread = database.openThread();

@@ -215,9 +215,7 @@ export async function openLibsqlVectorStore(options: {
       // (its best chunk), and an exact search of the user's own vectors whenever the
       // candidates hold fewer than topK of their messages.
       const vector = vectorBlob(queryVector);
-      const ownedIn = (table: string) =>
-        `json_extract(${table}.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(${table}.metadata, '$."thread_id"') = ?`}`;
-      const owned = ownedIn("t");
+      const owned = `json_extract(t.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(t.metadata, '$."thread_id"') = ?`}`;
       const ownedBy = [resourceId, ...(sessionId === undefined ? [] : [sessionId])];
       const excluded = excludedFromRecall(`json_extract(t.metadata, '$."message_id"')`, resourceId, exclusions);
       const mine = `${owned}${excluded.sql}`;
@@ -247,7 +245,8 @@ export async function openLibsqlVectorStore(options: {
         [...ownedBy, vector, ...filter, topK],
       );
       const mineCount = rows.find(([key]) => key === null)?.[2];
-      if (Number(mineCount ?? 0) <= exactUpTo) return hitsOf(rows);
+      // Best first: a compound statement's rows come in no promised order.
+      if (Number(mineCount ?? 0) <= exactUpTo) return hitsOf(rows).sort((a, b) => b.score - a.score);
       const candidates = Math.max(annCandidates, topK * 25);
       const found = await worker
         .all(approximate, [vector, vector, candidates, ...filter, topK])
