@@ -148,8 +148,11 @@ test("a different embedder stops start-up pointing to reindex; reindex can be in
   assert.ok(recallDuring.recalled.some((item) => item.message.id === fact.id));
   await during.close();
 
-  const finished = await reindexApp(config, { embedder: renamed });
+  const phases: string[] = [];
+  const finished = await reindexApp(config, { embedder: renamed, onProgress: ({ phase }) => phases.push(phase) });
   assert.equal(finished.complete, true);
+  assert.equal(phases.at(-1), "indexing", "the index is built, and said to be, after the last batch");
+  assert.equal(phases.filter((phase) => phase === "indexing").length, 1);
   assert.equal(finished.messages, finished.total - 2, "resumed where it stopped");
   assert.equal(finished.replacedIndex, oldIndex);
   const tables = await memoryStorage.database.client.execute({
@@ -217,6 +220,17 @@ test("a vector index from an older release is named at start and rebuilt with cu
     query: "When is the pre-production database brought back from a backup?",
   });
   assert.ok(recall.recalled.some((item) => item.message.id === fact.id));
+});
+
+test("a reindex of an empty store says nothing about building an index", async (t) => {
+  const config = testConfig(await makeTempDir(t));
+  const phases: string[] = [];
+  const report = await reindexApp(config, {
+    embedder: await sharedEmbedder(),
+    onProgress: ({ phase }) => phases.push(phase),
+  });
+  assert.equal(report.complete, true);
+  assert.deepEqual(phases, ["embedding"]);
 });
 
 test("session-bridge reindex --json on an empty store reports a complete run", async (t) => {

@@ -10,7 +10,11 @@ export interface ReindexOptions {
   embedder: Embedder;
   /** Aborting stops after the current batch; running again resumes. */
   signal?: AbortSignal;
-  /** After each batch (`embedding`), and once before the index is built over the vectors (`indexing`). */
+  /**
+   * After each batch (`embedding`), and once before the index is built over
+   * the vectors (`indexing`; not for a store with no messages, where there is
+   * nothing to build).
+   */
   onProgress?: (progress: { done: number; total: number; phase: "embedding" | "indexing" }) => void;
   batchSize?: number;
 }
@@ -90,7 +94,7 @@ export async function reindexMemory(options: ReindexOptions): Promise<ReindexRep
   }
 
   // Every message has a vector in the new index: its search structure complete, recall switches over to it.
-  options.onProgress?.({ done, total: Math.max(total, done), phase: "indexing" });
+  if (done > 0) options.onProgress?.({ done, total: Math.max(total, done), phase: "indexing" });
   await vectors.ensureIndex(target, { rebuild: "end" });
   await vectors.writeMeta("active", target);
   await vectors.deleteMeta("reindex");
