@@ -222,3 +222,29 @@ export async function commitFiles(dir: string, files: Record<string, string>, me
   git(dir, "commit", "--quiet", "--allow-empty", "-m", message);
   return git(dir, "rev-parse", "HEAD");
 }
+
+/** Holds every call of `object[method]` until `release()`; `returned()` says whether one has come back since. */
+export function holdCalls<T extends object>(object: T, method: keyof T & string) {
+  const target = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const own = target[method]?.bind(object);
+  if (!own) throw new Error(`no ${method} to hold`);
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let returned = false;
+  target[method] = async (...args) => {
+    await gate;
+    const result = await own(...args);
+    returned = true;
+    return result;
+  };
+  return { release, returned: () => returned };
+}
+
+/** Whether `condition()` comes to hold within 5 s (asked every 5 ms). */
+export async function eventually(condition: () => boolean | Promise<boolean>): Promise<boolean> {
+  const deadline = Date.now() + 5_000;
+  while (!(await condition()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  return condition();
+}

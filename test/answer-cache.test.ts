@@ -3,7 +3,7 @@ import { describe, test } from "node:test";
 import type { ChatMessage } from "@session-bridge/shared";
 import { thoughtChunks } from "../fixtures/model-chunks.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
-import { dataPlaceOf, makeTempDir, makeTestApp, querySql } from "./_setup.ts";
+import { dataPlaceOf, eventually, makeTempDir, makeTestApp, querySql } from "./_setup.ts";
 
 interface ListedJson {
   sessions: { id: string; title: string | null; messageCount: number }[];
@@ -145,9 +145,7 @@ describe("sessions API answer cache", () => {
         (message: ChatMessage) =>
           message.role === "assistant" && message.parts.some((part) => part.type === "tool-sequentialThinking"),
       );
-    for (let attempt = 0; attempt < 200 && !(await runningSaved()); attempt++)
-      await new Promise((r) => setTimeout(r, 10));
-    assert.ok(await runningSaved(), "the first step was saved while the turn ran");
+    assert.ok(await eventually(runningSaved), "the first step was saved while the turn ran");
     // The question is shown, the running answer (already saved, raising the version) is not.
     assert.equal(await shown(), 3);
     assert.equal(await shown(), 3);
@@ -201,13 +199,8 @@ describe("sessions API answer cache", () => {
     const alice = await tokenOf("alice");
     const bob = await tokenOf("bob");
     const chat = async (token: string, text: string) => {
-      const response = await fetch(`${url}/api/chat`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body: JSON.stringify({ messages: [userMessage(text)] }),
-      });
-      assert.equal(response.status, 200);
-      await response.text();
+      const { chunks } = await sendChat(url, { token, messages: [userMessage(text)] });
+      assert.equal(chunks.at(-1)?.type, "finish");
       await app.turns.settled();
     };
     await chat(alice, "alice's chat");

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { Embedder } from "@session-bridge/server";
 import { v7 as uuidv7 } from "uuid";
 import { callApi, postJson, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
-import { sharedEmbedder } from "./_setup.ts";
+import { eventually, holdCalls, sharedEmbedder } from "./_setup.ts";
 
 /** The real embedder behind a gate: calls wait until `open()` (so the queue in front of it fills). */
 async function gatedEmbedder(): Promise<{ embedder: Embedder; open(): void; calls: () => number; texts: string[] }> {
@@ -60,32 +60,6 @@ test("a turn is refused with 503 server_busy and Retry-After when the embedder's
   assert.equal(retried.chunks.at(-1)?.type, "finish");
   assert.equal(((await callApi(url, "GET", "/api/sessions")).body.sessions as unknown[]).length, 3);
 });
-
-/** Holds every call of `object[method]` until `release()`; `returned()` says whether one has come back since. */
-function holdCalls<T extends object>(object: T, method: keyof T & string) {
-  const target = object as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-  const own = target[method]?.bind(object);
-  if (!own) throw new Error(`no ${method} to hold`);
-  let release!: () => void;
-  const gate = new Promise<void>((resolve) => {
-    release = resolve;
-  });
-  let returned = false;
-  target[method] = async (...args) => {
-    await gate;
-    const result = await own(...args);
-    returned = true;
-    return result;
-  };
-  return { release, returned: () => returned };
-}
-
-/** Whether `condition()` comes to hold within 5 s. */
-async function eventually(condition: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + 5_000;
-  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
-  return condition();
-}
 
 test("a turn's recall query is embedded while its session is resolved (created, or its lease taken), and only once", async (t) => {
   const gated = await gatedEmbedder();

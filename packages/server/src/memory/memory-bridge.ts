@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import {
   type Clock,
   type ConversationMemory,
@@ -166,7 +167,7 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     // once the search is on its way (an embedded file's reader runs on this thread): an
     // embedding already made would otherwise wait behind the read.
     const hitKeys = found.then(({ results }) => results.map((result) => result.key));
-    const window = new Promise((resolve) => setImmediate(resolve)).then(() =>
+    const window = yieldToEventLoop().then(() =>
       messages.recallWindow({
         sessionId,
         resourceId,
