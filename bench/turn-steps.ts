@@ -17,6 +17,7 @@ export interface StepRow {
 const steps = (app: App) =>
   [
     [app.sessions, "acquireTurnLease", "take the lease (one write transaction)"],
+    [app.memoryStorage.messages, "list", "the session's last message (an answer a dead process left unsaved?)"],
     [app.memoryStorage.messages, "findWithNext", "look for an earlier answer to the same message (a retry)"],
     [app.storage.turns, "begin", "record the turn (one write)"],
     [app.memoryStorage.messages, "save", "save a message (one write transaction): the user's, then the answer"],
@@ -35,7 +36,11 @@ const steps = (app: App) =>
       "recall window: the hits' neighbours, once the hits are found (the last messages are read while the query is embedded)",
     ],
     [app.memories, "forSession", "the user's and the session's memories"],
-    [app.storage.turns, "end", "end the turn: status, last chunk batch, trace, usage, lease (one write)"],
+    [
+      app.storage.turns,
+      "end",
+      "end the turn: status, last chunk batch, trace, usage, lease (one write, while the answer is saved)",
+    ],
     [app.memoryStorage.vectors, "upsert", "write the answer's vectors"],
     [app.memoryStorage.messages, "clearPending", "clear the answer's pending rows"],
   ] as const;

@@ -9,7 +9,7 @@ import { thoughtChunks } from "../fixtures/model-chunks.ts";
 import { hostPrefix } from "../packages/server/src/turns/process-owner.ts";
 import { testBackends } from "./_backends.ts";
 import { callApi, scriptedModel, sendChat, sessionIdOf, startChatServer, userMessage } from "./_chat.ts";
-import { makeShiftedClock, querySql } from "./_setup.ts";
+import { eventually, holdCalls, makeShiftedClock, querySql } from "./_setup.ts";
 
 const words = (count: number) => Array.from({ length: count }, (_, index) => `word${index}`).join(" ");
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -110,6 +110,30 @@ for (const backend of testBackends()) {
         const [, , , last] = await app.memory.listMessages(sessionId, "local");
         assert.equal(statusOf(last), "complete");
         assert.equal(textOf(last).trim(), answer);
+      });
+
+      test("a turn stopped before its answer began leaves the session free at once", async (t) => {
+        const model = scriptedModel(["hi", "the next answer"]);
+        const { url, app } = await startChatServer(t, { backend, model });
+        const sessionId = await openSession(url, app);
+        // Held in recall (before the model), then stopped.
+        const recall = holdCalls(app.memory, "recall");
+        const turn = sendChat(url, { messages: [userMessage("stop me early")], sessionId });
+        assert.ok(
+          await eventually(
+            async () => (await querySql(app, "SELECT 1 FROM turns WHERE status = 'running'")).length > 0,
+          ),
+        );
+        assert.equal((await callApi(url, "POST", `/api/sessions/${sessionId}/stop`)).status, 204);
+        recall.release();
+        await turn;
+        await app.turns.settled();
+        const [stopped] = await querySql(app, "SELECT status FROM turns ORDER BY started_at DESC LIMIT 1");
+        assert.equal(stopped?.status, "stopped");
+        const next = await sendChat(url, { messages: [userMessage("and now?")], sessionId });
+        assert.equal(sessionIdOf(next.chunks), sessionId, "no session_busy");
+        assert.equal(textOf(next.message).trim(), "the next answer");
+        assert.equal(model.doStreamCalls.length, 2, "the stopped turn never reached the model");
       });
 
       test("POST stop ends generation and keeps the partial answer marked stopped", async (t) => {
@@ -268,6 +292,238 @@ for (const backend of testBackends()) {
         assert.equal(after.filter((message) => message.id === question.id).length, 1, "stored once");
       });
 
+      test("the answer is saved while the turn's end is written; finish waits for both", async (t) => {
+        const model = scriptedModel(["hi", "the answer"]);
+        const { url, app } = await startChatServer(t, { backend, model });
+        const sessionId = await openSession(url, app);
+        const save = app.memory.save.bind(app.memory);
+        let release = () => {};
+        const held = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        let answerSaved = false;
+        app.memory.save = async (request) => {
+          if (request.messages[0]?.role !== "assistant" || request.running) return save(request);
+          await held;
+          await save(request);
+          answerSaved = true;
+        };
+        let finished = false;
+        const question = userMessage("and now?");
+        const turn = sendChat(url, { messages: [question], sessionId }).finally(() => {
+          finished = true;
+        });
+        const ended = async () => {
+          const [row] = await querySql(app, "SELECT status FROM turns WHERE user_message_id = ?", [question.id]);
+          return row?.status === "complete";
+        };
+        assert.ok(await eventually(ended), "the turn's end is written while its answer's save is held");
+        await pause(50);
+        assert.equal(finished, false, "no finish before the answer is saved");
+        release();
+        const { chunks } = await turn;
+        assert.ok(answerSaved);
+        assert.equal(chunks.at(-1)?.type, "finish");
+        await app.turns.settled();
+        const last = (await app.memory.listMessages(sessionId, "local")).at(-1);
+        assert.equal(statusOf(last), "complete");
+        assert.equal(textOf(last).trim(), "the answer");
+      });
+
+      test("a turn that ended but whose process died before its answer was saved: a retry replays it from the log", async (t) => {
+        const model = scriptedModel(["hi", "the model again"]);
+        const { url, app } = await startChatServer(t, { backend, model });
+        const sessionId = await openSession(url, app);
+        const { question } = await leaveEndedTurn(app, sessionId);
+        const retry = await sendChat(url, { messages: [question], sessionId });
+        assert.equal(textOf(retry.message), "half an answer, logged");
+        assert.equal(model.doStreamCalls.length, 1, "the model was not called again");
+        await app.turns.settled();
+        const messages = await app.memory.listMessages(sessionId, "local");
+        const afterQuestion = messages.slice(messages.findIndex((message) => message.id === question.id) + 1);
+        assert.deepEqual(
+          afterQuestion.map((message) => [message.id, statusOf(message), textOf(message)]),
+          [["answer-1", "complete", "half an answer, logged"]],
+        );
+        assert.deepEqual((afterQuestion[0]?.metadata as { usage?: unknown } | undefined)?.usage, {
+          inputTokens: 4,
+          outputTokens: 5,
+          totalTokens: 9,
+        });
+      });
+
+      test("a new message after such a turn finds its answer saved first, in its place", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", "next answer"]) });
+        const sessionId = await openSession(url, app);
+        const { question } = await leaveEndedTurn(app, sessionId);
+        const next = userMessage("and then?");
+        await sendChat(url, { messages: [next], sessionId });
+        await app.turns.settled();
+        const messages = await app.memory.listMessages(sessionId, "local");
+        assert.deepEqual(
+          messages.slice(-4).map((message) => [message.id, message.role]),
+          [
+            [question.id, "user"],
+            ["answer-1", "assistant"],
+            [next.id, "user"],
+            [messages.at(-1)?.id, "assistant"],
+          ],
+        );
+        assert.equal(textOf(messages.at(-1)).trim(), "next answer");
+      });
+
+      test("start-up saves the answer of an ended turn whose process died, once", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi"]) });
+        const sessionId = await openSession(url, app);
+        const { question, turnId } = await leaveEndedTurn(app, sessionId);
+        const report = await app.turns.maintain();
+        assert.equal(report.restored, 1);
+        assert.equal(report.interrupted, 0);
+        const messages = await app.memory.listMessages(sessionId, "local");
+        assert.deepEqual(
+          messages.slice(-2).map((message) => [message.id, statusOf(message)]),
+          [
+            [question.id, undefined],
+            ["answer-1", "complete"],
+          ],
+        );
+        assert.equal((await app.storage.turns.get(turnId))?.status, "complete");
+        assert.equal((await app.turns.maintain()).restored, 0, "saved once");
+      });
+
+      test("an ended turn whose answer was replaced meanwhile is left alone", async (t) => {
+        const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi"]) });
+        const sessionId = await openSession(url, app);
+        const { question } = await leaveEndedTurn(app, sessionId);
+        const other: ChatMessage = {
+          id: "answer-2",
+          role: "assistant",
+          parts: [{ type: "text", text: "a regenerated answer" }],
+          metadata: chatMetadata(sessionId, "local:demo", "complete", { inputTokens: 1, outputTokens: 1 }),
+        };
+        await app.memory.save({ sessionId, resourceId: "local", messages: [other], index: "later" });
+        assert.equal((await app.turns.maintain()).restored, 0);
+        const messages = await app.memory.listMessages(sessionId, "local");
+        assert.deepEqual(
+          messages.slice(-2).map((message) => message.id),
+          [question.id, "answer-2"],
+        );
+      });
+
+      test("an ended turn is not saved from its log when a newer turn of the session followed it", async (t) => {
+        const model = scriptedModel(["hi", "asked again"]);
+        const { url, app } = await startChatServer(t, { backend, model });
+        const sessionId = await openSession(url, app);
+        // Its answer was saved, then a regenerate deleted it and failed before saving anything.
+        const { question } = await leaveEndedTurn(app, sessionId);
+        await app.storage.turns.begin({
+          id: uuidv7(),
+          sessionId,
+          resourceId: "local",
+          chatId: null,
+          userMessageId: question.id,
+          assistantMessageId: "answer-2",
+          model: "local:demo",
+          leaseId: "regenerate-lease",
+          owner: "elsewhere:1:x",
+        });
+        const [newer] = await querySql(app, "SELECT id FROM turns WHERE assistant_message_id = 'answer-2'");
+        await app.storage.turns.end({ turnId: String(newer?.id), status: "failed" });
+        assert.equal((await app.turns.maintain()).restored, 0);
+        const retry = await sendChat(url, { messages: [question], sessionId });
+        assert.equal(textOf(retry.message).trim(), "asked again", "the turn ran again");
+        assert.equal(model.doStreamCalls.length, 2);
+        await app.turns.settled();
+        const ids = (await app.memory.listMessages(sessionId, "local")).map((message) => message.id);
+        assert.ok(!ids.includes("answer-1"), "the replaced answer does not come back");
+      });
+
+      test("an ended turn whose log is not whole is not saved from it: stopped before its answer, or a batch missing", async (t) => {
+        const model = scriptedModel(["hi", "asked again"]);
+        const { url, app } = await startChatServer(t, { backend, model });
+        const sessionId = await openSession(url, app);
+        // Stopped before the model was called: the log holds `start` and `data-session`, no answer's end.
+        const stopped = await leaveEndedTurn(app, sessionId, {
+          status: "stopped",
+          lastBatch: { seq: 1, chunks: [{ type: "text-end", id: "t" }] },
+        });
+        assert.equal((await app.turns.maintain()).restored, 0);
+        const retry = await sendChat(url, { messages: [stopped.question], sessionId });
+        assert.equal(textOf(retry.message).trim(), "asked again", "the turn ran again");
+        await app.turns.settled();
+        // A batch missing between the first and the last: nothing is made of the rest.
+        const gap = await leaveEndedTurn(app, sessionId, {
+          lastBatch: {
+            seq: 2,
+            chunks: [{ type: "finish", finishReason: "stop" }],
+          },
+        });
+        assert.equal((await app.turns.maintain()).restored, 0);
+        const messages = await app.memory.listMessages(sessionId, "local");
+        assert.equal(messages.at(-1)?.id, gap.question.id, "nothing saved after the question");
+      });
+
+      test("while the ended turn's process may still be saving its answer the session is busy; then it is saved", async (t) => {
+        const clock = makeShiftedClock();
+        const { url, app } = await startChatServer(t, { backend, clock, model: scriptedModel(["hi", "next"]) });
+        const sessionId = await openSession(url, app);
+        // Ended a moment ago by a process on another machine (alive, for all this one can tell), its answer not saved yet.
+        const { question } = await leaveEndedTurn(app, sessionId, { owner: "other-host:4242:x" });
+        const busy = await fetch(`${url}/api/chat`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ sessionId, messages: [userMessage("too soon")] }),
+        });
+        assert.equal(busy.status, 409);
+        assert.equal(((await busy.json()) as { error: { code: string } }).error.code, "session_busy");
+        assert.equal((await app.turns.maintain()).restored, 0, "not while its process may be saving it");
+        // A lease's time later, its process is taken to be done with it.
+        clock.advance(31_000);
+        const next = userMessage("and now?");
+        await sendChat(url, { messages: [next], sessionId });
+        await app.turns.settled();
+        const messages = await app.memory.listMessages(sessionId, "local");
+        assert.deepEqual(
+          messages.slice(-4, -1).map((message) => message.id),
+          [question.id, "answer-1", next.id],
+        );
+      });
+
+      test("an answer saved from a real turn's chunk log is the answer its client got", async (t) => {
+        const model = scriptedModel(["hi", thoughtChunks(), "the answer after a thought"]);
+        const { url, app } = await startChatServer(t, { backend, model });
+        const sessionId = await openSession(url, app);
+        // The answer's save fails, and so does recording the turn failed: it stays complete, its log kept.
+        const save = app.memory.save.bind(app.memory);
+        app.memory.save = async (request) => {
+          if (request.messages[0]?.role === "assistant" && !request.running) throw new Error("disk full");
+          return save(request);
+        };
+        app.storage.turns.markFailed = async () => {
+          throw new Error("disk full");
+        };
+        const question = userMessage("think first");
+        const sent = await sendChat(url, { messages: [question], sessionId });
+        await app.turns.settled();
+        app.memory.save = save;
+        assert.equal(sent.chunks.at(-2)?.type, "error");
+        const [turn] = await querySql(app, "SELECT status FROM turns ORDER BY started_at DESC LIMIT 1");
+        assert.equal(turn?.status, "complete");
+        assert.equal((await app.turns.maintain()).restored, 0, "recovery leaves a live process's recent turn");
+        // Its process is this one, done with it: a retry finds the answer saved at once, and replays it.
+        const calls = model.doStreamCalls.length;
+        const retry = await sendChat(url, { messages: [question], sessionId });
+        assert.equal(retry.chunks.at(-1)?.type, "finish");
+        assert.equal(model.doStreamCalls.length, calls, "replayed, not asked again");
+        await app.turns.settled();
+        const restored = (await app.memory.listMessages(sessionId, "local")).at(-1);
+        assert.equal(restored?.id, sent.message?.id);
+        assert.equal(statusOf(restored), "complete");
+        assert.ok(restored?.parts.some((part) => part.type === "tool-sequentialThinking"));
+        // As stored (JSON: the client's properties left undefined are not kept).
+        assert.deepEqual(restored?.parts, JSON.parse(JSON.stringify(sent.message?.parts)));
+      });
+
       test("a dead turn whose answer was saved in full keeps that answer, though its chunk log holds less", async (t) => {
         const { url, app } = await startChatServer(t, { backend, model: scriptedModel(["hi", "next"]) });
         const sessionId = await openSession(url, app);
@@ -293,13 +549,48 @@ for (const backend of testBackends()) {
   });
 }
 
+/**
+ * What a process that died between a turn's end and its answer's save leaves
+ * (the two are written at once): the turn ended `complete`, its lease
+ * released, its whole answer in the chunk log, none in memory.
+ */
+async function leaveEndedTurn(
+  app: App,
+  sessionId: string,
+  options: {
+    owner?: string;
+    status?: "complete" | "stopped";
+    lastBatch?: { seq: number; chunks: UIMessageChunk[] };
+  } = {},
+) {
+  const { question, turnId } = await leaveDeadTurn(app, sessionId, options);
+  const metadata = chatMetadata(sessionId, "local:demo", "complete", { inputTokens: 4, outputTokens: 5 });
+  const lastBatch = options.lastBatch ?? {
+    seq: 1,
+    chunks: [
+      { type: "text-delta", id: "t", delta: "wer, logged" },
+      { type: "text-end", id: "t" },
+      { type: "finish", finishReason: "stop", messageMetadata: metadata },
+    ],
+  };
+  assert.ok(
+    await app.storage.turns.end({
+      turnId,
+      status: options.status ?? "complete",
+      lastBatch,
+      lease: { sessionId, leaseId: "dead-lease" },
+    }),
+  );
+  return { question, turnId };
+}
+
 /** What a process that died mid-turn leaves: a running turn, its held lease, its user message and a logged partial. */
-async function leaveDeadTurn(app: App, sessionId: string) {
+async function leaveDeadTurn(app: App, sessionId: string, options: { owner?: string } = {}) {
   // A process that ran a turn and died: its pid is gone, its lease still looks valid.
   const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
     encoding: "utf8",
   });
-  const owner = `${hostPrefix}${dead.stdout}:x`;
+  const owner = options.owner ?? `${hostPrefix}${dead.stdout}:x`;
   const turnId = uuidv7();
   const question = userMessage("asked before the crash");
   await app.memory.save({ sessionId, resourceId: "local", messages: [question], index: "later" });

@@ -65,6 +65,18 @@ for (const backend of testBackends()) {
             assert.ok(["complete", "interrupted", "stopped", "failed"].includes(status ?? ""), `status ${status}`);
           }
         }
+        // A turn logged as ended with its answer has that answer stored (saved alongside its end, or from its log).
+        const answered = await querySql(
+          place,
+          "SELECT session_id, assistant_message_id FROM turns WHERE status IN ('complete', 'stopped')",
+        );
+        for (const row of answered) {
+          const messages = stored.get(String(row.session_id)) ?? [];
+          assert.ok(
+            messages.some((message) => message.id === row.assistant_message_id),
+            `answer ${row.assistant_message_id} of an ended turn is stored`,
+          );
+        }
         const [running] = await querySql(place, "SELECT count(*) AS n FROM turns WHERE status = 'running'");
         assert.equal(Number(running?.n), 0, "every turn is complete or marked interrupted");
         const ended = await querySql(place, "SELECT status, count(*) AS n FROM turns GROUP BY status");

@@ -123,6 +123,91 @@ export function describeTurnLog(backend: StorageBackend) {
       assert.equal(await turns.markInterrupted(turn.id), false);
     });
 
+    test("records a turn that ended complete or stopped as failed after all, with its trace; no other", async (t) => {
+      const { storage, turns, session, clock } = await openWithSession(backend, t);
+      const [complete, stopped, running, interrupted] = [
+        newTurn(session.id),
+        newTurn(session.id),
+        newTurn(session.id),
+        newTurn(session.id),
+      ];
+      for (const turn of [complete, stopped, running, interrupted]) await turns.begin(turn);
+      const traceOf = (id: string, outcome: "complete" | "failed") => ({
+        id,
+        startedAt: clock.now(),
+        endedAt: clock.now(),
+        outcome,
+        model: "local:demo",
+        transitions: [{ state: outcome === "failed" ? ("failed" as const) : ("done" as const), at: clock.now() }],
+        recalled: [],
+        toolCalls: [],
+        usage: { inputTokens: 1, outputTokens: 2 },
+      });
+      await turns.end({
+        turnId: complete.id,
+        status: "complete",
+        trace: { sessionId: session.id, trace: traceOf(complete.id, "complete") },
+        usage: { resourceId: "alice", model: "local:demo", inputTokens: 1, outputTokens: 2 },
+      });
+      await turns.end({ turnId: stopped.id, status: "stopped" });
+      await turns.markInterrupted(interrupted.id);
+      const failed = traceOf(complete.id, "failed");
+      assert.equal(await turns.markFailed(complete.id, { sessionId: session.id, trace: failed }), true);
+      assert.equal((await turns.get(complete.id))?.status, "failed");
+      assert.deepEqual(await storage.traces.listForSession(session.id), [failed], "the trace replaced");
+      assert.equal((await storage.usage.list("alice"))[0]?.turns, 1, "usage counted once");
+      assert.equal(
+        await turns.markFailed(stopped.id, { sessionId: session.id, trace: traceOf(stopped.id, "failed") }),
+        true,
+      );
+      for (const turn of [running, interrupted, complete]) {
+        const before = (await turns.get(turn.id))?.status;
+        const traces = await storage.traces.listForSession(session.id);
+        assert.equal(
+          await turns.markFailed(turn.id, {
+            sessionId: session.id,
+            trace: { ...traceOf(turn.id, "failed"), model: "x" },
+          }),
+          false,
+        );
+        assert.equal((await turns.get(turn.id))?.status, before);
+        assert.deepEqual(await storage.traces.listForSession(session.id), traces, "no trace written");
+      }
+    });
+
+    test("finds sessions' newest turns that ended complete or stopped while their chunk log is kept", async (t) => {
+      const { storage, turns, session, clock } = await openWithSession(backend, t);
+      const other = await storage.sessions.create("alice");
+      const third = await storage.sessions.create("alice");
+      const fourth = await storage.sessions.create("alice");
+      /** A turn of `sessionId` started now (a millisecond after the one before), ended as given, its log kept or not. */
+      const ended = async (sessionId: string, status: "complete" | "stopped" | "failed" | "running", log = true) => {
+        clock.advance(1);
+        const turn = newTurn(sessionId);
+        await turns.begin(turn);
+        if (log) await turns.append(turn.id, 0, batch(0));
+        if (status !== "running") await turns.end({ turnId: turn.id, status });
+        return turn;
+      };
+      // The session's newest turn ended complete with its log: found; an older one is not.
+      await ended(session.id, "complete");
+      const newest = await ended(session.id, "complete");
+      // A newer failed turn hides the complete one before it; so does a running one.
+      await ended(other.id, "stopped");
+      await ended(other.id, "failed");
+      const stopped = await ended(third.id, "stopped");
+      // No log kept: not found.
+      await ended(fourth.id, "complete", false);
+      assert.deepEqual(ids(await turns.findEndedWithLog()), ids([newest, stopped]));
+      assert.deepEqual(ids(await turns.findEndedWithLog({ sessionId: session.id })), ids([newest]));
+      assert.deepEqual(await turns.findEndedWithLog({ sessionId: other.id }), []);
+      await turns.deleteChunks(newest.id);
+      assert.deepEqual(await turns.findEndedWithLog({ sessionId: session.id }), []);
+      await ended(third.id, "running");
+      assert.deepEqual(await turns.findEndedWithLog({ sessionId: third.id }), [], "a running turn is newer");
+      assert.deepEqual(await turns.findEndedWithLog({ sessionId: uuidv7() }), []);
+    });
+
     test("replays a chunk log in seq order, whatever order its batches were appended in", async (t) => {
       const { turns, session } = await openWithSession(backend, t);
       const turn = newTurn(session.id);
@@ -317,6 +402,7 @@ export function describeTurnLog(backend: StorageBackend) {
       const cutoff = clock.now();
       await turns.markInterrupted(late.id);
       clock.advance(1000);
+      assert.equal(await turns.pruneChunks(cutoff, [early.id]), 0, "a log kept on purpose stays");
       assert.equal(await turns.pruneChunks(cutoff), 3);
       assert.deepEqual(await turns.read(early.id, -1), []);
       assert.equal((await turns.read(late.id, -1)).length, 3, "ended at the cutoff, not before");

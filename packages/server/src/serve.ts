@@ -46,9 +46,9 @@ async function run(
 ): Promise<void> {
   const { logger, config } = app;
   logger.info(app.migrations, "database migrated");
-  // Turns a killed process left running: marked interrupted, partial answers kept.
+  // Turns a killed process left running: marked interrupted, partial answers kept (or its ended turns' answers saved).
   const recovered = await app.turns.maintain();
-  if (recovered.interrupted > 0) logger.warn(recovered, "interrupted turns recovered");
+  if (recovered.interrupted + recovered.restored > 0) logger.warn(recovered, "interrupted turns recovered");
   // Messages a crash left saved but not yet embedded.
   const indexed = await app.memory.indexPending();
   if (indexed > 0) logger.info({ messages: indexed }, "pending messages embedded");
@@ -80,7 +80,7 @@ async function run(
     queue(async () => {
       try {
         const turns = await app.turns.maintain();
-        if (turns.interrupted > 0) logger.warn(turns, "interrupted turns recovered");
+        if (turns.interrupted + turns.restored > 0) logger.warn(turns, "interrupted turns recovered");
       } catch (error) {
         logger.error({ err: error }, "recovery failed");
       }

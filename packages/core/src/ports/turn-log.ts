@@ -61,6 +61,19 @@ export interface TurnLog {
   end(ending: TurnEnding): Promise<boolean>;
   /** Marks an abandoned turn interrupted now; false when something else ended it first. */
   markInterrupted(turnId: string): Promise<boolean>;
+  /**
+   * Records a turn that ended `complete` or `stopped` as `failed` after all
+   * (its answer could not be saved), replacing its trace; false, and nothing
+   * written, when it had not ended so. Its usage stays counted.
+   */
+  markFailed(turnId: string, trace: { sessionId: string; trace: TurnTrace }): Promise<boolean>;
+  /**
+   * Turns that ended `complete` or `stopped`, are their session's newest turn
+   * and whose chunk log is still kept: their answer is saved alongside their
+   * end, so it may be missing from memory (their process died in between).
+   * Of one session when given.
+   */
+  findEndedWithLog(filter?: { sessionId?: string }): Promise<TurnRecord[]>;
   get(turnId: string): Promise<TurnRecord | undefined>;
   /** The resource's running turn for a session id or a chat id, newest first. */
   findRunning(resourceId: string, sessionOrChatId: string): Promise<TurnRecord | undefined>;
@@ -77,6 +90,6 @@ export interface TurnLog {
   findRunningOwnedBy(ownerPrefix: string): Promise<TurnRecord[]>;
   /** Deletes one turn's chunk log. */
   deleteChunks(turnId: string): Promise<void>;
-  /** Deletes the chunk logs of turns that ended before `before`; returns how many batches. */
-  pruneChunks(before: Date): Promise<number>;
+  /** Deletes the chunk logs of turns that ended before `before`, but for `except`; returns how many batches. */
+  pruneChunks(before: Date, except?: string[]): Promise<number>;
 }

@@ -37,6 +37,11 @@ export interface LiveTurn {
   stepSaved: boolean;
   /** The final save has begun: step saves stop. */
   finalizing: boolean;
+  /**
+   * The answer's save of a durable turn, under way while the turn's end is
+   * written (`finishTurn` waits for both before `finish`).
+   */
+  answerSaved: Promise<void> | undefined;
   /** The stream already ended with an `error` part (the model's own). */
   errorWritten: boolean;
   /** How the turn ended, once it has. */
@@ -75,6 +80,7 @@ export function createLiveTurn(fields: {
     recorder: undefined,
     stepSaved: false,
     finalizing: false,
+    answerSaved: undefined,
     errorWritten: false,
     outcome: "failed",
     trace: undefined,

@@ -1,9 +1,13 @@
+import { randomUUID } from "node:crypto";
 import type { Clock, SessionStore, TraceStore, TurnLog, TurnRecord, TurnTrace } from "@session-bridge/core";
-import { chatMetadata } from "@session-bridge/shared";
+import type { ChatMessage } from "@session-bridge/shared";
+import { chatMetadata, statusOf } from "@session-bridge/shared";
+import type { UIMessageChunk } from "ai";
 import type { Logger } from "pino";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
-import { hostPrefix, isOwnerGone } from "./process-owner.ts";
+import { hostPrefix, isOwnerGone, processOwner } from "./process-owner.ts";
 import { messageOfChunks } from "./replay.ts";
+import { turnLeaseMs } from "./turn-lease.ts";
 
 export interface RecoveryOptions {
   turnLog: TurnLog;
@@ -36,7 +40,7 @@ export function createTurnRecovery(options: RecoveryOptions) {
     const final = stored !== undefined && stored.metadata?.status !== "interrupted";
     const partial = final ? undefined : (logged?.parts.length ?? 0) >= (stored?.parts.length ?? 0) ? logged : stored;
     if (partial && partial.parts.length > 0) {
-      const usage = partial.metadata?.usage ?? stored?.metadata?.usage ?? { inputTokens: 0, outputTokens: 0 };
+      const usage = partial.metadata?.usage ?? stored?.metadata?.usage ?? usageOf(undefined);
       await memory.save({
         sessionId: turn.sessionId,
         resourceId: turn.resourceId,
@@ -70,6 +74,62 @@ export function createTurnRecovery(options: RecoveryOptions) {
     return true;
   }
 
+  /**
+   * Whether an ended turn's process is done with it: gone (on this machine),
+   * or the turn ended longer ago than a lease lasts. Until then its answer's
+   * save may still be under way, and `finish` not sent.
+   */
+  const settled = (turn: TurnRecord) =>
+    // This process: the caller runs no turn of the session here any more, so its save is done.
+    turn.owner === processOwner ||
+    isOwnerGone(turn.owner) ||
+    (turn.endedAt?.getTime() ?? 0) <= clock.now().getTime() - turnLeaseMs;
+
+  /**
+   * True when the turn's user message is stored without an answer after it
+   * (but for a step the turn saved while it ran: hidden, labelled `interrupted`).
+   */
+  async function lacksAnswer(turn: TurnRecord): Promise<boolean> {
+    const saved = await memory.findWithNext(turn.sessionId, turn.resourceId, turn.userMessageId);
+    const next = saved?.next;
+    return saved !== undefined && (!next || (next.id === turn.assistantMessageId && statusOf(next) === "interrupted"));
+  }
+
+  /** The answer to save for the turn, if it lacks one and its chunk log is whole (an ended turn's log is final). */
+  async function restorable(turn: TurnRecord): Promise<ChatMessage | undefined> {
+    if (!(await lacksAnswer(turn))) return undefined;
+    return wholeAnswer(await turnLog.read(turn.id, -1));
+  }
+
+  /**
+   * Saves the answer of a turn that ended `complete` or `stopped` but whose
+   * process died before the answer's save (done alongside the end) was: its
+   * chunk log, completed by the end, holds the whole answer. Nothing is saved
+   * when its user message is gone or already has an answer, or when the log is
+   * not whole (the answer's save never began, or a batch is missing). Call
+   * holding the session's lease.
+   */
+  async function restore(turn: TurnRecord): Promise<boolean> {
+    const logged = await restorable(turn);
+    if (!logged) return false;
+    const status = turn.status === "stopped" ? "stopped" : "complete";
+    await memory.save({
+      sessionId: turn.sessionId,
+      resourceId: turn.resourceId,
+      messages: [
+        {
+          ...logged,
+          id: turn.assistantMessageId,
+          role: "assistant",
+          metadata: chatMetadata(turn.sessionId, turn.model, status, usageOf(logged)),
+        },
+      ],
+      index: "later",
+    });
+    logger.warn({ turnId: turn.id, sessionId: turn.sessionId }, "answer saved from the chunk log: its process died");
+    return true;
+  }
+
   async function recoverAll(candidates: TurnRecord[]): Promise<number> {
     let recovered = 0;
     for (const turn of new Map(candidates.map((candidate) => [candidate.id, candidate])).values()) {
@@ -83,6 +143,60 @@ export function createTurnRecovery(options: RecoveryOptions) {
   }
 
   return {
+    /**
+     * Call holding the session's lease, before its turn looks at history:
+     * when the session's last message is a user message whose turn ended
+     * without its answer saved, saves it (`restored`), or says the turn's
+     * process may still be saving it (`busy`: its client has no `finish` yet).
+     */
+    async restoreSession(resourceId: string, sessionId: string): Promise<"restored" | "busy" | "none"> {
+      const [last] = await memory.lastMessages(sessionId, resourceId, 1);
+      if (last?.role !== "user") return "none";
+      const [turn] = (await turnLog.findEndedWithLog({ sessionId })).filter((ended) => ended.userMessageId === last.id);
+      // Nothing to save (a turn stopped before its answer began, say): the session is free at once.
+      if (!turn || !(await restorable(turn))) return "none";
+      if (!settled(turn)) return "busy";
+      return (await restore(turn)) ? "restored" : "none";
+    },
+
+    /**
+     * Saves the answers ended turns left unsaved: of turns that ended before
+     * `endedBefore` (before their chunk logs are pruned) and of processes on
+     * this machine that are gone, each under its session's lease. `kept`:
+     * the turns that could not be looked at now (a failure, a busy session),
+     * whose logs must stay.
+     */
+    async restoreEnded(endedBefore: Date): Promise<{ restored: number; kept: string[] }> {
+      const candidates = (await turnLog.findEndedWithLog()).filter(
+        (turn) => isOwnerGone(turn.owner) || (turn.endedAt?.getTime() ?? 0) < endedBefore.getTime(),
+      );
+      let restored = 0;
+      const kept: string[] = [];
+      for (const turn of candidates) {
+        try {
+          // Most have their answer (their process was only slow to remove the log): a read tells.
+          if (!(await lacksAnswer(turn))) continue;
+          const leaseId = randomUUID();
+          const grant = await sessions.acquireTurnLease(turn.resourceId, turn.sessionId, leaseId, turnLeaseMs);
+          // Busy, or a lease taken over (a turn left running, for the session's next turn to recover): later.
+          if (!grant || grant.tookOver) {
+            if (grant) await sessions.releaseTurnLease(turn.sessionId, leaseId);
+            kept.push(turn.id);
+            continue;
+          }
+          try {
+            if (await restore(turn)) restored += 1;
+          } finally {
+            await sessions.releaseTurnLease(turn.sessionId, leaseId);
+          }
+        } catch (error) {
+          kept.push(turn.id);
+          logger.error({ err: error, turnId: turn.id }, "could not save an ended turn's answer");
+        }
+      }
+      return { restored, kept };
+    },
+
     /** Recovers the session's turns whose lease is gone or expired (call while holding a new lease). */
     recoverSession: async (sessionId: string) => recoverAll(await turnLog.findAbandoned({ sessionId })),
 
@@ -100,3 +214,24 @@ export function createTurnRecovery(options: RecoveryOptions) {
 }
 
 export type TurnRecovery = ReturnType<typeof createTurnRecovery>;
+
+const usageOf = (message: ChatMessage | undefined) => message?.metadata?.usage ?? { inputTokens: 0, outputTokens: 0 };
+
+/**
+ * The answer a chunk log holds when the log is whole: its batches from the
+ * first without a gap, and the answer's end among its chunks (`finish`, or a
+ * stopped answer's `message-metadata`), which a turn logs before it saves the
+ * answer. A turn stopped before its answer began has neither.
+ */
+async function wholeAnswer(batches: { seq: number; chunks: UIMessageChunk[] }[]): Promise<ChatMessage | undefined> {
+  if (batches.some((batch, index) => batch.seq !== index)) return undefined;
+  const chunks = batches.flatMap((batch) => batch.chunks);
+  const ended = chunks.some(
+    (chunk) =>
+      chunk.type === "finish" ||
+      (chunk.type === "message-metadata" && (chunk.messageMetadata as ChatMessage["metadata"])?.status === "stopped"),
+  );
+  if (!ended) return undefined;
+  const message = await messageOfChunks(chunks);
+  return message && message.parts.length > 0 ? message : undefined;
+}

@@ -7,12 +7,13 @@ import type { LiveTurn } from "./live-turn.ts";
  * every chunk; the client gets each chunk as it comes, except `finish`, which
  * waits until the turn has ended (saved, logged as ended, its lease released),
  * so a client that sends its next message the moment `finish` arrives never
- * finds the session busy.
+ * finds the session busy. `finalize` may name a failure found as the turn
+ * ended: it reaches the client as an `error` part before `finish`.
  */
 export function relayTurn(
   source: ReadableStream<UIMessageChunk>,
   turn: LiveTurn,
-  finalize: () => Promise<void>,
+  finalize: () => Promise<{ failure?: string }>,
 ): ReadableStream<UIMessageChunk> {
   let client!: ReadableStreamDefaultController<UIMessageChunk>;
   let clientGone = false;
@@ -44,7 +45,8 @@ export function relayTurn(
         else send(value);
       }
     } finally {
-      await finalize();
+      const { failure } = await finalize();
+      if (failure) send({ type: "error", errorText: failure });
       if (finish) send(finish);
       if (!clientGone) client.close();
     }

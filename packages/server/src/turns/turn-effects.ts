@@ -130,13 +130,20 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
     async saveTurn({ session, userMessage, assistantMessage }) {
       turn.finalizing = true;
       await turn.recorder?.idle();
-      await memory.save({
+      const saved = memory.save({
         sessionId: session.id,
         resourceId,
         // A durable turn saved its user message when it started.
         messages: turn.durable ? [assistantMessage] : [userMessage, assistantMessage],
         index: "later",
       });
+      if (!turn.durable) return saved;
+      // A durable turn's answer is saved while its end is written (two files, at once):
+      // `finishTurn` waits for both before `finish`, and records the turn failed if this
+      // save fails. A crash in between leaves the whole answer in the chunk log, which the
+      // end completes: recovery saves it from there (docs/chat.md, crash-safe turns).
+      turn.answerSaved = saved;
+      saved.catch(() => {}); // awaited (and reported) by finishTurn
     },
 
     keepLease: ({ session }, lost) => lease.keep(session.id, turn.leaseId, lost),

@@ -19,7 +19,7 @@ import { createActor, waitFor } from "xstate";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
 import type { ChatToolDependencies } from "../tools/chat-tools.ts";
 import type { ChatRequest } from "./chat-request.ts";
-import { finishTurn, savePartial } from "./finish-turn.ts";
+import { type FinishedTurn, finishTurn, savePartial } from "./finish-turn.ts";
 import { safeFailure } from "./generate-answer.ts";
 import { createLiveTurn, type LiveTurn } from "./live-turn.ts";
 import { createTurnRecovery } from "./recovery.ts";
@@ -85,10 +85,11 @@ export interface TurnRunner {
   resume(resourceId: string, sessionOrChatId: string): Promise<ReadableStream<UIMessageChunk> | undefined>;
   /**
    * Marks turns whose process died as interrupted (keeping their partial
-   * answers) and removes chunk logs past their retention. Run at start-up and
-   * with cleanup; returns how many turns were recovered.
+   * answers), saves answers that ended turns of dead processes left unsaved,
+   * and removes chunk logs past their retention. Run at start-up and with
+   * cleanup; returns how many turns were recovered and answers saved.
    */
-  maintain(): Promise<{ interrupted: number; chunkBatchesRemoved: number }>;
+  maintain(): Promise<{ interrupted: number; restored: number; chunkBatchesRemoved: number }>;
   /** Resolves when every running turn has finished, its answer embedded (graceful shutdown). */
   settled(): Promise<void>;
 }
@@ -111,7 +112,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
   /** The work after each session's last turn (its answer's embedding), awaited by deletion and shutdown. */
   const afterwork = new Map<string, Promise<void>>();
   const recovery = createTurnRecovery({ turnLog, sessions, memory, traces, clock, logger });
-  const lease = createTurnLease({ sessions, recovery, logger });
+  const lease = createTurnLease({ sessions, recovery, logger, restoreAnswers: durable });
   const dependencies: TurnDependencies = {
     sessions,
     memory,
@@ -190,16 +191,19 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       },
     });
     const forClient = relayTurn(stream, turn, async () => {
-      await finishTurn(dependencies, turn);
+      const finished = await finishTurn(dependencies, turn);
       running.delete(session.id);
       ended();
       // Embedding the answer happens after the client got `finish`; deletion and shutdown wait for it,
       // and for the session's earlier turns' work, which may still be running.
-      const embedded = Promise.all([afterwork.get(session.id), afterTurn(turn, session)]).then(() => undefined);
+      const embedded = Promise.all([afterwork.get(session.id), afterTurn(turn, session, finished)]).then(
+        () => undefined,
+      );
       afterwork.set(session.id, embedded);
       void embedded.finally(() => {
         if (afterwork.get(session.id) === embedded) afterwork.delete(session.id);
       });
+      return finished;
     });
     return { session, stream: forClient };
   }
@@ -229,16 +233,17 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
   /**
    * After `finish`: the answer's embedding, a check that the session was not
    * deleted meanwhile (by another process: then this turn's writes go too),
-   * and the chunk log's removal once resumers are done with it.
+   * and the chunk log's removal once resumers are done with it (kept when it
+   * holds an answer memory lacks, for recovery to save).
    */
-  async function afterTurn(turn: LiveTurn, session: Session): Promise<void> {
+  async function afterTurn(turn: LiveTurn, session: Session, finished: FinishedTurn): Promise<void> {
     try {
       await memory.indexPending();
       if (!(await sessions.get(turn.resourceId, session.id))) await memory.deleteThread(session);
     } catch (failure) {
       turn.logger.error({ err: failure }, "indexing failed");
     }
-    if (turn.recorder) {
+    if (turn.recorder && !finished.keepLog) {
       setTimeout(() => {
         turnLog
           .deleteChunks(turn.turnId)
@@ -294,9 +299,13 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
 
     async maintain() {
       const interrupted = await recovery.recoverDeadHolders();
-      if (interrupted > 0) await memory.indexPending();
-      const chunkBatchesRemoved = await turnLog.pruneChunks(new Date(clock.now().getTime() - chunkRetentionMs));
-      return { interrupted, chunkBatchesRemoved };
+      const before = new Date(clock.now().getTime() - chunkRetentionMs);
+      // Before the chunk logs go: they may hold an answer a dead process left unsaved
+      // (those that could not be looked at now stay, until the next time).
+      const { restored, kept } = await recovery.restoreEnded(before);
+      if (interrupted + restored > 0) await memory.indexPending();
+      const chunkBatchesRemoved = await turnLog.pruneChunks(before, kept);
+      return { interrupted, restored, chunkBatchesRemoved };
     },
 
     async settled() {

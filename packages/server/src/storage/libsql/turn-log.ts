@@ -1,12 +1,16 @@
 import type { Clock, TurnLog, TurnRecord, TurnStatus } from "@session-bridge/core";
 import type { UIMessageChunk } from "ai";
-import { and, asc, desc, eq, gt, inArray, lt, ne, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, exists, gt, inArray, lt, ne, notExists, notInArray, or, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { alias } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
-import { sessions, turnChunks, turns } from "./schema.ts";
+import { sessions, turnChunks, turns, turnTraces } from "./schema.ts";
 import { releaseLease } from "./session-store.ts";
 import { upsertTrace } from "./trace-store.ts";
 import { countUsage } from "./usage-store.ts";
+
+/** The statuses of a turn whose answer is saved alongside its end. */
+const endedWithAnswer: TurnStatus[] = ["complete", "stopped"];
 
 /**
  * The {@link TurnLog} on libSQL: the `turns` table and each running turn's
@@ -121,18 +125,83 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
       return (await end(turnId, "interrupted")).rowsAffected > 0;
     },
 
+    async markFailed(turnId, { sessionId, trace }) {
+      const [, failed] = await db.batch([
+        // The trace first, while the status still tells whether this call fails the turn.
+        db
+          .update(turnTraces)
+          .set({ trace })
+          .where(
+            and(
+              eq(turnTraces.id, trace.id),
+              eq(turnTraces.sessionId, sessionId),
+              exists(
+                db
+                  .select({ one: sql`1` })
+                  .from(turns)
+                  .where(and(eq(turns.id, turnId), inArray(turns.status, endedWithAnswer))),
+              ),
+            ),
+          ),
+        db
+          .update(turns)
+          .set({ status: "failed" })
+          .where(and(eq(turns.id, turnId), inArray(turns.status, endedWithAnswer))),
+      ]);
+      return failed.rowsAffected > 0;
+    },
+
+    async findEndedWithLog(filter = {}) {
+      const later = alias(turns, "later");
+      const logged = db.selectDistinct({ turnId: turnChunks.turnId }).from(turnChunks).as("logged");
+      const rows = await db
+        .select({ turn: turns })
+        // A cross join: SQLite keeps the chunk logs (few: kept a minute after a turn's end, longer
+        // only while an answer is left to save) as the outer loop instead of scanning ended turns.
+        .from(logged)
+        .crossJoin(turns)
+        .where(
+          and(
+            eq(turns.id, logged.turnId),
+            inArray(turns.status, endedWithAnswer),
+            filter.sessionId ? eq(turns.sessionId, filter.sessionId) : undefined,
+            notExists(
+              db
+                .select({ one: sql`1` })
+                .from(later)
+                .where(
+                  and(
+                    eq(later.sessionId, turns.sessionId),
+                    or(
+                      gt(later.startedAt, turns.startedAt),
+                      and(eq(later.startedAt, turns.startedAt), gt(later.id, turns.id)),
+                    ),
+                  ),
+                ),
+            ),
+          ),
+        );
+      return rows.map((row) => row.turn as TurnRecord);
+    },
+
     async deleteChunks(turnId) {
       await db.delete(turnChunks).where(eq(turnChunks.turnId, turnId));
     },
 
-    async pruneChunks(before) {
+    async pruneChunks(before, except = []) {
       const result = await db.delete(turnChunks).where(
         inArray(
           turnChunks.turnId,
           db
             .select({ id: turns.id })
             .from(turns)
-            .where(and(ne(turns.status, "running"), lt(turns.endedAt, before))),
+            .where(
+              and(
+                ne(turns.status, "running"),
+                lt(turns.endedAt, before),
+                except.length > 0 ? notInArray(turns.id, except) : undefined,
+              ),
+            ),
         ),
       );
       return result.rowsAffected;

@@ -1,11 +1,30 @@
 import type { Clock, TurnLog, TurnRecord, TurnStatus } from "@session-bridge/core";
 import type { UIMessageChunk } from "ai";
-import { and, asc, desc, eq, gt, inArray, lt, ne, or, type SQLWrapper, sql } from "drizzle-orm";
+import {
+  and,
+  asc,
+  desc,
+  eq,
+  exists,
+  gt,
+  inArray,
+  lt,
+  ne,
+  notExists,
+  notInArray,
+  or,
+  type SQLWrapper,
+  sql,
+} from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import type { PgDatabase } from "./client.ts";
-import { sessions, turnChunks, turns } from "./schema.ts";
+import { sessions, turnChunks, turns, turnTraces } from "./schema.ts";
 import { releaseLease } from "./session-store.ts";
 import { upsertTrace } from "./trace-store.ts";
 import { countUsage } from "./usage-store.ts";
+
+/** The statuses of a turn whose answer is saved alongside its end. */
+const endedWithAnswer: TurnStatus[] = ["complete", "stopped"];
 
 /**
  * The {@link TurnLog} on PostgreSQL: the `turns` table and each running turn's
@@ -125,11 +144,72 @@ export function createPostgresTurnLog({ db, clock }: { db: PgDatabase; clock: Cl
       return (await end(turnId, "interrupted")).length > 0;
     },
 
+    async markFailed(turnId, { sessionId, trace }) {
+      const failed = db
+        .update(turns)
+        .set({ status: "failed" })
+        .where(and(eq(turns.id, turnId), inArray(turns.status, endedWithAnswer)))
+        .returning({ id: turns.id });
+      // One statement, as the turn's end; the trace is replaced only when the turn was failed by it.
+      const traced = db
+        .update(turnTraces)
+        .set({ trace })
+        .where(
+          and(eq(turnTraces.id, trace.id), eq(turnTraces.sessionId, sessionId), sql`EXISTS (SELECT 1 FROM failed)`),
+        );
+      const result = await db.execute<{ failed: number }>(
+        sql`WITH failed AS ${failed}, traced AS ${traced} SELECT count(*)::int AS failed FROM failed`,
+      );
+      return (result.rows[0]?.failed ?? 0) > 0;
+    },
+
+    async findEndedWithLog(filter = {}) {
+      const later = alias(turns, "later");
+      const newest = notExists(
+        db
+          .select({ one: sql`1` })
+          .from(later)
+          .where(
+            and(
+              eq(later.sessionId, turns.sessionId),
+              or(
+                gt(later.startedAt, turns.startedAt),
+                and(eq(later.startedAt, turns.startedAt), gt(later.id, turns.id)),
+              ),
+            ),
+          ),
+      );
+      const ended = inArray(turns.status, endedWithAnswer);
+      if (filter.sessionId) {
+        // One session: its turns, each looked up in the chunk logs.
+        return (await db
+          .select()
+          .from(turns)
+          .where(
+            and(
+              eq(turns.sessionId, filter.sessionId),
+              ended,
+              exists(db.select({ one: sql`1` }).from(turnChunks).where(eq(turnChunks.turnId, turns.id))),
+              newest,
+            ),
+          )) as TurnRecord[];
+      }
+      // Every session: driven by the chunk logs, which are few (kept a minute after a turn's end,
+      // longer only while an answer is left to save).
+      const logged = db.selectDistinct({ turnId: turnChunks.turnId }).from(turnChunks).as("logged");
+      const rows = await db
+        .select({ turn: turns })
+        .from(logged)
+        .innerJoin(turns, eq(turns.id, logged.turnId))
+        .where(and(ended, newest));
+      return rows.map((row) => row.turn as TurnRecord);
+    },
+
     async deleteChunks(turnId) {
       await db.delete(turnChunks).where(eq(turnChunks.turnId, turnId));
     },
 
-    async pruneChunks(before) {
+    async pruneChunks(before, except = []) {
       const rows = await db
         .delete(turnChunks)
         .where(
@@ -138,7 +218,13 @@ export function createPostgresTurnLog({ db, clock }: { db: PgDatabase; clock: Cl
             db
               .select({ id: turns.id })
               .from(turns)
-              .where(and(ne(turns.status, "running"), lt(turns.endedAt, before))),
+              .where(
+                and(
+                  ne(turns.status, "running"),
+                  lt(turns.endedAt, before),
+                  except.length > 0 ? notInArray(turns.id, except) : undefined,
+                ),
+              ),
           ),
         )
         .returning({ seq: turnChunks.seq });
