@@ -17,8 +17,11 @@ export interface StepRow {
 const steps = (app: App) =>
   [
     [app.sessions, "acquireTurnLease", "take the lease (one write transaction)"],
-    [app.memoryStorage.messages, "list", "the session's last message (an answer a dead process left unsaved?)"],
-    [app.memoryStorage.messages, "findWithNext", "look for an earlier answer to the same message (a retry)"],
+    [
+      app.memoryStorage.messages,
+      "findWithNextAndLast",
+      "look for an earlier answer to the same message (a retry), and the session's last message, in one read",
+    ],
     [app.storage.turns, "begin", "record the turn (one write)"],
     [app.memoryStorage.messages, "save", "save a message (one write transaction): the user's, then the answer"],
     [app.storage.toolSessions, "listForSession", "load the tool sessions"],

@@ -476,6 +476,9 @@ for (const backend of testBackends()) {
         });
         assert.equal(busy.status, 409);
         assert.equal(((await busy.json()) as { error: { code: string } }).error.code, "session_busy");
+        // The refused turn let go of the lease it had taken.
+        assert.ok(await app.storage.sessions.acquireTurnLease("local", sessionId, "probe", 1_000));
+        await app.storage.sessions.releaseTurnLease(sessionId, "probe");
         assert.equal((await app.turns.maintain()).restored, 0, "not while its process may be saving it");
         // A lease's time later, its process is taken to be done with it.
         clock.advance(31_000);

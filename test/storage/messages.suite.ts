@@ -149,6 +149,41 @@ export function describeMessageStore(backend: StorageBackend) {
       assert.equal(await messages.findWithNext(thread.sessionId, "bob", "a"), undefined);
     });
 
+    test("finds a message with the one after it and the session's newest visible message, in one read", async (t) => {
+      const messages = await openMessages(backend, t);
+      const thread = await makeThread(messages);
+      const other = await makeThread(messages);
+      const a = thread.stored(userMessage("a", "a"), at(0));
+      const b = thread.stored(userMessage("b", "b"), at(1));
+      const c = thread.stored(userMessage("c", "c"), at(2));
+      await messages.save([a, b, c], { pending: false, now: at(2) });
+      await messages.save([other.stored(userMessage("z", "other z"), at(5))], { pending: false, now: at(5) });
+      const found = await messages.findWithNextAndLast(thread.sessionId, "alice", "a");
+      assert.deepEqual(found.found && [seen(found.found.message), found.found.next && seen(found.found.next)], [
+        seen(a),
+        seen(b),
+      ]);
+      assert.deepEqual(found.last && seen(found.last), seen(c), "the newest of its own session");
+      const unknown = await messages.findWithNextAndLast(thread.sessionId, "alice", "unknown");
+      assert.equal(unknown.found, undefined);
+      assert.deepEqual(unknown.last && seen(unknown.last), seen(c));
+      // A running answer is not the newest visible message; findWithNext's part still sees it.
+      const running = thread.stored(userMessage("answer", "partial"), at(3), true);
+      await messages.save([running], { pending: false, now: at(3) });
+      const withRunning = await messages.findWithNextAndLast(thread.sessionId, "alice", "c");
+      assert.equal(withRunning.found?.next?.running, true);
+      assert.deepEqual(withRunning.last && seen(withRunning.last), seen(c));
+      assert.deepEqual(await messages.findWithNextAndLast(thread.sessionId, "bob", "a"), {
+        found: undefined,
+        last: undefined,
+      });
+      const empty = await makeThread(messages);
+      assert.deepEqual(await messages.findWithNextAndLast(empty.sessionId, "alice", "a"), {
+        found: undefined,
+        last: undefined,
+      });
+    });
+
     test("gets messages by key from any session, leaving out unknown keys", async (t) => {
       const messages = await openMessages(backend, t);
       const [first, second] = [await makeThread(messages), await makeThread(messages, "bob")];

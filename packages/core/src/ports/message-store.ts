@@ -108,6 +108,18 @@ export interface MessageStore {
     resourceId: string,
     messageId: string,
   ): Promise<{ message: StoredMessage; next: StoredMessage | undefined } | undefined>;
+  /**
+   * One read for a turn that starts: `findWithNext` of the message, and the
+   * session's newest visible message (running answers left out).
+   */
+  findWithNextAndLast(
+    sessionId: string,
+    resourceId: string,
+    messageId: string,
+  ): Promise<{
+    found: { message: StoredMessage; next: StoredMessage | undefined } | undefined;
+    last: StoredMessage | undefined;
+  }>;
   /** Messages by key (any session), in no particular order; unknown keys are left out. */
   getByKeys(keys: string[]): Promise<StoredMessage[]>;
   /**

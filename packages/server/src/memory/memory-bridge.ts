@@ -60,6 +60,15 @@ export interface MemoryBridge extends ConversationMemory {
     resourceId: string,
     messageId: string,
   ): Promise<{ message: ChatMessage; next: ChatMessage | undefined } | undefined>;
+  /** One read: `findWithNext` of the message, and the session's newest visible message. */
+  findWithNextAndLast(
+    sessionId: string,
+    resourceId: string,
+    messageId: string,
+  ): Promise<{
+    found: { message: ChatMessage; next: ChatMessage | undefined } | undefined;
+    last: ChatMessage | undefined;
+  }>;
   /** How many visible messages each session holds (sessions with none are left out). */
   countMessages(sessionIds: string[]): Promise<Map<string, number>>;
   /** The session's last `count` visible messages, oldest first. */
@@ -258,6 +267,11 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     async findWithNext(sessionId, resourceId, messageId) {
       const found = await messages.findWithNext(sessionId, resourceId, messageId);
       return found && { message: found.message.message, next: found.next?.message };
+    },
+
+    async findWithNextAndLast(sessionId, resourceId, messageId) {
+      const { found, last } = await messages.findWithNextAndLast(sessionId, resourceId, messageId);
+      return { found: found && { message: found.message.message, next: found.next?.message }, last: last?.message };
     },
 
     countMessages: (sessionIds) => messages.count(sessionIds),

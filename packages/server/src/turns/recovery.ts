@@ -144,13 +144,12 @@ export function createTurnRecovery(options: RecoveryOptions) {
 
   return {
     /**
-     * Call holding the session's lease, before its turn looks at history:
-     * when the session's last message is a user message whose turn ended
+     * Call holding the session's lease, before its turn looks at history, with
+     * the session's last message: when it is a user message whose turn ended
      * without its answer saved, saves it (`restored`), or says the turn's
      * process may still be saving it (`busy`: its client has no `finish` yet).
      */
-    async restoreSession(resourceId: string, sessionId: string): Promise<"restored" | "busy" | "none"> {
-      const [last] = await memory.lastMessages(sessionId, resourceId, 1);
+    async restoreSession(sessionId: string, last: ChatMessage | undefined): Promise<"restored" | "busy" | "none"> {
       if (last?.role !== "user") return "none";
       const [turn] = (await turnLog.findEndedWithLog({ sessionId })).filter((ended) => ended.userMessageId === last.id);
       // Nothing to save (a turn stopped before its answer began, say): the session is free at once.

@@ -6,6 +6,7 @@ import type { ChatToolDependencies } from "../tools/chat-tools.ts";
 import { generateAnswer } from "./generate-answer.ts";
 import type { LiveTurn } from "./live-turn.ts";
 import { processOwner } from "./process-owner.ts";
+import type { TurnRecovery } from "./recovery.ts";
 import type { TurnLease } from "./turn-lease.ts";
 
 const titleLength = 80;
@@ -17,6 +18,7 @@ export interface TurnDependencies {
   memory: MemoryBridge;
   turnLog: TurnLog;
   lease: TurnLease;
+  recovery: TurnRecovery;
   tools: ChatToolDependencies;
   model: LanguageModelV4;
   modelId: string;
@@ -69,7 +71,17 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
         session = resolved(attempt.held);
         try {
           // Looked up now that nothing else runs (taking the lease may have recovered an interrupted answer).
-          earlier = await findEarlier(session.id);
+          let lookup = await memory.findWithNextAndLast(session.id, resourceId, userMessage.id);
+          // An answer its turn's process died before saving (it is saved alongside the turn's end) is
+          // saved first, so this turn sees it; while that process may still be saving it, the session is busy.
+          // (A retry of a message answered already is replayed whatever came after it.)
+          const answered = trigger !== "regenerate-message" && isFinal(answerOf(lookup.found));
+          const restored =
+            turn.durable && !answered ? await dependencies.recovery.restoreSession(session.id, lookup.last) : "none";
+          if (restored === "busy") throw new SessionBusyError(session.id);
+          if (restored === "restored")
+            lookup = await memory.findWithNextAndLast(session.id, resourceId, userMessage.id);
+          earlier = trigger === "regenerate-message" ? undefined : lookup.found;
         } catch (error) {
           await lease.release(session.id, turn.leaseId);
           throw error;

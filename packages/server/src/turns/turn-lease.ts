@@ -19,9 +19,7 @@ export interface TurnLease {
    * Takes the session's lease for a new turn and returns the session (just
    * marked used); turns an older holder left running are recovered (after
    * taking over its expired lease, or to free it when that holder is a dead
-   * process on this machine), and an answer an ended turn left unsaved is
-   * saved from its chunk log (`busy` while that turn's process may still be
-   * saving it). `busy`: another turn runs; `undefined`: not
+   * process on this machine). `busy`: another turn runs; `undefined`: not
    * the resource's session.
    */
   acquire(resourceId: string, sessionId: string, leaseId: string): Promise<LeaseAttempt | undefined>;
@@ -36,8 +34,6 @@ export function createTurnLease(options: {
   sessions: SessionStore;
   recovery: TurnRecovery;
   logger: Logger;
-  /** Durable turns save their answer alongside their end: look for one a dead process left unsaved. */
-  restoreAnswers: boolean;
 }): TurnLease {
   const { sessions, recovery, logger } = options;
   return {
@@ -56,11 +52,6 @@ export function createTurnLease(options: {
       try {
         // A lease that was released leaves nothing running; one taken over may have.
         if (grant.tookOver) await recovery.recoverSession(sessionId);
-        // A released one may have left an answer unsaved (saved alongside the turn's end).
-        if (options.restoreAnswers && (await recovery.restoreSession(resourceId, sessionId)) === "busy") {
-          await sessions.releaseTurnLease(sessionId, leaseId);
-          return { busy: grant.session };
-        }
       } catch (error) {
         await sessions.releaseTurnLease(sessionId, leaseId);
         throw error;

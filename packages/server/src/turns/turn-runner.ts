@@ -112,12 +112,13 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
   /** The work after each session's last turn (its answer's embedding), awaited by deletion and shutdown. */
   const afterwork = new Map<string, Promise<void>>();
   const recovery = createTurnRecovery({ turnLog, sessions, memory, traces, clock, logger });
-  const lease = createTurnLease({ sessions, recovery, logger, restoreAnswers: durable });
+  const lease = createTurnLease({ sessions, recovery, logger });
   const dependencies: TurnDependencies = {
     sessions,
     memory,
     turnLog,
     lease,
+    recovery,
     tools: options.tools,
     model: options.model,
     modelId: options.modelId,

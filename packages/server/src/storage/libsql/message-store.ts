@@ -3,7 +3,7 @@ import { type MessageStore, type PendingMessage, type StoredMessage, termTokens 
 import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
 import { messagesTable, threadsTable } from "../mastra-tables.ts";
-import { windowOf } from "../recall-window.ts";
+import { byTime, windowOf } from "../recall-window.ts";
 import { placeholders } from "./placeholders.ts";
 import type { SqlReader } from "./reader.ts";
 import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
@@ -245,6 +245,25 @@ export function createLibsqlMessageStore(
       );
       const [message, next] = rows;
       return message?.message.id === messageId ? { message, next } : undefined;
+    },
+
+    async findWithNextAndLast(sessionId, resourceId, messageId) {
+      // The message and the one after it, then the newest three (one turn runs per session, so
+      // two more rows cover its running answer); the first column tells which part a row is.
+      const where = `thread_id = ?1 AND "resourceId" = ?2`;
+      const rows = await reader.all(
+        `SELECT 'found', * FROM (SELECT ${columns} FROM ${messagesTable} WHERE ${where} AND ("createdAt", id) >= (SELECT "createdAt", id FROM ${messagesTable} WHERE id = ?3 AND thread_id = ?1) ORDER BY "createdAt", id LIMIT 2)
+         UNION ALL SELECT 'last', * FROM (SELECT ${columns} FROM ${messagesTable} WHERE ${where} ORDER BY "createdAt" DESC, id DESC LIMIT 3)`,
+        [sessionId, resourceId, toStoredId(sessionId, messageId)],
+      );
+      const part = (name: string) =>
+        rows.filter(([which]) => which === name).map((row) => toStoredMessage(row.slice(1)));
+      // Each part in its own order, whatever order a compound statement gives its rows in.
+      const [message, next] = part("found").sort(byTime);
+      return {
+        found: message?.message.id === messageId ? { message, next } : undefined,
+        last: visible(part("last").sort(byTime).reverse())[0],
+      };
     },
 
     async getByKeys(keys) {

@@ -3,7 +3,7 @@ import type pg from "pg";
 import { decodeMessage, encodeContent, runningPredicate, searchableTextLength } from "../../memory/message-codec.ts";
 import { fromStoredId, toStoredId } from "../../memory/stored-ids.ts";
 import { messagesTable, threadsTable } from "../mastra-tables.ts";
-import { windowOf } from "../recall-window.ts";
+import { byTime, windowOf } from "../recall-window.ts";
 import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
 import { pendingTable } from "./vector-store.ts";
 
@@ -226,6 +226,24 @@ export function createPostgresMessageStore(pool: pg.Pool): MessageStore {
       );
       const [message, next] = rows;
       return message?.message.id === messageId ? { message, next } : undefined;
+    },
+
+    async findWithNextAndLast(sessionId, resourceId, messageId) {
+      // The message and the one after it, then the newest three (one turn runs per session, so
+      // two more rows cover its running answer): one round trip.
+      const where = `thread_id = $1 AND "resourceId" = $2`;
+      const result = await pool.query<MessageRow & { part: "found" | "last" }>(
+        `(SELECT 'found' AS part, ${columns} FROM ${messagesTable} WHERE ${where} AND ("createdAt", id) >= (SELECT "createdAt", id FROM ${messagesTable} WHERE id = $3 AND thread_id = $1) ORDER BY "createdAt", id LIMIT 2)
+         UNION ALL (SELECT 'last' AS part, ${columns} FROM ${messagesTable} WHERE ${where} ORDER BY "createdAt" DESC, id DESC LIMIT 3)`,
+        [sessionId, resourceId, toStoredId(sessionId, messageId)],
+      );
+      const part = (name: string) => result.rows.filter((row) => row.part === name).map(toStoredMessage);
+      // Each part in its own order, whatever order a compound statement gives its rows in.
+      const [message, next] = part("found").sort(byTime);
+      return {
+        found: message?.message.id === messageId ? { message, next } : undefined,
+        last: visible(part("last").sort(byTime).reverse())[0],
+      };
     },
 
     async getByKeys(keys) {
