@@ -109,8 +109,8 @@ export function createTurnRecovery(options: RecoveryOptions) {
    * not whole (the answer's save never began, or a batch is missing). Call
    * holding the session's lease.
    */
-  async function restore(turn: TurnRecord): Promise<boolean> {
-    const logged = await restorable(turn);
+  async function restore(turn: TurnRecord, found?: ChatMessage): Promise<boolean> {
+    const logged = found ?? (await restorable(turn));
     if (!logged) return false;
     const status = turn.status === "stopped" ? "stopped" : "complete";
     await memory.save({
@@ -153,9 +153,11 @@ export function createTurnRecovery(options: RecoveryOptions) {
       if (last?.role !== "user") return "none";
       const [turn] = (await turnLog.findEndedWithLog({ sessionId })).filter((ended) => ended.userMessageId === last.id);
       // Nothing to save (a turn stopped before its answer began, say): the session is free at once.
-      if (!turn || !(await restorable(turn))) return "none";
+      const logged = turn && (await restorable(turn));
+      if (!turn || !logged) return "none";
       if (!settled(turn)) return "busy";
-      return (await restore(turn)) ? "restored" : "none";
+      // Looked at once: the caller holds the session's lease, so nothing else saves it meanwhile.
+      return (await restore(turn, logged)) ? "restored" : "none";
     },
 
     /**
