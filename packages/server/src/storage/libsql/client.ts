@@ -5,7 +5,7 @@ import { type Client, createClient } from "@libsql/client";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import { openReader, type SqlReader } from "./reader.ts";
 import * as schema from "./schema.ts";
-import { clientSqlThread, openSqlThread, type SqlThread } from "./sql-thread.ts";
+import { clientSqlThread, openSqlThread, type SqlThread, type SqlThreadOptions } from "./sql-thread.ts";
 
 export type Database = LibSQLDatabase<typeof schema> & { $client: Client };
 
@@ -25,7 +25,7 @@ export interface DatabaseHandle {
    * serving thread (see {@link SqlThread}); on a remote server or `:memory:`,
    * the client itself. The caller closes it.
    */
-  openThread(): SqlThread;
+  openThread(options?: SqlThreadOptions): SqlThread;
   close(): void;
 }
 
@@ -81,8 +81,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       isLocalFile: filePath !== undefined,
       file: openedFile,
       busyTimeoutMs,
-      openThread: () =>
-        openedFile === undefined ? clientSqlThread(client) : openSqlThread({ path: openedFile, busyTimeoutMs }),
+      openThread: (threadOptions = {}) =>
+        openedFile === undefined
+          ? clientSqlThread(client)
+          : openSqlThread({ path: openedFile, busyTimeoutMs, ...threadOptions }),
       close: () => {
         reader.close();
         client.close();

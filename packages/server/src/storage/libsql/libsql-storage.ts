@@ -38,12 +38,21 @@ export async function openLibsqlStorage(options: LibsqlStorageOptions): Promise<
   const database = await openDatabase({ url: options.url, authToken: options.authToken });
   const { db, reader } = database;
   const { clock, generateId } = options;
+  // A turn's end is written here, off the serving thread (see createTurnLog).
+  const writer = database.openThread({ writesOnly: true });
+  try {
+    await writer.ready();
+  } catch (error) {
+    await writer.close();
+    database.close();
+    throw error;
+  }
   return {
     database,
     sessions: createSessionStore({ db, reader, clock, generateId }),
     toolSessions: createToolSessionStore({ db, clock, generateId }),
     memories: createMemoryStore({ db, clock, generateId }),
-    turns: createTurnLog({ db, clock }),
+    turns: createTurnLog({ db, clock, writer }),
     traces: createTraceStore(db),
     users: createUserStore({ db, reader, clock, generateId }),
     usage: createUsageStore({ db, clock }),
@@ -52,6 +61,7 @@ export async function openLibsqlStorage(options: LibsqlStorageOptions): Promise<
     migrate: () => migrateDatabase(db),
     migrationStatus: () => migrationStatus(db),
     async close() {
+      await writer.close();
       database.close();
     },
   };

@@ -26,8 +26,9 @@ function run(connection, request) {
   if (request.type === "all") return statement(connection, request.sql).raw(true).all(request.args);
   connection.exec("BEGIN IMMEDIATE");
   try {
-    for (const { sql, args } of request.statements) statement(connection, sql).run(args);
+    const changed = request.statements.map(({ sql, args }) => [statement(connection, sql).run(args).changes]);
     connection.exec("COMMIT");
+    return changed;
   } catch (error) {
     try {
       if (connection.inTransaction) connection.exec("ROLLBACK");
@@ -36,7 +37,6 @@ function run(connection, request) {
     }
     throw error;
   }
-  return undefined;
 }
 
 function serve(connection) {

@@ -20,17 +20,21 @@ async function fixture(t: import("node:test").TestContext) {
   return { file, client };
 }
 
-for (const kind of ["worker threads", "the client"] as const) {
+for (const kind of ["worker threads", "one worker thread (writesOnly)", "the client"] as const) {
   test(`SqlThread (${kind}): reads see awaited writes; a failed write leaves nothing; errors keep their code`, async (t) => {
     const { file, client } = await fixture(t);
     const thread: SqlThread =
-      kind === "worker threads" ? openSqlThread({ path: file, busyTimeoutMs: 5_000 }) : clientSqlThread(client);
+      kind === "the client"
+        ? clientSqlThread(client)
+        : openSqlThread({ path: file, busyTimeoutMs: 5_000, writesOnly: kind !== "worker threads" });
     t.after(() => thread.close());
 
-    await thread.write([
+    const changed = await thread.write([
       { sql: "INSERT INTO t (name, data) VALUES (?, ?)", args: ["a", new Uint8Array([1, 2, 3])] },
       { sql: "INSERT INTO t (name) VALUES (?)", args: ["b"] },
+      { sql: "UPDATE t SET data = x'00' WHERE name = ?", args: ["nobody"] },
     ]);
+    assert.deepEqual(changed, [1, 1, 0], "how many rows each statement changed");
     assert.deepEqual(await thread.all("SELECT name, length(data) FROM t ORDER BY id", []), [
       ["a", 3],
       ["b", null],

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import type { Client } from "@libsql/client";
+import { fillPlaceholders } from "drizzle-orm";
 import { clientReader } from "./reader.ts";
 
 /**
@@ -16,6 +17,25 @@ export interface SqlStatement {
 }
 
 /**
+ * A Drizzle statement built once, with `sql.placeholder`s, for a
+ * {@link SqlThread}'s `write`: its text comes from the schema, and each call
+ * fills the values through the columns' encoders as Drizzle would (a `Date` to
+ * milliseconds, JSON to text). Building a statement costs more than running it
+ * on a turn's hot path.
+ *
+ * @example
+ * const touch = writeStatement(db.update(sessions).set({ title: sql.placeholder("title") as unknown as string }).where(eq(sessions.id, sql.placeholder("id"))));
+ * await thread.write([touch({ id, title })]);
+ */
+export function writeStatement(query: { toSQL(): { sql: string; params: unknown[] } }) {
+  const { sql, params } = query.toSQL();
+  return (values: Record<string, unknown>): SqlStatement => ({
+    sql,
+    args: fillPlaceholders(params, values) as SqlValue[],
+  });
+}
+
+/**
  * Statements heavy enough to hold up the thread that serves requests (a
  * vector search through the ANN index, index writes): run on their own
  * connection in a worker thread when the database is an embedded file.
@@ -23,12 +43,17 @@ export interface SqlStatement {
 export interface SqlThread {
   /** The rows of a read, as arrays of column values in select order. */
   all(sql: string, args: SqlValue[]): Promise<unknown[][]>;
-  /** The statements in one write transaction: all of them or none. */
-  write(statements: SqlStatement[]): Promise<void>;
+  /** The statements in one write transaction, all of them or none: how many rows each changed. */
+  write(statements: SqlStatement[]): Promise<number[]>;
   /** Resolves once the threads are started; rejects with the reason one could not start. */
   ready(): Promise<void>;
   /** Waits for the statements in flight, then ends the thread. */
   close(): Promise<void>;
+}
+
+export interface SqlThreadOptions {
+  /** One thread, for writes mostly: its connection answers `all` too (no second thread for reads). */
+  writesOnly?: boolean;
 }
 
 /** What the thread is started with. */
@@ -47,6 +72,7 @@ export type SqlThreadRequest =
 /** `ready` once the connection is open; `failed` with id -1 when it could not be. */
 export type SqlThreadReply =
   | { type: "ready" }
+  /** A read's rows; a write's: one per statement, holding how many rows it changed. */
   | { type: "rows"; id: number; rows: unknown[][] | undefined }
   | { type: "failed"; id: number; message: string; code?: string };
 
@@ -67,7 +93,7 @@ const entry = new URL("./sql-thread-main.js", import.meta.url);
  * A {@link SqlThread} on an embedded file (`path`): two worker threads
  * (`node:worker_threads`), each with its own connection and its statements
  * kept prepared, one for reads and one for writes, so a write never waits
- * behind a search. Each runs its requests one at a time in the order sent;
+ * behind a search (`writesOnly`: the one for writes alone). Each runs its requests one at a time in the order sent;
  * in WAL mode a read after an awaited write sees it. Elsewhere (a remote
  * server, `:memory:`) the statements go through the client: see
  * {@link clientSqlThread}. A thread that dies fails its requests; the next
@@ -78,22 +104,24 @@ const entry = new URL("./sql-thread-main.js", import.meta.url);
  * const rows = await thread.all("SELECT id FROM vector_top_k('v_idx', vector32(?), 100)", [query]);
  * await thread.close();
  */
-export function openSqlThread(options: Omit<SqlThreadStart, "role">): SqlThread {
-  const reads = startWorker({ ...options, role: "reads" });
-  const writes = startWorker({ ...options, role: "writes" });
+export function openSqlThread(options: Omit<SqlThreadStart, "role"> & SqlThreadOptions): SqlThread {
+  const { writesOnly, ...start } = options;
+  const writes = startWorker({ ...start, role: "writes" });
+  const reads = writesOnly ? writes : startWorker({ ...start, role: "reads" });
   return {
     async all(sql, args) {
       return (await reads.send({ type: "all", sql, args })) ?? [];
     },
     async write(statements) {
-      if (statements.length === 0) return;
-      await writes.send({ type: "write", statements });
+      if (statements.length === 0) return [];
+      const changed = (await writes.send({ type: "write", statements })) ?? [];
+      return changed.map(([count]) => Number(count));
     },
     async ready() {
       await Promise.all([reads.started(), writes.started()]);
     },
     async close() {
-      await Promise.all([reads.close(), writes.close()]);
+      await Promise.all(writesOnly ? [writes.close()] : [reads.close(), writes.close()]);
     },
   };
 }
@@ -208,8 +236,8 @@ export function clientSqlThread(client: Client): SqlThread {
   return {
     all: clientReader(client).all,
     async write(statements) {
-      if (statements.length === 0) return;
-      await client.batch(statements, "write");
+      if (statements.length === 0) return [];
+      return (await client.batch(statements, "write")).map((result) => result.rowsAffected);
     },
     async ready() {},
     async close() {},

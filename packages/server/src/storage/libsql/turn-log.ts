@@ -1,29 +1,59 @@
-import type { Clock, TurnLog, TurnRecord, TurnStatus } from "@session-bridge/core";
+import { type Clock, type TurnLog, type TurnRecord, type TurnStatus, usageDayOf } from "@session-bridge/core";
 import type { UIMessageChunk } from "ai";
 import { and, asc, desc, eq, exists, gt, inArray, lt, ne, notExists, notInArray, or, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import { alias } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { sessions, turnChunks, turns, turnTraces } from "./schema.ts";
 import { releaseLease } from "./session-store.ts";
+import { type SqlStatement, type SqlThread, writeStatement } from "./sql-thread.ts";
 import { upsertTrace } from "./trace-store.ts";
 import { countUsage } from "./usage-store.ts";
 
 /** The statuses of a turn whose answer is saved alongside its end. */
 const endedWithAnswer: TurnStatus[] = ["complete", "stopped"];
 
+/** A placeholder where Drizzle's types want the value itself (it binds it through the column's encoder). */
+const bound = <T>(name: string) => sql.placeholder(name) as unknown as T;
+
 /**
  * The {@link TurnLog} on libSQL: the `turns` table and each running turn's
- * chunk log (`turn_chunks`), both deleted with their session by cascade.
+ * chunk log (`turn_chunks`), both deleted with their session by cascade. A
+ * turn's end is written on `writer` (on an embedded file, a connection in a
+ * worker thread: its commit does not hold up the serving thread while the
+ * answer's save runs on the memory file's), its statements built once.
  */
-export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): TurnLog {
-  const end = (turnId: string, status: TurnStatus) =>
+export function createTurnLog({ db, clock, writer }: { db: Database; clock: Clock; writer: SqlThread }): TurnLog {
+  const endTurn = writeStatement(
     db
       .update(turns)
-      .set({ status, endedAt: clock.now() })
-      .where(and(eq(turns.id, turnId), eq(turns.status, "running")));
-  const appendChunks = (turnId: string, seq: number, chunks: UIMessageChunk[]) =>
-    db.insert(turnChunks).values({ turnId, seq, chunks }).onConflictDoNothing();
+      .set({ status: bound<TurnStatus>("status"), endedAt: bound<Date>("endedAt") })
+      .where(and(eq(turns.id, bound<string>("turnId")), eq(turns.status, "running"))),
+  );
+  const appendChunks = writeStatement(
+    db
+      .insert(turnChunks)
+      .values({ turnId: bound("turnId"), seq: bound("seq"), chunks: bound("chunks") })
+      .onConflictDoNothing(),
+  );
+  const saveTrace = writeStatement(
+    upsertTrace(db, {
+      id: bound("id"),
+      sessionId: bound("sessionId"),
+      startedAt: bound("startedAt"),
+      trace: bound("trace"),
+    }),
+  );
+  const addUsage = writeStatement(
+    countUsage(db, {
+      resourceId: bound("resourceId"),
+      day: bound("day"),
+      model: bound("model"),
+      inputTokens: bound("inputTokens"),
+      outputTokens: bound("outputTokens"),
+    }),
+  );
+  const freeLease = writeStatement(releaseLease(db, bound("sessionId"), bound("leaseId")));
+  const run = async (statement: SqlStatement) => (await db.$client.execute(statement)).rowsAffected;
 
   return {
     async begin(turn) {
@@ -31,7 +61,7 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
     },
 
     async append(turnId, seq, chunks) {
-      await appendChunks(turnId, seq, chunks);
+      await run(appendChunks({ turnId, seq, chunks }));
     },
 
     async read(turnId, afterSeq) {
@@ -44,14 +74,18 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
     },
 
     async end({ turnId, status, lastBatch, trace, usage, lease }) {
-      // One batch: one transaction on the file, one request to a libSQL server.
-      const rest: BatchItem<"sqlite">[] = [];
-      if (lastBatch) rest.push(appendChunks(turnId, lastBatch.seq, lastBatch.chunks));
-      if (trace) rest.push(upsertTrace(db, trace.sessionId, trace.trace));
-      if (usage) rest.push(countUsage(db, usage, clock.now()));
-      if (lease) rest.push(releaseLease(db, lease.sessionId, lease.leaseId));
-      const [ended] = await db.batch([end(turnId, status), ...rest]);
-      return ended.rowsAffected > 0;
+      // One transaction: on the file, in the writer's thread; on a libSQL server, one request.
+      const now = clock.now();
+      const statements = [endTurn({ turnId, status, endedAt: now })];
+      if (lastBatch) statements.push(appendChunks({ turnId, ...lastBatch }));
+      if (trace) {
+        const { id, startedAt } = trace.trace;
+        statements.push(saveTrace({ id, sessionId: trace.sessionId, startedAt, trace: trace.trace }));
+      }
+      if (usage) statements.push(addUsage({ ...usage, day: usageDayOf(now) }));
+      if (lease) statements.push(freeLease(lease));
+      const [ended = 0] = await writer.write(statements);
+      return ended > 0;
     },
 
     async get(turnId) {
@@ -122,7 +156,7 @@ export function createTurnLog({ db, clock }: { db: Database; clock: Clock }): Tu
     },
 
     async markInterrupted(turnId) {
-      return (await end(turnId, "interrupted")).rowsAffected > 0;
+      return (await run(endTurn({ turnId, status: "interrupted", endedAt: clock.now() }))) > 0;
     },
 
     async markFailed(turnId, { sessionId, trace }) {

@@ -1,20 +1,20 @@
 import { type Clock, type UsageRecord, type UsageStore, usageDayOf } from "@session-bridge/core";
-import { asc, desc, eq, sql } from "drizzle-orm";
+import { asc, type Column, desc, eq, sql } from "drizzle-orm";
 import type { Database } from "./client.ts";
 import { usageDaily } from "./schema.ts";
 
 /** Counts one turn into its day's row (the statement, for `record` and for a turn's end). */
-export function countUsage(db: Database, usage: UsageRecord, at: Date) {
-  const { resourceId, model, inputTokens, outputTokens } = usage;
+export function countUsage(db: Database, row: UsageRecord & { day: string }) {
+  const added = (column: Column) => sql`${column} + excluded.${sql.identifier(column.name)}`;
   return db
     .insert(usageDaily)
-    .values({ resourceId, day: usageDayOf(at), model, turns: 1, inputTokens, outputTokens })
+    .values({ ...row, turns: 1 })
     .onConflictDoUpdate({
       target: [usageDaily.resourceId, usageDaily.day, usageDaily.model],
       set: {
         turns: sql`${usageDaily.turns} + 1`,
-        inputTokens: sql`${usageDaily.inputTokens} + ${inputTokens}`,
-        outputTokens: sql`${usageDaily.outputTokens} + ${outputTokens}`,
+        inputTokens: added(usageDaily.inputTokens),
+        outputTokens: added(usageDaily.outputTokens),
       },
     });
 }
@@ -22,7 +22,7 @@ export function countUsage(db: Database, usage: UsageRecord, at: Date) {
 export function createUsageStore({ db, clock }: { db: Database; clock: Clock }): UsageStore {
   return {
     async record(resourceId, model, usage) {
-      await countUsage(db, { resourceId, model, ...usage }, clock.now());
+      await countUsage(db, { resourceId, model, ...usage, day: usageDayOf(clock.now()) });
     },
 
     async list(resourceId) {
