@@ -88,6 +88,45 @@ describe("libSQL storage", () => {
     assert.equal(await count("SELECT count(*) AS count FROM turn_chunks WHERE turn_id = ?", [turn.id]), 0);
   });
 
+  test("a turn's end, written on its own thread's connection, stores integers and JSON text, and writes nothing for a deleted session", async (t) => {
+    const { storage, client, count } = await openStorage(t);
+    const { turns } = storage;
+    const ending = async (sessionId: string, leaseId: string) => {
+      const turn = newTurn(sessionId, { leaseId });
+      await turns.begin(turn);
+      return {
+        turnId: turn.id,
+        status: "complete" as const,
+        lastBatch: { seq: 0, chunks: [{ type: "finish" as const }] },
+        trace: { sessionId, trace: turnTrace(new Date("2026-03-01T10:00:00.000Z"), { id: turn.id }) },
+        usage: { resourceId: "alice", model: "local:demo", inputTokens: 3, outputTokens: 4 },
+        lease: { sessionId, leaseId },
+      };
+    };
+    const session = await storage.sessions.create("alice");
+    assert.equal(await turns.end(await ending(session.id, uuidv7())), true);
+    const [row] = (
+      await client.execute(
+        `SELECT typeof(t.ended_at) AS ended, typeof(tr.started_at) AS started, json_valid(tr.trace) AS trace,
+          json_valid(c.chunks) AS chunks FROM turns t JOIN turn_traces tr ON tr.id = t.id JOIN turn_chunks c ON c.turn_id = t.id`,
+      )
+    ).rows;
+    assert.deepEqual({ ...row }, { ended: "integer", started: "integer", trace: 1, chunks: 1 });
+
+    // Foreign keys hold on that connection too: a session deleted before its turn's end takes the whole end.
+    const gone = await storage.sessions.create("alice");
+    const late = await ending(gone.id, uuidv7());
+    await storage.sessions.delete("alice", gone.id);
+    await assert.rejects(turns.end(late), /FOREIGN KEY/);
+    assert.equal(await count("SELECT count(*) AS count FROM turn_chunks"), 1);
+    assert.equal(await count("SELECT count(*) AS count FROM turn_traces"), 1);
+    assert.deepEqual(
+      (await storage.usage.list("alice")).map((day) => day.turns),
+      [1],
+      "the usage of the deleted session's end is not counted",
+    );
+  });
+
   test("tool sessions cascade when a session row is deleted directly", async (t) => {
     const { storage, client, count } = await openStorage(t);
     const session = await storage.sessions.create("alice");

@@ -99,11 +99,28 @@ export function describeTurnLog(backend: StorageBackend) {
       );
       assert.ok(await storage.sessions.acquireTurnLease("alice", session.id, uuidv7(), 60_000), "the lease is free");
 
-      // Ending it again: the status stays, the rest is written all the same (a batch written twice is kept once).
-      assert.equal(await turns.end(ending), false);
+      // Ending it again: the status stays, the rest is written all the same (a batch written twice is kept once,
+      // the usage counted up, the trace replaced).
+      const replaced = { ...trace, outcome: "stopped" as const, usage: { inputTokens: 5, outputTokens: 7 } };
+      assert.equal(
+        await turns.end({
+          ...ending,
+          trace: { sessionId: session.id, trace: replaced },
+          usage: { ...ending.usage, inputTokens: 5, outputTokens: 7 },
+        }),
+        false,
+      );
+      assert.equal((await turns.get(turn.id))?.status, "complete");
       assert.equal((await turns.read(turn.id, -1)).length, 2);
-      assert.equal((await storage.usage.list("alice"))[0]?.turns, 2);
-      assert.equal((await storage.traces.listForSession(session.id)).length, 1);
+      assert.deepEqual(
+        (await storage.usage.list("alice")).map(({ turns: count, inputTokens, outputTokens }) => [
+          count,
+          inputTokens,
+          outputTokens,
+        ]),
+        [[2, 8, 11]],
+      );
+      assert.deepEqual(await storage.traces.listForSession(session.id), [replaced]);
     });
 
     test("marks an abandoned turn interrupted now, unless something ended it first", async (t) => {

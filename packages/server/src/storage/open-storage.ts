@@ -61,6 +61,7 @@ export async function openStorage(config: Config, clock: Clock, generateId: IdGe
         url: `file:${path.join(config.dataDir, "repo-cache.db")}`,
         clock,
         generateId,
+        turnWriterThread: false,
       });
       closers.push(() => local.close());
       await local.migrate();

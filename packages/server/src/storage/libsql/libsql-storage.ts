@@ -8,6 +8,7 @@ import { migrateDatabase, migrationStatus } from "./migrate.ts";
 import { createRepoCacheRows } from "./repo-cache-rows.ts";
 import { prepareMessageVersions } from "./resource-versions.ts";
 import { createSessionStore } from "./session-store.ts";
+import { clientSqlThread } from "./sql-thread.ts";
 import { createToolSessionStore } from "./tool-session-store.ts";
 import { createTraceStore } from "./trace-store.ts";
 import { createTurnLog } from "./turn-log.ts";
@@ -21,6 +22,12 @@ export interface LibsqlStorageOptions {
   authToken?: string | undefined;
   clock: Clock;
   generateId: IdGenerator;
+  /**
+   * Write a running turn's chunk batches and its end in a worker thread (an
+   * embedded file; see createTurnLog). Default true; false for a database
+   * that runs no turns (the repository cache's own file): no thread is started.
+   */
+  turnWriterThread?: boolean;
 }
 
 /** The app's storage on libSQL, with the database handle for what only libSQL has (tests, benchmarks). */
@@ -38,8 +45,9 @@ export async function openLibsqlStorage(options: LibsqlStorageOptions): Promise<
   const database = await openDatabase({ url: options.url, authToken: options.authToken });
   const { db, reader } = database;
   const { clock, generateId } = options;
-  // A turn's end is written here, off the serving thread (see createTurnLog).
-  const writer = database.openThread({ writesOnly: true });
+  // A running turn's writes, off the serving thread (see createTurnLog).
+  const writer =
+    options.turnWriterThread === false ? clientSqlThread(database.client) : database.openThread({ writesOnly: true });
   try {
     await writer.ready();
   } catch (error) {

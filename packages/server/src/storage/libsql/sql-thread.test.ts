@@ -4,7 +4,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { createClient } from "@libsql/client";
-import { clientSqlThread, openSqlThread, type SqlThread } from "./sql-thread.ts";
+import { and, eq, sql } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/libsql";
+import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { clientSqlThread, openSqlThread, type SqlThread, writeStatement } from "./sql-thread.ts";
 
 /** A file with a table `t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)` in WAL mode, and a client on it. */
 async function fixture(t: import("node:test").TestContext) {
@@ -81,4 +84,34 @@ test("SqlThread (worker threads): a file it cannot open fails its requests with 
   await assert.rejects(thread.all("SELECT 1", []), /could not start/);
   // Asked again, it tries again (and fails again, for the same reason).
   await assert.rejects(thread.write([{ sql: "SELECT 1", args: [] }]), /could not start/);
+});
+
+test("writeStatement fills a statement built once: through the columns' encoders, then as the native driver binds", (t) => {
+  const items = sqliteTable("items", {
+    id: text("id").primaryKey(),
+    at: integer("at", { mode: "timestamp_ms" }),
+    data: text("data", { mode: "json" }),
+    flag: integer("flag"),
+  });
+  const client = createClient({ url: ":memory:" });
+  t.after(() => client.close());
+  const db = drizzle(client);
+  const update = writeStatement(
+    db
+      .update(items)
+      .set({ at: sql.placeholder("at") as unknown as Date, data: sql.placeholder("data") })
+      .where(and(eq(items.id, sql.placeholder("id")), eq(items.flag, sql.placeholder("flag")))),
+  );
+  const at = new Date("2026-03-01T10:00:00.000Z");
+  const filled = update({ at, data: { a: [1] }, id: "x", flag: true });
+  assert.match(
+    filled.sql,
+    /^update "items" set "at" = \?, "data" = \? where \("items"."id" = \? and "items"."flag" = \?\)$/,
+  );
+  assert.deepEqual(filled.args, [at.getTime(), '{"a":[1]}', "x", 1]);
+  // A placeholder in a condition is bound as it is, but for what the native driver cannot take.
+  assert.deepEqual(update({ at, data: null, id: "x", flag: at }).args.slice(2), ["x", at.getTime()]);
+  assert.throws(() => update({ at, data: 1, id: "x" }), /No value for placeholder "flag"/);
+  assert.throws(() => update({ at, data: 1, id: undefined, flag: 0 }), /argument 3 .* is undefined/);
+  assert.throws(() => update({ at, data: 1, id: "x", flag: Number.NaN }), /argument 4 .* is NaN/);
 });

@@ -1,7 +1,7 @@
 import { Worker } from "node:worker_threads";
-import type { Client } from "@libsql/client";
+import type { Client, InValue } from "@libsql/client";
 import { fillPlaceholders } from "drizzle-orm";
-import { clientReader } from "./reader.ts";
+import { clientReader, nativeValue } from "./reader.ts";
 
 /**
  * What the native driver binds (a `Uint8Array` as a blob). Narrower than
@@ -18,20 +18,28 @@ export interface SqlStatement {
 
 /**
  * A Drizzle statement built once, with `sql.placeholder`s, for a
- * {@link SqlThread}'s `write`: its text comes from the schema, and each call
- * fills the values through the columns' encoders as Drizzle would (a `Date` to
- * milliseconds, JSON to text). Building a statement costs more than running it
- * on a turn's hot path.
+ * {@link SqlThread}'s `write`: its text comes from the schema. Each call fills
+ * the values: a placeholder in `.values()` or `.set()` through its column's
+ * encoder, as Drizzle would (a `Date` to milliseconds, JSON to text); one in a
+ * condition or an `sql` template as it is. Then, as the native driver needs
+ * them: a boolean as 0 or 1, a `Date` as milliseconds; a missing value or a
+ * number that is not finite throws. Building a statement costs more than
+ * running it on a turn's hot path.
  *
  * @example
- * const touch = writeStatement(db.update(sessions).set({ title: sql.placeholder("title") as unknown as string }).where(eq(sessions.id, sql.placeholder("id"))));
- * await thread.write([touch({ id, title })]);
+ * const rename = writeStatement(db.update(sessions).set({ title: sql.placeholder("title") as unknown as string }).where(eq(sessions.id, sql.placeholder("id"))));
+ * await thread.write([rename({ id, title })]);
  */
 export function writeStatement(query: { toSQL(): { sql: string; params: unknown[] } }) {
   const { sql, params } = query.toSQL();
   return (values: Record<string, unknown>): SqlStatement => ({
     sql,
-    args: fillPlaceholders(params, values) as SqlValue[],
+    args: fillPlaceholders(params, values).map((value, position) => {
+      if (value === undefined || (typeof value === "number" && !Number.isFinite(value))) {
+        throw new TypeError(`argument ${position + 1} of "${sql}" is ${value}`);
+      }
+      return nativeValue(value as InValue) as SqlValue;
+    }),
   });
 }
 

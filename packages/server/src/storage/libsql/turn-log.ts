@@ -5,7 +5,7 @@ import { alias } from "drizzle-orm/sqlite-core";
 import type { Database } from "./client.ts";
 import { sessions, turnChunks, turns, turnTraces } from "./schema.ts";
 import { releaseLease } from "./session-store.ts";
-import { type SqlStatement, type SqlThread, writeStatement } from "./sql-thread.ts";
+import { type SqlThread, writeStatement } from "./sql-thread.ts";
 import { upsertTrace } from "./trace-store.ts";
 import { countUsage } from "./usage-store.ts";
 
@@ -18,9 +18,10 @@ const bound = <T>(name: string) => sql.placeholder(name) as unknown as T;
 /**
  * The {@link TurnLog} on libSQL: the `turns` table and each running turn's
  * chunk log (`turn_chunks`), both deleted with their session by cascade. A
- * turn's end is written on `writer` (on an embedded file, a connection in a
- * worker thread: its commit does not hold up the serving thread while the
- * answer's save runs on the memory file's), its statements built once.
+ * turn's chunk batches and its end (or interruption) are written on `writer` (on an
+ * embedded file, a connection in a worker thread: their commits do not hold up
+ * the serving thread, and the end's runs while the answer's save runs on the
+ * memory file's), their statements built once.
  */
 export function createTurnLog({ db, clock, writer }: { db: Database; clock: Clock; writer: SqlThread }): TurnLog {
   const endTurn = writeStatement(
@@ -53,7 +54,6 @@ export function createTurnLog({ db, clock, writer }: { db: Database; clock: Cloc
     }),
   );
   const freeLease = writeStatement(releaseLease(db, bound("sessionId"), bound("leaseId")));
-  const run = async (statement: SqlStatement) => (await db.$client.execute(statement)).rowsAffected;
 
   return {
     async begin(turn) {
@@ -61,7 +61,7 @@ export function createTurnLog({ db, clock, writer }: { db: Database; clock: Cloc
     },
 
     async append(turnId, seq, chunks) {
-      await run(appendChunks({ turnId, seq, chunks }));
+      await writer.write([appendChunks({ turnId, seq, chunks })]);
     },
 
     async read(turnId, afterSeq) {
@@ -156,7 +156,8 @@ export function createTurnLog({ db, clock, writer }: { db: Database; clock: Cloc
     },
 
     async markInterrupted(turnId) {
-      return (await run(endTurn({ turnId, status: "interrupted", endedAt: clock.now() }))) > 0;
+      const [ended = 0] = await writer.write([endTurn({ turnId, status: "interrupted", endedAt: clock.now() })]);
+      return ended > 0;
     },
 
     async markFailed(turnId, { sessionId, trace }) {
