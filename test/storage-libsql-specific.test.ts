@@ -107,11 +107,20 @@ describe("libSQL storage", () => {
     assert.equal(await turns.end(await ending(session.id, uuidv7())), true);
     const [row] = (
       await client.execute(
-        `SELECT typeof(t.ended_at) AS ended, typeof(tr.started_at) AS started, json_valid(tr.trace) AS trace,
-          json_valid(c.chunks) AS chunks FROM turns t JOIN turn_traces tr ON tr.id = t.id JOIN turn_chunks c ON c.turn_id = t.id`,
+        `SELECT typeof(t.ended_at) AS ended, tr.started_at AS started, typeof(tr.started_at) AS startedType,
+          json_type(tr.trace) AS trace, c.chunks AS chunks FROM turns t JOIN turn_traces tr ON tr.id = t.id JOIN turn_chunks c ON c.turn_id = t.id`,
       )
     ).rows;
-    assert.deepEqual({ ...row }, { ended: "integer", started: "integer", trace: 1, chunks: 1 });
+    assert.deepEqual(
+      { ...row },
+      {
+        ended: "integer",
+        started: Date.parse("2026-03-01T10:00:00.000Z"),
+        startedType: "integer",
+        trace: "object",
+        chunks: '[{"type":"finish"}]',
+      },
+    );
 
     // Foreign keys hold on that connection too: a session deleted before its turn's end takes the whole end.
     const gone = await storage.sessions.create("alice");

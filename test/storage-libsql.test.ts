@@ -1,4 +1,4 @@
-import { libsqlBackend } from "./storage/libsql-backend.ts";
+import { libsqlBackend, libsqlClientWritesBackend } from "./storage/libsql-backend.ts";
 import { describeMaintenanceLocks } from "./storage/maintenance-locks.suite.ts";
 import { describeMemoryStore } from "./storage/memories.suite.ts";
 import { describeMessageStore } from "./storage/messages.suite.ts";
@@ -20,6 +20,7 @@ describeTurnLease(libsqlBackend);
 describeSessionCascade(libsqlBackend);
 describeToolSessionStore(libsqlBackend);
 describeTurnLog(libsqlBackend);
+describeTurnLog(libsqlClientWritesBackend);
 describeMemoryStore(libsqlBackend);
 describeUserStore(libsqlBackend);
 describeUsageStore(libsqlBackend);

@@ -10,33 +10,43 @@ import type { StorageBackend, StorageConnection } from "./backend.ts";
  * Embedded libSQL: two files in a temp folder, the app's and the memory's, as
  * the app uses by default. Another connection is another client on the same files.
  */
-export const libsqlBackend: StorageBackend = {
-  name: "libSQL",
+export const libsqlBackend: StorageBackend = libsqlBackendWith("libSQL", {});
 
-  async open(t, options = {}) {
-    const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-storage-"));
-    const clock = options.clock ?? systemClock;
-    const closers: (() => Promise<void>)[] = [];
-    // One hook, so every connection is closed before the folder goes.
-    t.after(async () => {
-      for (const close of closers.reverse()) await close();
-      await rm(directory, { recursive: true, force: true });
-    });
+/** {@link libsqlBackend} with a running turn's writes through the client, on the calling thread (no worker thread). */
+export const libsqlClientWritesBackend: StorageBackend = libsqlBackendWith("libSQL, turn writes through the client", {
+  turnWriterThread: false,
+});
 
-    const connect = async (): Promise<StorageConnection> => {
-      const storage = await openLibsqlStorage({
-        url: `file:${path.join(directory, "app.db")}`,
-        clock,
-        generateId: () => uuidv7(),
+function libsqlBackendWith(name: string, storageOptions: { turnWriterThread?: boolean }): StorageBackend {
+  return {
+    name,
+
+    async open(t, options = {}) {
+      const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-storage-"));
+      const clock = options.clock ?? systemClock;
+      const closers: (() => Promise<void>)[] = [];
+      // One hook, so every connection is closed before the folder goes.
+      t.after(async () => {
+        for (const close of closers.reverse()) await close();
+        await rm(directory, { recursive: true, force: true });
       });
-      closers.push(() => storage.close());
-      const memory = await openLibsqlMemoryStorage({ url: `file:${path.join(directory, "memory.db")}` });
-      closers.push(() => memory.close());
-      return { storage, memory };
-    };
 
-    const first = await connect();
-    await first.storage.migrate();
-    return { ...first, another: connect };
-  },
-};
+      const connect = async (): Promise<StorageConnection> => {
+        const storage = await openLibsqlStorage({
+          url: `file:${path.join(directory, "app.db")}`,
+          clock,
+          generateId: () => uuidv7(),
+          ...storageOptions,
+        });
+        closers.push(() => storage.close());
+        const memory = await openLibsqlMemoryStorage({ url: `file:${path.join(directory, "memory.db")}` });
+        closers.push(() => memory.close());
+        return { storage, memory };
+      };
+
+      const first = await connect();
+      await first.storage.migrate();
+      return { ...first, another: connect };
+    },
+  };
+}

@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import {
   type Clock,
@@ -196,10 +197,12 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       running.delete(session.id);
       ended();
       // Embedding the answer happens after the client got `finish`; deletion and shutdown wait for it,
-      // and for the session's earlier turns' work, which may still be running.
-      const embedded = Promise.all([afterwork.get(session.id), afterTurn(turn, session, finished)]).then(
-        () => undefined,
-      );
+      // and for the session's earlier turns' work, which may still be running. It begins once `finish`
+      // is sent: its first reads run on this thread and would otherwise come before it.
+      const embedded = Promise.all([
+        afterwork.get(session.id),
+        yieldToEventLoop().then(() => afterTurn(turn, session, finished)),
+      ]).then(() => undefined);
       afterwork.set(session.id, embedded);
       void embedded.finally(() => {
         if (afterwork.get(session.id) === embedded) afterwork.delete(session.id);

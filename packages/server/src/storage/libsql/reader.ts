@@ -135,7 +135,6 @@ export function clientReader(client: Client): SqlReader {
   };
 }
 
-/** What the native driver binds: it takes neither booleans nor dates. */
 /** A value as the native driver binds it (it aborts the process on a boolean and refuses a `Date`). */
 export function nativeValue(value: InValue): unknown {
   if (typeof value === "boolean") return value ? 1 : 0;

@@ -112,6 +112,9 @@ test("writeStatement fills a statement built once: through the columns' encoders
   // A placeholder in a condition is bound as it is, but for what the native driver cannot take.
   assert.deepEqual(update({ at, data: null, id: "x", flag: at }).args.slice(2), ["x", at.getTime()]);
   assert.throws(() => update({ at, data: 1, id: "x" }), /No value for placeholder "flag"/);
-  assert.throws(() => update({ at, data: 1, id: undefined, flag: 0 }), /argument 3 .* is undefined/);
-  assert.throws(() => update({ at, data: 1, id: "x", flag: Number.NaN }), /argument 4 .* is NaN/);
+  assert.throws(() => update({ at, data: 1, id: undefined, flag: 0 }), /argument 3 .* cannot be bound: undefined/);
+  assert.throws(() => update({ at, data: 1, id: "x", flag: Number.NaN }), /argument 4 .* cannot be bound: NaN/);
+  assert.throws(() => update({ at, data: 1, id: "x", flag: new Date(Number.NaN) }), /argument 4 .* cannot be bound/);
+  assert.throws(() => update({ at, data: 1, id: { an: "object" }, flag: 0 }), /argument 3 .* cannot be bound/);
+  assert.throws(() => update({ at, data: 1, id: "x", flag: 2n ** 64n }), /argument 4 .* cannot be bound/);
 });

@@ -23,7 +23,7 @@ export interface SqlStatement {
  * encoder, as Drizzle would (a `Date` to milliseconds, JSON to text); one in a
  * condition or an `sql` template as it is. Then, as the native driver needs
  * them: a boolean as 0 or 1, a `Date` as milliseconds; a missing value or a
- * number that is not finite throws. Building a statement costs more than
+ * value it cannot bind (`undefined`, a number that is not finite, an object) throws. Building a statement costs more than
  * running it on a turn's hot path.
  *
  * @example
@@ -35,12 +35,25 @@ export function writeStatement(query: { toSQL(): { sql: string; params: unknown[
   return (values: Record<string, unknown>): SqlStatement => ({
     sql,
     args: fillPlaceholders(params, values).map((value, position) => {
-      if (value === undefined || (typeof value === "number" && !Number.isFinite(value))) {
-        throw new TypeError(`argument ${position + 1} of "${sql}" is ${value}`);
-      }
-      return nativeValue(value as InValue) as SqlValue;
+      const bound = nativeValue(value as InValue);
+      if (isSqlValue(bound)) return bound;
+      throw new TypeError(`argument ${position + 1} of "${sql}" cannot be bound: ${String(value)}`);
     }),
   });
+}
+
+/** What the native driver binds safely: text, a finite number, a 64-bit integer, NULL or a blob. */
+function isSqlValue(value: unknown): value is SqlValue {
+  switch (typeof value) {
+    case "string":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "bigint":
+      return BigInt.asIntN(64, value) === value;
+    default:
+      return value === null || value instanceof Uint8Array;
+  }
 }
 
 /**

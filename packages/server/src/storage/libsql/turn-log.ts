@@ -18,10 +18,10 @@ const bound = <T>(name: string) => sql.placeholder(name) as unknown as T;
 /**
  * The {@link TurnLog} on libSQL: the `turns` table and each running turn's
  * chunk log (`turn_chunks`), both deleted with their session by cascade. A
- * turn's chunk batches and its end (or interruption) are written on `writer` (on an
- * embedded file, a connection in a worker thread: their commits do not hold up
- * the serving thread, and the end's runs while the answer's save runs on the
- * memory file's), their statements built once.
+ * turn's end (or interruption) is written on `writer` (on an embedded file, a
+ * connection in a worker thread: its commit does not hold up the serving
+ * thread, and runs while the answer's save runs on the memory file's), its
+ * statements built once.
  */
 export function createTurnLog({ db, clock, writer }: { db: Database; clock: Clock; writer: SqlThread }): TurnLog {
   const endTurn = writeStatement(
@@ -61,7 +61,9 @@ export function createTurnLog({ db, clock, writer }: { db: Database; clock: Cloc
     },
 
     async append(turnId, seq, chunks) {
-      await writer.write([appendChunks({ turnId, seq, chunks })]);
+      // On the serving thread's connection: a streaming turn appends every 50 ms, and a thread
+      // committing that often would hold the file's write lock against the serving thread's writes.
+      await db.$client.execute(appendChunks({ turnId, seq, chunks }));
     },
 
     async read(turnId, afterSeq) {
