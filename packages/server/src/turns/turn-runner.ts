@@ -198,7 +198,7 @@ export function createTurnRunner(options: TurnRunnerOptions): TurnRunner {
       ended();
       // Embedding the answer happens after the client got `finish`; deletion and shutdown wait for it,
       // and for the session's earlier turns' work, which may still be running. It begins once `finish`
-      // is sent: its first reads run on this thread and would otherwise come before it.
+      // is queued to the client: its first reads run on this thread and would otherwise come before it.
       const embedded = Promise.all([
         afterwork.get(session.id),
         yieldToEventLoop().then(() => afterTurn(turn, session, finished)),

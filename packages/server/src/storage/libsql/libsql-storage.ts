@@ -23,8 +23,8 @@ export interface LibsqlStorageOptions {
   clock: Clock;
   generateId: IdGenerator;
   /**
-   * Write a running turn's chunk batches and its end in a worker thread (an
-   * embedded file; see createTurnLog). Default true; false for a database
+   * Write a turn's end (and recovery's interruption of one) in a worker
+   * thread (an embedded file; see createTurnLog). Default true; false for a database
    * that runs no turns (the repository cache's own file): no thread is started.
    */
   turnWriterThread?: boolean;
@@ -45,7 +45,7 @@ export async function openLibsqlStorage(options: LibsqlStorageOptions): Promise<
   const database = await openDatabase({ url: options.url, authToken: options.authToken });
   const { db, reader } = database;
   const { clock, generateId } = options;
-  // A running turn's writes, off the serving thread (see createTurnLog).
+  // A turn's end, off the serving thread (see createTurnLog).
   const writer =
     options.turnWriterThread === false ? clientSqlThread(database.client) : database.openThread({ writesOnly: true });
   try {

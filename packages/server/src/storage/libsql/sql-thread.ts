@@ -22,9 +22,9 @@ export interface SqlStatement {
  * the values: a placeholder in `.values()` or `.set()` through its column's
  * encoder, as Drizzle would (a `Date` to milliseconds, JSON to text); one in a
  * condition or an `sql` template as it is. Then, as the native driver needs
- * them: a boolean as 0 or 1, a `Date` as milliseconds; a missing value or a
- * value it cannot bind (`undefined`, a number that is not finite, an object) throws. Building a statement costs more than
- * running it on a turn's hot path.
+ * them: a boolean as 0 or 1, a `Date` as milliseconds; a value it cannot
+ * bind (`undefined`, a number that is not finite, an object) throws. Building
+ * a statement costs more than running it on a turn's hot path.
  *
  * @example
  * const rename = writeStatement(db.update(sessions).set({ title: sql.placeholder("title") as unknown as string }).where(eq(sessions.id, sql.placeholder("id"))));
@@ -37,10 +37,13 @@ export function writeStatement(query: { toSQL(): { sql: string; params: unknown[
     args: fillPlaceholders(params, values).map((value, position) => {
       const bound = nativeValue(value as InValue);
       if (isSqlValue(bound)) return bound;
-      throw new TypeError(`argument ${position + 1} of "${sql}" cannot be bound: ${String(value)}`);
+      throw new TypeError(`argument ${position + 1} of "${sql}" cannot be bound: ${describe(value)}`);
     }),
   });
 }
+
+/** A value for an error message (`String` throws on an object without a prototype). */
+const describe = (value: unknown) => (typeof value === "object" && value !== null ? "an object" : String(value));
 
 /** What the native driver binds safely: text, a finite number, a 64-bit integer, NULL or a blob. */
 function isSqlValue(value: unknown): value is SqlValue {
