@@ -3,7 +3,7 @@ import { describe, type TestContext, test } from "node:test";
 import type { UIMessageChunk } from "ai";
 import { v7 as uuidv7 } from "uuid";
 import { newTurn, openWithClock } from "./_fixtures.ts";
-import type { StorageBackend } from "./backend.ts";
+import type { OpenedStorage, StorageBackend } from "./backend.ts";
 
 async function openWithSession(backend: StorageBackend, t: TestContext) {
   const opened = await openWithClock(backend, t);
@@ -20,6 +20,15 @@ const batch = (seq: number): UIMessageChunk[] => [
 const ids = (turns: { id: string }[]) => turns.map((turn) => turn.id).sort();
 
 /** The {@link TurnLog} contract: turns from their start, and each running turn's chunk log. */
+/** Alice's usage rows as [turns, input tokens, output tokens]. */
+async function usageCounts(storage: OpenedStorage["storage"]) {
+  return (await storage.usage.list("alice")).map(({ turns, inputTokens, outputTokens }) => [
+    turns,
+    inputTokens,
+    outputTokens,
+  ]);
+}
+
 export function describeTurnLog(backend: StorageBackend) {
   describe(`turn log on ${backend.name}`, () => {
     test("records a turn as running, started now", async (t) => {
@@ -89,14 +98,7 @@ export function describeTurnLog(backend: StorageBackend) {
         { seq: 1, chunks: batch(1) },
       ]);
       assert.deepEqual(await storage.traces.listForSession(session.id), [trace]);
-      assert.deepEqual(
-        (await storage.usage.list("alice")).map(({ turns: count, inputTokens, outputTokens }) => [
-          count,
-          inputTokens,
-          outputTokens,
-        ]),
-        [[1, 3, 4]],
-      );
+      assert.deepEqual(await usageCounts(storage), [[1, 3, 4]]);
       assert.ok(await storage.sessions.acquireTurnLease("alice", session.id, uuidv7(), 60_000), "the lease is free");
 
       // Ending it again: the status stays, the rest is written all the same (a batch written twice is kept once,
@@ -112,14 +114,7 @@ export function describeTurnLog(backend: StorageBackend) {
       );
       assert.equal((await turns.get(turn.id))?.status, "complete");
       assert.equal((await turns.read(turn.id, -1)).length, 2);
-      assert.deepEqual(
-        (await storage.usage.list("alice")).map(({ turns: count, inputTokens, outputTokens }) => [
-          count,
-          inputTokens,
-          outputTokens,
-        ]),
-        [[2, 8, 11]],
-      );
+      assert.deepEqual(await usageCounts(storage), [[2, 8, 11]]);
       assert.deepEqual(await storage.traces.listForSession(session.id), [replaced]);
     });
 

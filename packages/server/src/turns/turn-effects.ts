@@ -53,6 +53,8 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
       // One turn per session, across processes: the lease lives in the database.
       // A new session is created holding it; nothing can be earlier in it.
       let earlier: Awaited<ReturnType<typeof findEarlier>>;
+      /** The session's last visible message, as the lookup below read it (none in a new session). */
+      let last: ChatMessage | undefined;
       let session: Session;
       if (!sessionId) {
         const title = columnText(messageText(userMessage), titleLength) || null;
@@ -82,6 +84,7 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
           if (restored === "restored")
             lookup = await memory.findWithNextAndLast(session.id, resourceId, userMessage.id);
           earlier = trigger === "regenerate-message" ? undefined : lookup.found;
+          last = lookup.last;
         } catch (error) {
           await lease.release(session.id, turn.leaseId);
           throw error;
@@ -96,9 +99,7 @@ export function createTurnEffects(dependencies: TurnDependencies, turn: LiveTurn
         // The answer being replaced goes before the new one is made: the last
         // one when regenerating, an interrupted or failed one when retrying.
         const replaced =
-          trigger === "regenerate-message"
-            ? (await memory.lastMessages(session.id, resourceId, 1)).find((message) => message.role === "assistant")
-            : answerOf(earlier);
+          trigger === "regenerate-message" ? (last?.role === "assistant" ? last : undefined) : answerOf(earlier);
         if (replaced) await memory.deleteMessages(session.id, resourceId, [replaced.id]);
         await turnLog.begin({
           id: turn.turnId,
