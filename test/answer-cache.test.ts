@@ -164,7 +164,7 @@ describe("sessions API answer cache", () => {
       (
         await querySql(
           place,
-          "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%versions_v1_%' ORDER BY name",
+          "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%versions_v1_%' AND name NOT LIKE 'session_bridge_vector_versions%' ORDER BY name",
           [],
           { memory },
         )

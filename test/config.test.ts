@@ -20,6 +20,12 @@ test("the sessions API's answer cache takes 32 MB by default, any whole number o
   assert.equal(loadConfig({ API_CACHE_MB: "1" }).apiCacheBytes, 1024 * 1024);
 });
 
+test("recall's vectors held in memory take 64 MB by default, any whole number of MB, 0 for none", () => {
+  assert.equal(loadConfig({}).recallCacheBytes, 64 * 1024 * 1024);
+  assert.equal(loadConfig({ RECALL_CACHE_MB: "0" }).recallCacheBytes, 0);
+  assert.equal(loadConfig({ RECALL_CACHE_MB: "3" }).recallCacheBytes, 3 * 1024 * 1024);
+});
+
 test("out-of-range or non-integer embedder threads, queue limits and cache sizes are refused, naming the variable", () => {
   for (const [name, value] of [
     ["EMBEDDER_THREADS", "-1"],
@@ -30,6 +36,9 @@ test("out-of-range or non-integer embedder threads, queue limits and cache sizes
     ["API_CACHE_MB", "-1"],
     ["API_CACHE_MB", "65537"],
     ["API_CACHE_MB", "lots"],
+    ["RECALL_CACHE_MB", "-1"],
+    ["RECALL_CACHE_MB", "65537"],
+    ["RECALL_CACHE_MB", "1.5"],
   ] as const) {
     assert.throws(
       () => loadConfig({ [name]: value }),

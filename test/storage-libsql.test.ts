@@ -1,4 +1,4 @@
-import { libsqlBackend, libsqlClientWritesBackend } from "./storage/libsql-backend.ts";
+import { libsqlBackend, libsqlClientWritesBackend, libsqlRecallCacheBackend } from "./storage/libsql-backend.ts";
 import { describeMaintenanceLocks } from "./storage/maintenance-locks.suite.ts";
 import { describeMemoryStore } from "./storage/memories.suite.ts";
 import { describeMessageStore } from "./storage/messages.suite.ts";
@@ -29,4 +29,5 @@ describeRepoCacheRows(libsqlBackend);
 describeMessageStore(libsqlBackend);
 describePendingMessages(libsqlBackend);
 describeVectorStore(libsqlBackend);
+describeVectorStore(libsqlRecallCacheBackend);
 describeMaintenanceLocks(libsqlBackend);

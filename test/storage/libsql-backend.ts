@@ -17,7 +17,18 @@ export const libsqlClientWritesBackend: StorageBackend = libsqlBackendWith("libS
   turnWriterThread: false,
 });
 
-function libsqlBackendWith(name: string, storageOptions: { turnWriterThread?: boolean }): StorageBackend {
+/** {@link libsqlBackend} with users' vectors held in memory for searches (as a server holds them, `RECALL_CACHE_MB`). */
+export const libsqlRecallCacheBackend: StorageBackend = libsqlBackendWith(
+  "libSQL, vectors held in memory",
+  {},
+  { recallCacheBytes: 1024 * 1024 },
+);
+
+function libsqlBackendWith(
+  name: string,
+  storageOptions: { turnWriterThread?: boolean },
+  memoryOptions: { recallCacheBytes?: number } = {},
+): StorageBackend {
   return {
     name,
 
@@ -39,7 +50,10 @@ function libsqlBackendWith(name: string, storageOptions: { turnWriterThread?: bo
           ...storageOptions,
         });
         closers.push(() => storage.close());
-        const memory = await openLibsqlMemoryStorage({ url: `file:${path.join(directory, "memory.db")}` });
+        const memory = await openLibsqlMemoryStorage({
+          url: `file:${path.join(directory, "memory.db")}`,
+          ...memoryOptions,
+        });
         closers.push(() => memory.close());
         return { storage, memory };
       };

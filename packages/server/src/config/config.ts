@@ -36,6 +36,12 @@ export interface Config {
    * the contract); 0 caches nothing. See `registerSessionRoutes`.
    */
   apiCacheBytes: number;
+  /**
+   * Bytes of users' message vectors kept in memory per server for recall's
+   * searches (`RECALL_CACHE_MB`, not in the contract; an embedded memory file
+   * only); 0 keeps none. See docs/storage.md.
+   */
+  recallCacheBytes: number;
   sessionTtlMs: number;
   repoTtlMs: number;
   maxSessionsPerUser: number;
@@ -148,6 +154,7 @@ const environmentSchema = z.object({
   EMBEDDER_THREADS: integer(defaultEmbedderThreads(), 0, 64),
   EMBED_QUEUE_LIMIT: integer(1000, 1, 1_000_000),
   API_CACHE_MB: integer(32, 0, 65_536),
+  RECALL_CACHE_MB: integer(64, 0, 65_536),
   SESSION_TTL: duration("30d"),
   REPO_TTL: duration("7d"),
   MAX_SESSIONS_PER_USER: integer(1000, 1, 10_000_000),
@@ -212,6 +219,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     embedderThreads: values.EMBEDDER_THREADS,
     embedQueueLimit: values.EMBED_QUEUE_LIMIT,
     apiCacheBytes: values.API_CACHE_MB * 1024 * 1024,
+    recallCacheBytes: values.RECALL_CACHE_MB * 1024 * 1024,
     sessionTtlMs: values.SESSION_TTL,
     repoTtlMs: values.REPO_TTL,
     maxSessionsPerUser: values.MAX_SESSIONS_PER_USER,

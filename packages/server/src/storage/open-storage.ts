@@ -97,6 +97,7 @@ export async function openStorage(config: Config, clock: Clock, generateId: IdGe
       const libsql = await openLibsqlMemoryStorage({
         url: config.memoryDatabaseUrl,
         authToken: config.databaseAuthToken,
+        recallCacheBytes: config.recallCacheBytes,
       });
       memoryStorage = libsql;
       memoryDatabase = libsql.database;

@@ -86,6 +86,8 @@ export type LibsqlMemoryStorage = MemoryStorage & { database: DatabaseHandle };
 export async function openLibsqlMemoryStorage(options: {
   url: string;
   authToken?: string | undefined;
+  /** Bytes of users' vectors held in memory for recall's searches (`RECALL_CACHE_MB`; none by default). */
+  recallCacheBytes?: number;
 }): Promise<LibsqlMemoryStorage> {
   const database = await openDatabase({ url: options.url, authToken: options.authToken });
   try {
@@ -99,7 +101,13 @@ export async function openLibsqlMemoryStorage(options: {
     const worker = database.openThread();
     let vectors: VectorStore;
     try {
-      vectors = await openLibsqlVectorStore({ client: database.client, worker });
+      vectors = await openLibsqlVectorStore({
+        client: database.client,
+        worker,
+        reader: database.reader,
+        // Embedded files only: elsewhere the counters' read is a round trip of its own.
+        cacheBytes: database.file === undefined ? 0 : (options.recallCacheBytes ?? 0),
+      });
       await worker.ready();
     } catch (error) {
       await worker.close();

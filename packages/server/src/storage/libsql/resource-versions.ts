@@ -4,7 +4,7 @@ import { messagesTable, threadsTable } from "../mastra-tables.ts";
 import type { SessionsVersion } from "../session-listing.ts";
 import type { SqlReader } from "./reader.ts";
 import { resourceVersions, sessions } from "./schema.ts";
-import { haveTriggers } from "./triggers.ts";
+import { haveTriggers, raiseCounters, raiseWholeCounter, wholeDatabase } from "./triggers.ts";
 
 // The version of what the sessions API shows of a resource (see `SessionsVersion`,
 // docs/storage.md), on embedded libSQL files. Each database keeps a counter per
@@ -20,23 +20,12 @@ import { haveTriggers } from "./triggers.ts";
 const sessionVersionsTable = getTableName(resourceVersions);
 /** The memory database's counters. */
 const messageVersionsTable = "session_bridge_message_versions";
-/** The row of the whole database's counter: no resource has an empty id. */
-const wholeDatabase = "''";
 const sessionTriggers = ["insert", "update", "delete"].map((name) => `${sessionVersionsTable}_v1_${name}`);
 const messageTriggers = ["insert", "update", "delete", "thread"].map((name) => `${messageVersionsTable}_v1_${name}`);
-
-/** SQL raising the counter of each non-null `owner` the SELECT `owners` yields (`first`: a new counter's value). */
-const raise = (table: string, owners: string, first = "1") =>
-  `INSERT INTO ${table} (resource_id, version) SELECT owner, ${first} FROM (${owners}) WHERE owner IS NOT NULL
-     ON CONFLICT (resource_id) DO UPDATE SET version = version + 1;`;
-/** SQL raising a database's whole counter, new at a random 48-bit value (never 0, which an absent row reads as). */
-const raiseWhole = (table: string) =>
-  raise(table, `SELECT ${wholeDatabase} AS owner`, "1 + (random() & 281474976710655)");
-
 /** The memory database's counters, for the statements that raise them. */
 export const createMessageVersionsTable = `CREATE TABLE IF NOT EXISTS ${messageVersionsTable} (resource_id TEXT PRIMARY KEY, version INTEGER NOT NULL)`;
 /** SQL raising the memory database's whole counter: for a change its triggers did not count. */
-export const raiseAllMessageVersions = raiseWhole(messageVersionsTable);
+export const raiseAllMessageVersions = raiseWholeCounter(messageVersionsTable);
 
 /**
  * Makes the app database's triggers if any is missing (they go with the
@@ -51,12 +40,12 @@ export async function prepareSessionVersions(client: Client): Promise<void> {
   await client.batch(
     [
       `CREATE TRIGGER IF NOT EXISTS ${onInsert} AFTER INSERT ON ${table}
-         BEGIN ${raise(sessionVersionsTable, "SELECT NEW.resource_id AS owner")} END`,
+         BEGIN ${raiseCounters(sessionVersionsTable, "SELECT NEW.resource_id AS owner")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${onUpdate} AFTER UPDATE OF id, resource_id, title, created_at, last_accessed ON ${table}
-         BEGIN ${raise(sessionVersionsTable, "SELECT OLD.resource_id AS owner UNION SELECT NEW.resource_id")} END`,
+         BEGIN ${raiseCounters(sessionVersionsTable, "SELECT OLD.resource_id AS owner UNION SELECT NEW.resource_id")} END`,
       `CREATE TRIGGER IF NOT EXISTS ${onDelete} AFTER DELETE ON ${table}
-         BEGIN ${raise(sessionVersionsTable, "SELECT OLD.resource_id AS owner")} END`,
-      raiseWhole(sessionVersionsTable),
+         BEGIN ${raiseCounters(sessionVersionsTable, "SELECT OLD.resource_id AS owner")} END`,
+      raiseWholeCounter(sessionVersionsTable),
     ],
     "write",
   );
@@ -80,13 +69,13 @@ export async function prepareMessageVersions(client: Client): Promise<void> {
   await client.batch(
     [
       `CREATE TRIGGER IF NOT EXISTS ${onInsert} AFTER INSERT ON ${messagesTable}
-         BEGIN ${raise(messageVersionsTable, owners("NEW"))} END`,
+         BEGIN ${raiseCounters(messageVersionsTable, owners("NEW"))} END`,
       `CREATE TRIGGER IF NOT EXISTS ${onUpdate} AFTER UPDATE ON ${messagesTable}
-         BEGIN ${raise(messageVersionsTable, `${owners("OLD")} UNION ${owners("NEW")}`)} END`,
+         BEGIN ${raiseCounters(messageVersionsTable, `${owners("OLD")} UNION ${owners("NEW")}`)} END`,
       `CREATE TRIGGER IF NOT EXISTS ${onDelete} AFTER DELETE ON ${messagesTable}
-         BEGIN ${raise(messageVersionsTable, owners("OLD"))} END`,
+         BEGIN ${raiseCounters(messageVersionsTable, owners("OLD"))} END`,
       `CREATE TRIGGER IF NOT EXISTS ${onThreadDelete} AFTER DELETE ON ${threadsTable}
-         BEGIN ${raise(messageVersionsTable, `SELECT OLD."resourceId" AS owner`)} END`,
+         BEGIN ${raiseCounters(messageVersionsTable, `SELECT OLD."resourceId" AS owner`)} END`,
       raiseAllMessageVersions,
     ],
     "write",

@@ -1,9 +1,11 @@
 import type { Client, Transaction } from "@libsql/client";
-import type { VectorStore } from "@session-bridge/core";
+import type { VectorHit, VectorStore } from "@session-bridge/core";
 import { vectorMetadata } from "../mastra-tables.ts";
 import { placeholders } from "./placeholders.ts";
-import { excludedFromRecall } from "./recall-exclusions.ts";
+import { clientReader, type SqlReader } from "./reader.ts";
+import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
 import { clientSqlThread, type SqlThread } from "./sql-thread.ts";
+import { bestFirst, createRecallCache, createVectorVersionsTable, prepareVectorVersions } from "./vector-cache.ts";
 
 const metaTable = "session_bridge_vector_meta";
 /** Messages saved but not yet embedded (written by the message store, in the same database). */
@@ -100,7 +102,10 @@ export async function buildAnnIndex(client: Client, indexName: string, settings:
  * recall reads them too; plain SQL for writing and searching vectors, for
  * deleting by message or session (through indexes on those metadata keys) and
  * for the bridge's records. Searches (a DiskANN search costs milliseconds of
- * CPU) and the writes of vectors run on `worker`, off the serving thread.
+ * CPU) and the writes of vectors run on `worker`, off the serving thread;
+ * with `cacheBytes`, a user with at most `exactUpTo` vectors is read once and
+ * searched in memory on the calling thread while none of them changed
+ * (vector-cache.ts).
  *
  * @example
  * const vectors = await openLibsqlVectorStore({ client, worker: database.openThread() });
@@ -113,16 +118,32 @@ export async function openLibsqlVectorStore(options: {
   worker?: SqlThread;
   /** How many vectors of the user a search reads exactly before asking the index (tests set 0). */
   exactUpTo?: number;
+  /**
+   * Bytes of users' vectors held in memory for searches (users with at most
+   * `exactUpTo` vectors; see vector-cache.ts); 0 or none: every search is a
+   * statement.
+   */
+  cacheBytes?: number;
+  /** Reads the cache's counters on the calling thread (the client's when not given). */
+  reader?: SqlReader;
 }): Promise<VectorStore> {
   const { client } = options;
   const worker = options.worker ?? clientSqlThread(client);
   const exactUpTo = options.exactUpTo ?? defaultExactUpTo;
+  const reader = options.reader ?? clientReader(client);
+  const cache =
+    options.cacheBytes && exactUpTo > 0
+      ? createRecallCache({ reader, worker, maxBytes: options.cacheBytes, upTo: exactUpTo })
+      : undefined;
+  /** The dimension of each index searched, from its table's definition. */
+  const dimensions = new Map<string, number>();
   await client.batch(
     [
       `CREATE TABLE IF NOT EXISTS ${metaTable} (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
       // Written before the message itself, so work a crash interrupted is found and finished on the next start.
       `CREATE TABLE IF NOT EXISTS ${pendingTable} (message_id TEXT PRIMARY KEY, thread_id TEXT NOT NULL, resource_id TEXT NOT NULL, created_at INTEGER NOT NULL)`,
       `CREATE INDEX IF NOT EXISTS ${pendingTable}_thread ON ${pendingTable} (thread_id)`,
+      createVectorVersionsTable,
     ],
     "write",
   );
@@ -133,17 +154,39 @@ export async function openLibsqlVectorStore(options: {
       .filter((name) => name.startsWith(indexPrefix));
   const deleteWhere = async (key: "thread_id" | "message_id", values: string[]) => {
     if (values.length === 0) return;
-    await worker.write(
-      (await indexes()).map((name) => ({
-        sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders(values)})`,
-        args: values,
-      })),
-    );
+    try {
+      await worker.write(
+        (await indexes()).map((name) => ({
+          sql: `DELETE FROM ${name} WHERE json_extract(metadata, '$."${key}"') IN (${placeholders(values)})`,
+          args: values,
+        })),
+      );
+    } finally {
+      cache?.deleted();
+    }
+  };
+  /** The resource's vectors held in memory, when the cache holds (or can read) them. */
+  const heldFor = async (indexName: string, resourceId: string) => {
+    if (!cache) return undefined;
+    let dimension = dimensions.get(indexName);
+    if (dimension === undefined) {
+      const [row] = (
+        await client.execute({
+          sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+          args: [indexName],
+        })
+      ).rows;
+      dimension = Number(/F32_BLOB\((\d+)\)/.exec(String(row?.sql ?? ""))?.[1] ?? 0);
+      if (dimension === 0) return undefined;
+      dimensions.set(indexName, dimension);
+    }
+    return cache.current(indexName, dimension, resourceId);
   };
 
   return {
     async ensureIndex(info, { rebuild } = {}) {
       const { indexName, dimension } = info;
+      dimensions.set(indexName, dimension);
       const annName = `${indexName}_vector_idx`;
       const wanted = annSettings(dimension);
       // Mastra's table, with the ANN index made here: Mastra's own would take libSQL's default
@@ -159,6 +202,8 @@ export async function openLibsqlVectorStore(options: {
         ],
         "write",
       );
+      // Counted for any process's cache, whether this one keeps one or not.
+      await prepareVectorVersions(client, indexName);
       // Read and changed in one write transaction: two processes starting at once take turns.
       const transaction = await client.transaction("write");
       try {
@@ -191,24 +236,48 @@ export async function openLibsqlVectorStore(options: {
     listIndexes: indexes,
 
     async dropIndex(indexName) {
-      await worker.write([{ sql: `DROP TABLE IF EXISTS ${indexName}`, args: [] }]);
+      try {
+        await worker.write([{ sql: `DROP TABLE IF EXISTS ${indexName}`, args: [] }]);
+      } finally {
+        cache?.dropped(indexName);
+        dimensions.delete(indexName);
+      }
     },
 
     async upsert(indexName, vectors) {
       // Mastra's upsert (a message written again replaces its vectors), a few vectors a
       // transaction: each insert updates the DiskANN index (~3 ms), and a save waits behind.
-      for (let start = 0; start < vectors.length; start += upsertBatch) {
-        await worker.write(
-          vectors.slice(start, start + upsertBatch).map((entry) => ({
-            sql: `INSERT INTO ${indexName} (vector_id, embedding, metadata) VALUES (?, vector32(?), ?)
+      try {
+        for (let start = 0; start < vectors.length; start += upsertBatch) {
+          await worker.write(
+            vectors.slice(start, start + upsertBatch).map((entry) => ({
+              sql: `INSERT INTO ${indexName} (vector_id, embedding, metadata) VALUES (?, vector32(?), ?)
               ON CONFLICT (vector_id) DO UPDATE SET embedding = excluded.embedding, metadata = excluded.metadata`,
-            args: [entry.id, JSON.stringify(entry.vector), JSON.stringify(vectorMetadata(entry))],
-          })),
-        );
+              args: [entry.id, vectorBlob(entry.vector), JSON.stringify(vectorMetadata(entry))],
+            })),
+          );
+        }
+      } catch (error) {
+        // Some batches may have been written: those users' vectors are read again.
+        cache?.forget(indexName, new Set(vectors.map((vector) => vector.resourceId)));
+        throw error;
       }
+      // The vectors held of these users take what was written (the next turn's search needs no read).
+      await cache?.written(indexName, vectors);
     },
 
     async query(indexName, queryVector, { topK, resourceId, sessionId, exclusions }) {
+      const held = await heldFor(indexName, resourceId);
+      // A query of another length: the statement says what is wrong.
+      if (held && queryVector.length === held.dimension) {
+        const excluded = new Set(exclusions?.exclude);
+        if (exclusions?.newestOf) {
+          const { sessionId: newestOf, last } = exclusions.newestOf;
+          const newest = newestVisible("id", { sessionId: newestOf, resourceId, exclude: [...excluded], last });
+          for (const [key] of await reader.all(newest.sql, newest.args)) excluded.add(String(key));
+        }
+        return held.nearest(queryVector, { topK, excluded, ...(sessionId === undefined ? {} : { sessionId }) });
+      }
       // Mastra's query asks the DiskANN index for a few times topK nearest vectors of all
       // users, filters after, and counts a message's chunks as separate hits. Here: an exact
       // search for a user with few vectors; else a wider candidate set, one hit per message
@@ -223,16 +292,20 @@ export async function openLibsqlVectorStore(options: {
       const scored = `json_extract(t.metadata, '$."message_id"') AS key, json_extract(t.metadata, '$."thread_id"') AS session_id,
         1 - vector_distance_cos(t.embedding, vector32(?)) AS score`;
       const best = (from: string) =>
-        `SELECT key, session_id, max(score) AS score FROM (${from}) GROUP BY key ORDER BY score DESC LIMIT ?`;
+        `SELECT key, session_id, max(score) AS score FROM (${from}) GROUP BY key ORDER BY score DESC, key LIMIT ?`;
       const approximate = best(
         `SELECT ${scored} FROM vector_top_k('${indexName}_vector_idx', vector32(?), ?) AS v JOIN ${indexName} AS t ON t.rowid = v.id WHERE ${mine}`,
       );
       const exact = best(`SELECT ${scored} FROM ${indexName} AS t WHERE ${mine}`);
+      // A NULL score (a zero vector) reads as 0, ranked last by the statement.
       const hitsOf = (rows: unknown[][]) =>
         rows.flatMap(([key, session, score]) =>
-          typeof key === "string" ? [{ key, sessionId: String(session), resourceId, score: Number(score) }] : [],
+          typeof key === "string"
+            ? [{ key, sessionId: String(session), resourceId, score: score === null ? Number.NaN : Number(score) }]
+            : [],
         );
-      const searchExactly = async () => hitsOf(await worker.all(exact, [vector, ...filter, topK]));
+      const reported = (hits: VectorHit[]) => hits.map((hit) => (Number.isNaN(hit.score) ? { ...hit, score: 0 } : hit));
+      const searchExactly = async () => reported(hitsOf(await worker.all(exact, [vector, ...filter, topK])));
       // One round trip to the read thread for a user with few vectors: the first row (no key)
       // holds how many the user has, up to one past the limit (counted once, through the
       // index); the exact hits follow, and their rows are read only when that is within it.
@@ -246,11 +319,11 @@ export async function openLibsqlVectorStore(options: {
       );
       const mineCount = rows.find(([key]) => key === null)?.[2];
       // Best first: a compound statement's rows come in no promised order.
-      if (Number(mineCount ?? 0) <= exactUpTo) return hitsOf(rows).sort((a, b) => b.score - a.score);
+      if (Number(mineCount ?? 0) <= exactUpTo) return reported(hitsOf(rows).sort(bestFirst));
       const candidates = Math.max(annCandidates, topK * 25);
       const found = await worker
         .all(approximate, [vector, vector, candidates, ...filter, topK])
-        .then(hitsOf)
+        .then((rows) => reported(hitsOf(rows)))
         // No ANN index (a table made by another tool, a server without it): search exactly.
         // Any other error is a real one.
         .catch((error: unknown) => {
@@ -262,6 +335,8 @@ export async function openLibsqlVectorStore(options: {
 
     async similarity(indexName, queryVector, keys, resourceId) {
       if (keys.length === 0) return new Map();
+      const held = await heldFor(indexName, resourceId);
+      if (held && queryVector.length === held.dimension) return held.similarity(queryVector, keys);
       const rows = await worker.all(
         `SELECT json_extract(t.metadata, '$."message_id"') AS key, max(1 - vector_distance_cos(t.embedding, vector32(?))) AS score
           FROM ${indexName} AS t
