@@ -3,7 +3,8 @@ import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import { ConfigError, loadConfig } from "@session-bridge/server";
 
-// Configuration by environment: defaults and validation of the embedder's threads and queue, and the answer cache.
+// Configuration by environment: defaults and validation of the embedder's threads and queue, the answer cache and
+// recall's vectors in memory.
 
 test("embedder threads default to one per spare core, at least one, at most four; 0 embeds on the serving thread", () => {
   const defaults = loadConfig({});

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, type TestContext, test } from "node:test";
 import type { MessageVector, VectorStore } from "@session-bridge/core";
@@ -6,8 +8,8 @@ import { indexNameFor } from "../packages/server/src/memory/vector-index.ts";
 import { openDatabase } from "../packages/server/src/storage/libsql/client.ts";
 import type { SqlReader } from "../packages/server/src/storage/libsql/reader.ts";
 import type { SqlValue } from "../packages/server/src/storage/libsql/sql-thread.ts";
+import { libsqlScoresReproduced } from "../packages/server/src/storage/libsql/vector-cache.ts";
 import { openLibsqlVectorStore } from "../packages/server/src/storage/libsql/vector-store.ts";
-import { makeTempDir } from "./_setup.ts";
 
 // Users' vectors held in memory for recall's searches (RECALL_CACHE_MB, vector-cache.ts):
 // what a search reads, and that what it answers is what the statement answers, whoever
@@ -41,17 +43,34 @@ async function openPair(
   t: TestContext,
   options: { cacheBytes?: number; exactUpTo?: number; wrapReader?: (reader: SqlReader) => SqlReader } = {},
 ) {
-  const file = path.join(await makeTempDir(t), "memory.db");
+  const directory = await mkdtemp(path.join(tmpdir(), "session-bridge-recall-"));
+  const file = path.join(directory, "memory.db");
+  const closers: (() => Promise<void>)[] = [];
+  // One hook, so every connection is closed before the folder goes.
+  t.after(async () => {
+    for (const close of closers.reverse()) await close();
+    await rm(directory, { recursive: true, force: true });
+  });
   const open = async (cacheBytes: number) => {
     const database = await openDatabase({ url: `file:${file}` });
     const thread = database.openThread();
     /** What the store sends to its read thread. */
     const reads: string[] = [];
+    /** How many rows each of those statements answered. */
+    const returned: number[] = [];
+    /** Holds back the answers of the reads of users' vectors into memory while set (`read`: told once one has its rows). */
+    const gate: { loads?: Promise<void>; read?: () => void } = {};
     const worker = {
       ...thread,
-      all: (sql: string, args: SqlValue[]) => {
+      all: async (sql: string, args: SqlValue[]) => {
         reads.push(sql);
-        return thread.all(sql, args);
+        const rows = await thread.all(sql, args);
+        returned.push(rows.length);
+        if (sql.includes("t.embedding, NULL")) {
+          gate.read?.();
+          await gate.loads;
+        }
+        return rows;
       },
     };
     const vectors = await openLibsqlVectorStore({
@@ -61,13 +80,13 @@ async function openPair(
       cacheBytes,
       ...(options.exactUpTo === undefined ? {} : { exactUpTo: options.exactUpTo }),
     });
-    t.after(async () => {
+    closers.push(async () => {
       await vectors.close();
       await thread.close();
       database.close();
     });
     await vectors.ensureIndex(index);
-    return { vectors, reads, client: database.client };
+    return { vectors, reads, returned, gate, client: database.client, reader: database.reader };
   };
   const held = await open(options.cacheBytes ?? 1024 * 1024);
   const plain = await open(0);
@@ -276,9 +295,9 @@ describe("users' vectors held in memory for recall", () => {
     await held.vectors.upsert(index.indexName, [vectorOf("a", [1, 0, 0, 0]), vectorOf("b", [0.9, 0.1, 0, 0])]);
     assert.deepEqual(await search(held), { keys: ["a", "b"], reads: 1 });
     await held.vectors.upsert(index.indexName, [vectorOf("c", [0.8, 0.2, 0, 0]), vectorOf("d", [0.7, 0.3, 0, 0])]);
-    const after = await search(held);
-    assert.deepEqual(after.keys, ["a", "b", "c", "d"]);
-    assert.ok(after.reads >= 1, "a statement searched");
+    // The count and exact search in one statement, then the index (which finds all four).
+    assert.deepEqual(await search(held), { keys: ["a", "b", "c", "d"], reads: 2 });
+    assert.deepEqual(await search(held), { keys: ["a", "b", "c", "d"], reads: 2 });
   });
 
   test("a user whose vectors need more than the cache's bytes is searched with statements; their rows are not read into memory", async (t) => {
@@ -287,9 +306,11 @@ describe("users' vectors held in memory for recall", () => {
       index.indexName,
       Array.from({ length: 5 }, (_, position) => vectorOf(`a-${position}`, [1, position, 0, 0])),
     );
+    held.returned.length = 0;
     const first = await search(held);
     assert.equal(first.keys.length, 4);
     assert.equal(first.reads, 2, "a count, then the statement's search");
+    assert.equal(held.returned[0], 1, "the count's row alone: no vector was read into memory");
     assert.deepEqual(await search(held), { keys: first.keys, reads: 1 });
   });
 
@@ -338,5 +359,113 @@ describe("users' vectors held in memory for recall", () => {
     await held.vectors.ensureIndex(index);
     assert.deepEqual(await search(held), { keys: ["a", "b"], reads: 1 });
     assert.deepEqual(await search(held), { keys: ["a", "b"], reads: 0 });
+  });
+
+  test("a search that joins a read begun before another connection's write does not take the older vectors", async (t) => {
+    const { held, plain } = await openPair(t);
+    await held.vectors.upsert(index.indexName, [vectorOf("first", [1, 0, 0, 0])]);
+    let open!: () => void;
+    held.gate.loads = new Promise((resolve) => {
+      open = resolve;
+    });
+    const read = new Promise<void>((resolve) => {
+      held.gate.read = resolve;
+    });
+    // The first search's read of alice's vectors has its rows, and waits to be answered.
+    const firstSearch = held.vectors.query(index.indexName, [1, 0, 0, 0], { topK: 4, resourceId: "alice" });
+    await read;
+    await plain.vectors.upsert(index.indexName, [vectorOf("second", [0.9, 0.1, 0, 0])]);
+    const secondSearch = held.vectors.query(index.indexName, [1, 0, 0, 0], { topK: 4, resourceId: "alice" });
+    await new Promise((resolve) => setImmediate(resolve));
+    held.gate.loads = undefined;
+    open();
+    assert.deepEqual(
+      (await firstSearch).map((hit) => hit.key),
+      ["first"],
+      "read before the write",
+    );
+    assert.deepEqual(
+      (await secondSearch).map((hit) => hit.key),
+      ["first", "second"],
+    );
+  });
+
+  test("where 32-bit sums order messages otherwise than exact ones would, the order is the statement's", async (t) => {
+    const wide = { embedderId: "test:wide", dimension: 512, indexName: indexNameFor("test:wide", 512) };
+    const { held, plain } = await openPair(t);
+    await held.vectors.ensureIndex(wide);
+    const random = seeded(23);
+    const base = Array.from({ length: 512 }, () => random() - 0.5);
+    // Forty vectors a hair apart: their scores differ in the last bits only.
+    const stored = Array.from({ length: 40 }, (_, position) => ({
+      key: `n-${position}`,
+      values: base.map((value) => Math.fround(value + (random() - 0.5) * 1e-6)),
+    }));
+    await held.vectors.upsert(
+      wide.indexName,
+      stored.map(({ key, values }) => vectorOf(key, values)),
+    );
+    const cosine = (a: number[], b: number[]) =>
+      a.reduce((sum, value, position) => sum + value * (b[position] as number), 0) /
+      Math.sqrt(a.reduce((sum, value) => sum + value * value, 0) * b.reduce((sum, value) => sum + value * value, 0));
+    let differing = 0;
+    for (let round = 0; round < 30; round++) {
+      const query = base.map((value) => Math.fround(value + (random() - 0.5) * 1e-3));
+      const options = { topK: 1, resourceId: "alice" };
+      const [statement] = await plain.vectors.query(wide.indexName, query, options);
+      const exact = [...stored].sort((a, b) => cosine(query, b.values) - cosine(query, a.values))[0];
+      if (exact?.key !== statement?.key) differing++;
+      assert.deepEqual(await held.vectors.query(wide.indexName, query, options), [statement], `round ${round}`);
+    }
+    assert.ok(differing > 0, "some rounds' best message differs between exact sums and 32-bit ones");
+  });
+
+  test("zero vectors (a NULL score) rank last and score 0, stored or asked", async (t) => {
+    const { held, plain } = await openPair(t);
+    await held.vectors.upsert(index.indexName, [
+      vectorOf("zero", [0, 0, 0, 0]),
+      vectorOf("against", [-1, 0, 0, 0]),
+      vectorOf("along", [1, 0, 0, 0]),
+    ]);
+    for (const query of [
+      [1, 0, 0, 0],
+      [0, 0, 0, 0],
+    ]) {
+      const options = { topK: 10, resourceId: "alice" };
+      const found = await held.vectors.query(index.indexName, query, options);
+      assert.deepEqual(found, await plain.vectors.query(index.indexName, query, options));
+      assert.equal(found.length, 3);
+      const keys = ["zero", "along", "against"];
+      assert.deepEqual(
+        await held.vectors.similarity(index.indexName, query, keys, "alice"),
+        await plain.vectors.similarity(index.indexName, query, keys, "alice"),
+      );
+    }
+    assert.deepEqual(
+      (await held.vectors.query(index.indexName, [1, 0, 0, 0], { topK: 10, resourceId: "alice" })).map((hit) => [
+        hit.key,
+        hit.score,
+      ]),
+      [
+        ["along", 1],
+        ["against", -1],
+        ["zero", 0],
+      ],
+    );
+    assert.equal((await search(held)).reads, 0, "searched in memory");
+  });
+
+  test("a vector holding a value that is not a finite number is refused before anything is written", async (t) => {
+    const { held } = await openPair(t);
+    await assert.rejects(
+      held.vectors.upsert(index.indexName, [vectorOf("fine", [1, 0, 0, 0]), vectorOf("broken", [1, Number.NaN, 0, 0])]),
+      /not a finite number/,
+    );
+    assert.deepEqual((await search(held)).keys, []);
+  });
+
+  test("libSQL's scores are reproduced bit for bit on this machine (else no vectors would be held)", async (t) => {
+    const { held } = await openPair(t);
+    assert.equal(await libsqlScoresReproduced(held.reader), true);
   });
 });

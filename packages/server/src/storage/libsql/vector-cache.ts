@@ -5,7 +5,7 @@ import type { SqlThread } from "./sql-thread.ts";
 import { haveTriggers, raiseCounters, raiseWholeCounter, wholeDatabase } from "./triggers.ts";
 
 // A user's message vectors held in memory, searched without SQL (docs/storage.md,
-// recall cache). libSQL's exact search reads every vector row of the user through
+// recall's vectors in memory). libSQL's exact search reads every vector row of the user through
 // the page cache, which SQLite empties whenever another connection wrote to the file
 // (every turn writes its user message): ~1.5 ms for ~300 vectors, before the turn
 // can call its model. Held here, a search is a version check and a loop of dot products.
@@ -71,6 +71,9 @@ interface Version {
 const sameVersion = (version: Version | undefined, other: Version) =>
   version !== undefined && version.whole === other.whole && version.mine === other.mine;
 
+/** Whether counters were read at `other`'s or later (a resource's counter only rises). */
+const notOlder = (version: Version, other: Version) => version.whole === other.whole && version.mine >= other.mine;
+
 /** The counters of a row of {@link versionColumns}; undefined while a trigger is missing (a change may go uncounted). */
 function versionOf([whole, mine, triggers]: unknown[]): Version | undefined {
   if (Number(triggers) !== 3) return undefined;
@@ -85,12 +88,50 @@ const rankOf = (score: number) => (Number.isNaN(score) ? Number.NEGATIVE_INFINIT
  * scores by key.
  */
 export const bestFirst = (a: { key: string; score: number }, b: { key: string; score: number }) =>
-  rankOf(b.score) - rankOf(a.score) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  // Keys as SQLite compares text: by their UTF-8 bytes.
+  rankOf(b.score) - rankOf(a.score) || Buffer.compare(Buffer.from(a.key), Buffer.from(b.key));
 
 /** libSQL's `vector_distance_cos` of 32-bit vectors, computed as its C code does (32-bit sums), as a similarity. */
 function similarityOf(dot: number, norm: number, queryNorm: number): number {
   // `1.0 - (dot / sqrt(norm1 * norm2))` in C, returned as a float; the statement's `1 - distance` is a double.
   return 1 - Math.fround(1 - dot / Math.sqrt(Math.fround(norm * queryNorm)));
+}
+
+/** The dot product of `dimension` floats of `data` from `offset` with `query`, as libSQL sums it (in 32 bits, in order). */
+function exactDot(data: Float32Array, offset: number, query: Float32Array, dimension: number): number {
+  let dot = 0;
+  for (let index = 0; index < dimension; index++) {
+    dot = Math.fround(dot + Math.fround((data[offset + index] as number) * (query[index] as number)));
+  }
+  return dot;
+}
+
+/** Whether a product of norms is a normal 32-bit float (zero, tiny or huge ones escape the margin's bound). */
+const isNormal = (value: number) => value >= 2 ** -126 && value <= 3.4028234663852886e38;
+
+/**
+ * Whether libSQL's `vector_distance_cos` on this machine gives the scores
+ * computed here, bit for bit (a build that fuses multiply and add would not):
+ * a few fixed 512-dimension pairs are compared. Where it does not, no vectors
+ * are held (every search is a statement).
+ */
+export async function libsqlScoresReproduced(reader: SqlReader): Promise<boolean> {
+  let state = 7;
+  const next = () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31 - 0.5;
+  };
+  for (let pair = 0; pair < 4; pair++) {
+    const a = Float32Array.from({ length: 512 }, next);
+    const b = Float32Array.from({ length: 512 }, next);
+    const blob = (vector: Float32Array) => new Uint8Array(vector.buffer);
+    const [[statement] = []] = await reader.all("SELECT 1 - vector_distance_cos(vector32(?), vector32(?))", [
+      blob(a),
+      blob(b),
+    ]);
+    if (statement !== similarityOf(exactDot(a, 0, b, 512), squaredNorm(a), squaredNorm(b))) return false;
+  }
+  return true;
 }
 
 /** The sum of squares of a 32-bit vector, accumulated in 32 bits as libSQL does. */
@@ -159,14 +200,10 @@ export class HeldVectors {
     this.norms = norms;
   }
 
-  /** The dot product of the vector at `position` with `query`, as libSQL sums it (in 32 bits, in order). */
-  private exactDot(position: number, query: Float32Array): number {
-    const offset = position * this.dimension;
-    let dot = 0;
-    for (let index = 0; index < this.dimension; index++) {
-      dot = Math.fround(dot + Math.fround((this.data[offset + index] as number) * (query[index] as number)));
-    }
-    return dot;
+  /** The statement's score of the vector at `position` for `query`. */
+  private exactScore(position: number, query: Float32Array, queryNorm: number): number {
+    const dot = exactDot(this.data, position * this.dimension, query, this.dimension);
+    return similarityOf(dot, this.norms[position] as number, queryNorm);
   }
 
   /** The dot product in double precision, four sums at a time: ~5 times faster, within `margin` of the exact score. */
@@ -192,7 +229,10 @@ export class HeldVectors {
    * How far a score from {@link fastDot} may be from the statement's: 32-bit
    * sums of `dimension` products err by at most about `dimension` × 2⁻²⁴ of
    * the sum of their sizes, which a cosine divides by at least that sum (the
-   * margin is four times that, and covers the distance's own rounding).
+   * margin is four times that, and covers the distance's own rounding). It
+   * assumes unfused sums (checked at start, {@link libsqlScoresReproduced})
+   * and a normal product of norms (a vector with another is always scored
+   * exactly).
    */
   private get margin(): number {
     return this.dimension * 2 ** -22;
@@ -208,29 +248,37 @@ export class HeldVectors {
     const { topK, sessionId, excluded } = options;
     const vector = Float32Array.from(query);
     const queryNorm = squaredNorm(vector);
-    /** Each message's vectors searched, and its best fast score. */
-    const messages = new Map<string, { positions: number[]; fast: number }>();
+    /**
+     * Each message's vectors searched, its best fast score, and whether it is
+     * scored exactly whatever that is (a vector whose fast score the margin
+     * does not bound).
+     */
+    const messages = new Map<string, { positions: number[]; fast: number; always: boolean }>();
     for (let position = 0; position < this.ids.length; position++) {
       const key = this.keys[position] as string;
       if ((sessionId !== undefined && this.sessions[position] !== sessionId) || excluded.has(key)) continue;
-      const fast = rankOf(this.fastDot(position, vector) / Math.sqrt((this.norms[position] as number) * queryNorm));
+      const norms = Math.fround((this.norms[position] as number) * queryNorm);
+      const score = this.fastDot(position, vector) / Math.sqrt(norms);
+      const bounded = isNormal(norms) && Number.isFinite(score);
+      const fast = bounded ? score : Number.NEGATIVE_INFINITY;
       const found = messages.get(key);
-      if (!found) messages.set(key, { positions: [position], fast });
+      if (!found) messages.set(key, { positions: [position], fast, always: !bounded });
       else {
         found.positions.push(position);
         found.fast = Math.max(found.fast, fast);
+        found.always ||= !bounded;
       }
     }
     // The topK-th best fast score, less the margin: no message below it can be among the best.
     const fastScores = Float64Array.from(messages.values(), ({ fast }) => fast).sort();
     const floor = fastScores.length <= topK ? Number.NEGATIVE_INFINITY : (fastScores.at(-topK) as number) - this.margin;
     const hits: { key: string; sessionId: string; score: number }[] = [];
-    for (const [key, { positions, fast }] of messages) {
-      if (fast < floor) continue;
+    for (const [key, { positions, fast, always }] of messages) {
+      if (fast < floor && !always) continue;
       // As SQLite's `max()` with a bare column: the session of the best chunk.
       let best: { key: string; sessionId: string; score: number } | undefined;
       for (const position of positions) {
-        const score = similarityOf(this.exactDot(position, vector), this.norms[position] as number, queryNorm);
+        const score = this.exactScore(position, vector, queryNorm);
         if (!best || rankOf(score) > rankOf(best.score))
           best = { key, sessionId: this.sessions[position] as string, score };
       }
@@ -256,7 +304,7 @@ export class HeldVectors {
     for (let position = 0; position < this.ids.length; position++) {
       const key = this.keys[position] as string;
       if (!wanted.has(key)) continue;
-      const score = similarityOf(this.exactDot(position, vector), this.norms[position] as number, queryNorm);
+      const score = this.exactScore(position, vector, queryNorm);
       const found = scores.get(key);
       if (found === undefined || rankOf(score) > rankOf(found)) scores.set(key, score);
     }
@@ -406,12 +454,15 @@ export function createRecallCache(options: {
         keep(key, entry);
         return entry;
       }
-      // Searches of one user at once share one read.
-      let loaded = loading.get(key);
-      if (!loaded) {
-        loaded = load(indexName, dimension, resourceId).finally(() => loading.delete(key));
-        loading.set(key, loaded);
+      // Searches of one user at once share one read; one that joins it takes its vectors only
+      // when they were read at its counters or later (the read may have begun before a write).
+      const joined = loading.get(key);
+      if (joined) {
+        const loaded = await joined;
+        return loaded && notOlder(loaded.version, version) ? loaded : undefined;
       }
+      const loaded = load(indexName, dimension, resourceId).finally(() => loading.delete(key));
+      loading.set(key, loaded);
       return loaded;
     },
 
@@ -450,6 +501,7 @@ export function createRecallCache(options: {
     },
 
     dropped(indexName) {
+      deletions++;
       for (const key of [...held.keys(), ...tooMany]) {
         if (!key.startsWith(`${indexName}\u0000`)) continue;
         release(key);

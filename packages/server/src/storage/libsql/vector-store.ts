@@ -5,7 +5,14 @@ import { placeholders } from "./placeholders.ts";
 import { clientReader, type SqlReader } from "./reader.ts";
 import { excludedFromRecall, newestVisible } from "./recall-exclusions.ts";
 import { clientSqlThread, type SqlThread } from "./sql-thread.ts";
-import { bestFirst, createRecallCache, createVectorVersionsTable, prepareVectorVersions } from "./vector-cache.ts";
+import {
+  bestFirst,
+  createRecallCache,
+  createVectorVersionsTable,
+  libsqlScoresReproduced,
+  prepareVectorVersions,
+  type RecallCache,
+} from "./vector-cache.ts";
 
 const metaTable = "session_bridge_vector_meta";
 /** Messages saved but not yet embedded (written by the message store, in the same database). */
@@ -132,7 +139,7 @@ export async function openLibsqlVectorStore(options: {
   const exactUpTo = options.exactUpTo ?? defaultExactUpTo;
   const reader = options.reader ?? clientReader(client);
   const cache =
-    options.cacheBytes && exactUpTo > 0
+    options.cacheBytes && exactUpTo > 0 && (await libsqlScoresReproduced(reader))
       ? createRecallCache({ reader, worker, maxBytes: options.cacheBytes, upTo: exactUpTo })
       : undefined;
   /** The dimension of each index searched, from its table's definition. */
@@ -165,9 +172,13 @@ export async function openLibsqlVectorStore(options: {
       cache?.deleted();
     }
   };
-  /** The resource's vectors held in memory, when the cache holds (or can read) them. */
-  const heldFor = async (indexName: string, resourceId: string) => {
-    if (!cache) return undefined;
+  /**
+   * The resource's vectors held in memory, when the cache holds (or can read)
+   * them. The cache is a help: when it fails, the statements search.
+   */
+  const heldFor = async (indexName: string, resourceId: string) =>
+    cache ? findHeld(cache, indexName, resourceId).catch(() => undefined) : undefined;
+  const findHeld = async (cache: RecallCache, indexName: string, resourceId: string) => {
     let dimension = dimensions.get(indexName);
     if (dimension === undefined) {
       const [row] = (
@@ -245,6 +256,10 @@ export async function openLibsqlVectorStore(options: {
     },
 
     async upsert(indexName, vectors) {
+      // As a vector's JSON text was (its `null`s refused by libSQL): a blob would take them.
+      if (vectors.some((entry) => !entry.vector.every(Number.isFinite))) {
+        throw new TypeError("a vector to write holds a value that is not a finite number");
+      }
       // Mastra's upsert (a message written again replaces its vectors), a few vectors a
       // transaction: each insert updates the DiskANN index (~3 ms), and a save waits behind.
       try {
@@ -287,7 +302,8 @@ export async function openLibsqlVectorStore(options: {
       const owned = `json_extract(t.metadata, '$."resource_id"') = ?${sessionId === undefined ? "" : ` AND json_extract(t.metadata, '$."thread_id"') = ?`}`;
       const ownedBy = [resourceId, ...(sessionId === undefined ? [] : [sessionId])];
       const excluded = excludedFromRecall(`json_extract(t.metadata, '$."message_id"')`, resourceId, exclusions);
-      const mine = `${owned}${excluded.sql}`;
+      // A row without a message key is no hit: left out before the limit, as the held vectors leave it.
+      const mine = `${owned} AND typeof(json_extract(t.metadata, '$."message_id"')) = 'text'${excluded.sql}`;
       const filter = [...ownedBy, ...excluded.args];
       const scored = `json_extract(t.metadata, '$."message_id"') AS key, json_extract(t.metadata, '$."thread_id"') AS session_id,
         1 - vector_distance_cos(t.embedding, vector32(?)) AS score`;
