@@ -57,7 +57,7 @@ export type {
 export type { TurnActor } from "./turn/run-turn.ts";
 export { runTurn } from "./turn/run-turn.ts";
 export { turnActors } from "./turn/turn-actors.ts";
-export { traceRecalled, turnMachine } from "./turn/turn-machine.ts";
+export { failedTrace, traceRecalled, turnMachine } from "./turn/turn-machine.ts";
 export type {
   GenerateInput,
   GenerateOutput,

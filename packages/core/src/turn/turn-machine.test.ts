@@ -6,7 +6,7 @@ import type { RecallResult } from "../ports/conversation-memory.ts";
 import type { Session } from "../ports/session-store.ts";
 import { runTurn } from "./run-turn.ts";
 import { turnActors } from "./turn-actors.ts";
-import { turnMachine } from "./turn-machine.ts";
+import { failedTrace, turnMachine } from "./turn-machine.ts";
 import type { GenerateInput, SaveTurnInput, TurnEffects, TurnOutput, TurnState } from "./turn-types.ts";
 
 const session: Session = {
@@ -163,6 +163,27 @@ describe("turn machine", () => {
       if (effect !== "saveTurn") assert.deepEqual(saved, []);
     });
   }
+
+  test("a save that fails after the turn ended done is traced as the machine traces a failed save", async () => {
+    const ended = (await startTurn(fakeEffects().effects).output).trace;
+    const failedSave = (
+      await startTurn(
+        fakeEffects({
+          saveTurn: async () => {
+            throw new Error("disk full");
+          },
+        }).effects,
+      ).output
+    ).trace;
+    const traced = failedTrace(ended);
+    assert.equal(traced.outcome, "failed");
+    assert.deepEqual(
+      traced.transitions.map((transition) => transition.state),
+      failedSave.transitions.map((transition) => transition.state),
+    );
+    assert.equal(traced.transitions.at(-1)?.at, ended.transitions.at(-1)?.at);
+    assert.deepEqual({ ...traced, outcome: ended.outcome, transitions: ended.transitions }, ended);
+  });
 
   test("an error meant for the client keeps its code and message", async () => {
     const { effects } = fakeEffects({

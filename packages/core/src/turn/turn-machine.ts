@@ -288,6 +288,21 @@ export const turnMachine = setup({
   }),
 });
 
+/**
+ * The trace of a turn the machine ended `done` or `aborted` whose answer's
+ * save then failed (a durable turn's save goes on while its end is written):
+ * as the machine records a failed save, `failed` in place of its last state,
+ * at the same time, and the outcome `failed`.
+ */
+export function failedTrace(trace: TurnTrace): TurnTrace {
+  const final = trace.transitions.at(-1);
+  return {
+    ...trace,
+    outcome: "failed",
+    transitions: [...trace.transitions.slice(0, -1), { state: "failed", at: final?.at ?? new Date() }],
+  };
+}
+
 /** Recalled messages as the trace (and the stream's `data-recall` part) show them. */
 export function traceRecalled(recalled: RecalledMessage[]): TraceRecalled[] {
   return recalled.map((item) => ({

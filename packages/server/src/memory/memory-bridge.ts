@@ -71,8 +71,6 @@ export interface MemoryBridge extends ConversationMemory {
   }>;
   /** How many visible messages each session holds (sessions with none are left out). */
   countMessages(sessionIds: string[]): Promise<Map<string, number>>;
-  /** The session's last `count` visible messages, oldest first. */
-  lastMessages(sessionId: string, resourceId: string, count: number): Promise<ChatMessage[]>;
   /** A session's messages with the times they were stored, oldest first; running answers left out. */
   listTimedMessages(sessionId: string, resourceId: string): Promise<TimedMessage[]>;
   /**
@@ -276,10 +274,6 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
 
     countMessages: (sessionIds) => messages.count(sessionIds),
 
-    async lastMessages(sessionId, resourceId, count) {
-      return (await messages.list(sessionId, resourceId, { last: count })).map((stored) => stored.message);
-    },
-
     async listMessages(sessionId, resourceId, listOptions = {}) {
       return (await messages.list(sessionId, resourceId, listOptions)).map((stored) => stored.message);
     },
@@ -311,8 +305,11 @@ export async function createMemoryBridge(options: MemoryBridgeOptions): Promise<
     },
 
     async deleteThread(session: Session) {
-      await vectors.deleteForSessions([session.id]);
+      // Messages first: a pending pass embedding them meanwhile checks, after writing their vectors,
+      // that they still exist (and deletes the vectors if not); vectors it wrote before that check
+      // go with these, deleted after the messages.
       await messages.deleteSession(session.id);
+      await vectors.deleteForSessions([session.id]);
       logger.debug({ sessionId: session.id }, "memory thread deleted");
     },
 

@@ -1,4 +1,4 @@
-import type { TurnEnding, TurnLog } from "@session-bridge/core";
+import { failedTrace, type TurnEnding, type TurnLog } from "@session-bridge/core";
 import { type ChatMessage, chatMetadata } from "@session-bridge/shared";
 import type { Logger } from "pino";
 import type { MemoryBridge } from "../memory/memory-bridge.ts";
@@ -60,14 +60,7 @@ export async function finishTurn(
   if (!ended || !trace) return { failure: answerNotSaved, keepLog: true };
   await keepPartial(dependencies, turn);
   try {
-    // Recorded as the machine records a failed save: `failed` where it ended.
-    const final = trace.trace.transitions.at(-1);
-    const transitions = [
-      ...trace.trace.transitions.slice(0, -1),
-      { state: "failed" as const, at: final?.at ?? new Date() },
-    ];
-    const failed = { ...trace.trace, outcome: "failed" as const, transitions };
-    await dependencies.turnLog.markFailed(turn.turnId, { sessionId: session.id, trace: failed });
+    await dependencies.turnLog.markFailed(turn.turnId, { sessionId: session.id, trace: failedTrace(trace.trace) });
     return { failure: answerNotSaved, keepLog: false };
   } catch (error) {
     // Still `complete` in the log, its whole answer in the chunk log: recovery saves it from there.

@@ -28,11 +28,20 @@ export interface RecoveryOptions {
 export function createTurnRecovery(options: RecoveryOptions) {
   const { turnLog, sessions, memory, traces, clock, logger } = options;
 
+  /**
+   * The turn's user message as stored (undefined when it is not), with the
+   * message after it, and that message when it is this turn's own answer
+   * (final, or a step saved while the turn ran).
+   */
+  async function storedAnswerOf(turn: TurnRecord) {
+    const saved = await memory.findWithNext(turn.sessionId, turn.resourceId, turn.userMessageId);
+    return saved && { next: saved.next, answer: saved.next?.id === turn.assistantMessageId ? saved.next : undefined };
+  }
+
   async function recover(turn: TurnRecord): Promise<boolean> {
     if ((await turnLog.get(turn.id))?.status !== "running") return false;
     const logged = await messageOfChunks((await turnLog.read(turn.id, -1)).flatMap((batch) => batch.chunks));
-    const saved = await memory.findWithNext(turn.sessionId, turn.resourceId, turn.userMessageId);
-    const stored = saved?.next?.id === turn.assistantMessageId ? saved.next : undefined;
+    const stored = (await storedAnswerOf(turn))?.answer;
     // An answer saved as final (the turn died, or could not write its end, after saving it)
     // is kept as it is: the chunk log's last batch goes with the turn's end, so the log may
     // hold less than the answer. A step saved while the turn ran is labelled `interrupted`:
@@ -90,9 +99,8 @@ export function createTurnRecovery(options: RecoveryOptions) {
    * (but for a step the turn saved while it ran: hidden, labelled `interrupted`).
    */
   async function lacksAnswer(turn: TurnRecord): Promise<boolean> {
-    const saved = await memory.findWithNext(turn.sessionId, turn.resourceId, turn.userMessageId);
-    const next = saved?.next;
-    return saved !== undefined && (!next || (next.id === turn.assistantMessageId && statusOf(next) === "interrupted"));
+    const saved = await storedAnswerOf(turn);
+    return saved !== undefined && (!saved.next || statusOf(saved.answer) === "interrupted");
   }
 
   /** The answer to save for the turn, if it lacks one and its chunk log is whole (an ended turn's log is final). */
